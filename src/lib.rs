@@ -1,0 +1,18 @@
+//! airlock: a supply-chain verification and provenance gate for air-gapped Kubernetes sites.
+//!
+//! The library is split by responsibility:
+//! - [`oci`]: the content model (digests, descriptors, manifests kept as raw bytes, references);
+//! - [`layout`]: the bundle store, an OCI image layout on disk;
+//! - [`registry`]: the registry client (only capture, push and `verify --registry` use the network);
+//! - [`trust`]: keys and trust material;
+//! - [`policy`]: the policy file;
+//! - [`verify`]: the pure verification core (no filesystem, network or clock inside);
+//! - [`report`]: findings, the report document and its renderings.
+//!
+//! Library code never prints; the binary's `cli` module is the only place that writes to a terminal.
+#![forbid(unsafe_code)]
+
+pub mod oci;
+pub mod policy;
+pub mod report;
+pub mod trust;

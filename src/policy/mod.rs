@@ -1,0 +1,1 @@
+//! The policy file (`apiVersion: airlock/v1`, `kind: Policy`).

@@ -1,0 +1,230 @@
+//! Findings: every problem the gate names, with a stable kebab-case code.
+use serde::{Deserialize, Serialize};
+
+/// Stable finding codes (public API: documented in docs/findings.md; never renamed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Code {
+    BlobMissing,
+    BlobDigestMismatch,
+    PinMismatch,
+    PinMissing,
+    LockInvalid,
+    RegistryRewrite,
+    PlatformMissing,
+    SignatureMissing,
+    SignatureInvalid,
+    SignatureUntrusted,
+    SignatureDigestMismatch,
+    SignatureIdentityMismatch,
+    AttestationMissing,
+    AttestationInvalid,
+    AttestationSubjectMismatch,
+    SbomMissing,
+    SbomInvalid,
+    PolicyUnmatched,
+    LayoutInvalid,
+    ManifestInvalid,
+    LimitExceeded,
+    ImageMissing,
+    CertificateInvalid,
+    CertificateIdentityMismatch,
+    TlogInvalid,
+    TimestampInvalid,
+}
+
+impl Code {
+    pub const ALL: &'static [Code] = &[
+        Code::BlobMissing,
+        Code::BlobDigestMismatch,
+        Code::PinMismatch,
+        Code::PinMissing,
+        Code::LockInvalid,
+        Code::RegistryRewrite,
+        Code::PlatformMissing,
+        Code::SignatureMissing,
+        Code::SignatureInvalid,
+        Code::SignatureUntrusted,
+        Code::SignatureDigestMismatch,
+        Code::SignatureIdentityMismatch,
+        Code::AttestationMissing,
+        Code::AttestationInvalid,
+        Code::AttestationSubjectMismatch,
+        Code::SbomMissing,
+        Code::SbomInvalid,
+        Code::PolicyUnmatched,
+        Code::LayoutInvalid,
+        Code::ManifestInvalid,
+        Code::LimitExceeded,
+        Code::ImageMissing,
+        Code::CertificateInvalid,
+        Code::CertificateIdentityMismatch,
+        Code::TlogInvalid,
+        Code::TimestampInvalid,
+    ];
+
+    /// The kebab-case code string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::BlobMissing => "blob-missing",
+            Code::BlobDigestMismatch => "blob-digest-mismatch",
+            Code::PinMismatch => "pin-mismatch",
+            Code::PinMissing => "pin-missing",
+            Code::LockInvalid => "lock-invalid",
+            Code::RegistryRewrite => "registry-rewrite",
+            Code::PlatformMissing => "platform-missing",
+            Code::SignatureMissing => "signature-missing",
+            Code::SignatureInvalid => "signature-invalid",
+            Code::SignatureUntrusted => "signature-untrusted",
+            Code::SignatureDigestMismatch => "signature-digest-mismatch",
+            Code::SignatureIdentityMismatch => "signature-identity-mismatch",
+            Code::AttestationMissing => "attestation-missing",
+            Code::AttestationInvalid => "attestation-invalid",
+            Code::AttestationSubjectMismatch => "attestation-subject-mismatch",
+            Code::SbomMissing => "sbom-missing",
+            Code::SbomInvalid => "sbom-invalid",
+            Code::PolicyUnmatched => "policy-unmatched",
+            Code::LayoutInvalid => "layout-invalid",
+            Code::ManifestInvalid => "manifest-invalid",
+            Code::LimitExceeded => "limit-exceeded",
+            Code::ImageMissing => "image-missing",
+            Code::CertificateInvalid => "certificate-invalid",
+            Code::CertificateIdentityMismatch => "certificate-identity-mismatch",
+            Code::TlogInvalid => "tlog-invalid",
+            Code::TimestampInvalid => "timestamp-invalid",
+        }
+    }
+
+    /// What the code means, one line (used by docs and `--explain`).
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Code::BlobMissing => "a descriptor points at content the bundle/registry does not have",
+            Code::BlobDigestMismatch => "content does not hash to its digest (or its size differs)",
+            Code::PinMismatch => "a reference resolves to a digest other than the pinned one (tag moved, rewrite)",
+            Code::PinMissing => "the lock or pins name something the bundle does not hold",
+            Code::LockInvalid => "the lock file or its signature does not verify or does not parse",
+            Code::RegistryRewrite => "the registry serves a different manifest digest than the one pushed",
+            Code::PlatformMissing => "a platform the policy requires is not in the index",
+            Code::SignatureMissing => "no signature from a trusted key/identity for the digest",
+            Code::SignatureInvalid => "a signature does not verify (tampered, wrong algorithm, bad encoding)",
+            Code::SignatureUntrusted => "verifies, but with a key/identity the policy does not trust",
+            Code::SignatureDigestMismatch => "the signed payload names another digest (replayed signature)",
+            Code::SignatureIdentityMismatch => {
+                "the signed docker-reference is not the source repository (or an allowed alias)"
+            }
+            Code::AttestationMissing => "a required attestation (predicate type, signer) is not there",
+            Code::AttestationInvalid => "an attestation does not verify or does not parse",
+            Code::AttestationSubjectMismatch => "an attestation's subjects do not include the image digest",
+            Code::SbomMissing => "no SBOM (SPDX or CycloneDX) where the policy requires one",
+            Code::SbomInvalid => "an SBOM that does not parse",
+            Code::PolicyUnmatched => "an image no policy rule covers (deny by default)",
+            Code::LayoutInvalid => "the bundle is not a valid OCI image layout",
+            Code::ManifestInvalid => "a manifest or index inside the bundle is malformed",
+            Code::LimitExceeded => "hostile-input limit exceeded (size, depth, count)",
+            Code::ImageMissing => "a reference the operator asked for is not in the bundle",
+            Code::CertificateInvalid => "a signing certificate does not chain to a trusted CA at the signed time",
+            Code::CertificateIdentityMismatch => "a certificate's identity or issuer is not the one the policy names",
+            Code::TlogInvalid => "a transparency-log entry (SET, inclusion proof) does not verify or match",
+            Code::TimestampInvalid => "a signed timestamp does not verify or lies outside the authority's validity",
+        }
+    }
+
+    /// What to do about it.
+    pub fn hint(self) -> &'static str {
+        match self {
+            Code::BlobMissing => "re-run capture on the connected side; check that the transfer copied every file under blobs/",
+            Code::BlobDigestMismatch => "the bytes were altered in transit or at rest; re-capture and compare checksums",
+            Code::PinMismatch => "the tag moved or content was rewritten; confirm the new digest with the publisher before updating the pin",
+            Code::PinMissing => "capture the missing reference, or remove it from the pins",
+            Code::LockInvalid => "use the lock written by capture and the matching --capture-key",
+            Code::RegistryRewrite => "configure the registry to store manifests as pushed (no format conversion), then push again",
+            Code::PlatformMissing => "capture without --platform, or relax the rule's platforms",
+            Code::SignatureMissing => "capture the signature (.sig tag or referrer) together with the image, or fix the policy's signers",
+            Code::SignatureInvalid => "the signature or payload was altered; re-capture from the source",
+            Code::SignatureUntrusted => "import the signer's public key into the policy only after checking it out of band",
+            Code::SignatureDigestMismatch => "a signature of another image was attached to this one; treat as tampering",
+            Code::SignatureIdentityMismatch => "add the repository to the rule's identities if it is a legitimate alias",
+            Code::AttestationMissing => "capture the attestation (.att tag or referrer) or fix the rule's attestations",
+            Code::AttestationInvalid => "the attestation was altered or is malformed; re-capture from the source",
+            Code::AttestationSubjectMismatch => "an attestation of another artifact was attached; treat as tampering",
+            Code::SbomMissing => "attach an SBOM (cosign attest --type spdxjson|cyclonedx) at the source, or set sbom: optional",
+            Code::SbomInvalid => "regenerate the SBOM with a conforming tool",
+            Code::PolicyUnmatched => "add a rule whose match covers this repository, or remove the image",
+            Code::LayoutInvalid => "copy the whole bundle directory (with index.json and oci-layout); do not strip path components",
+            Code::ManifestInvalid => "re-capture; the manifest is not valid OCI/Docker JSON",
+            Code::LimitExceeded => "the input is larger than airlock accepts; treat as hostile unless expected",
+            Code::ImageMissing => "capture the reference, or remove it from the request",
+            Code::CertificateInvalid => "import the right trusted_root.json for this signer",
+            Code::CertificateIdentityMismatch => "check the rule's keyless identity and issuer",
+            Code::TlogInvalid => "import the Rekor key or trusted root used by the signer",
+            Code::TimestampInvalid => "import the timestamp authority's certificate chain",
+        }
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How bad a finding is. Any `Error` fails the gate (exit 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+/// One problem, with what was expected, what was found, and where.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub code: Code,
+    pub severity: Severity,
+    /// Reference and/or digest the finding is about.
+    pub subject: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub hint: String,
+}
+
+impl Finding {
+    /// An error-severity finding with the code's default hint.
+    pub fn error(code: Code, subject: impl Into<String>, message: impl Into<String>) -> Finding {
+        Finding { code, severity: Severity::Error, subject: subject.into(), message: message.into(), hint: code.hint().to_string() }
+    }
+    /// A warning-severity finding with the code's default hint.
+    pub fn warning(code: Code, subject: impl Into<String>, message: impl Into<String>) -> Finding {
+        Finding { code, severity: Severity::Warning, subject: subject.into(), message: message.into(), hint: code.hint().to_string() }
+    }
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_serialises_as_its_kebab_string() {
+        for c in Code::ALL {
+            let s = serde_json::to_string(c).unwrap();
+            assert_eq!(s, format!("\"{}\"", c.as_str()));
+            let back: Code = serde_json::from_str(&s).unwrap();
+            assert_eq!(back, *c);
+        }
+    }
+
+    #[test]
+    fn spec_codes_exist() {
+        for needed in [
+            "blob-missing", "blob-digest-mismatch", "pin-mismatch", "registry-rewrite", "platform-missing",
+            "signature-missing", "signature-invalid", "signature-untrusted", "signature-digest-mismatch",
+            "signature-identity-mismatch", "attestation-missing", "attestation-invalid",
+            "attestation-subject-mismatch", "sbom-missing", "sbom-invalid", "policy-unmatched", "layout-invalid",
+        ] {
+            assert!(Code::ALL.iter().any(|c| c.as_str() == needed), "{needed}");
+        }
+    }
+}

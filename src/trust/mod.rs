@@ -1,0 +1,1 @@
+//! Trust material: public keys, private keys, trusted roots.
