@@ -16,3 +16,4 @@ pub mod oci;
 pub mod policy;
 pub mod report;
 pub mod trust;
+pub mod verify;

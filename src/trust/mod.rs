@@ -1,1 +1,2 @@
 //! Trust material: public keys, private keys, trusted roots.
+pub mod keys;
