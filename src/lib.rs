@@ -12,6 +12,7 @@
 //! Library code never prints; the binary's `cli` module is the only place that writes to a terminal.
 #![forbid(unsafe_code)]
 
+pub mod layout;
 pub mod oci;
 pub mod policy;
 pub mod report;
