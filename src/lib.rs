@@ -12,9 +12,13 @@
 //! Library code never prints; the binary's `cli` module is the only place that writes to a terminal.
 #![forbid(unsafe_code)]
 
+pub mod capture;
 pub mod layout;
+pub mod lock;
 pub mod oci;
+pub mod pins;
 pub mod policy;
+pub mod registry;
 pub mod report;
 pub mod trust;
 pub mod verify;

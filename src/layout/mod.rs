@@ -24,6 +24,8 @@ const OCI_LAYOUT_CONTENT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
 pub const MAX_OCI_LAYOUT_BYTES: u64 = 4096;
 /// Largest `index.json` accepted.
 pub const MAX_INDEX_BYTES: u64 = MAX_MANIFEST_BYTES as u64;
+pub mod load;
+
 const READ_BUF: usize = 1 << 20;
 
 /// Why a directory is not a usable layout. Each maps to the `layout-invalid` finding.

@@ -1,5 +1,14 @@
 //! The pure verification core: no filesystem, network or clock inside.
+//!
+//! [`verify`] takes a [`BundleView`] (what the edge read), the [`Policy`], the [`Trust`] material
+//! and the evaluation time, and returns a [`Report`]. A failed check is a finding in the report;
+//! nothing here returns `Err` for content that does not verify.
+pub mod core;
 pub mod dsse;
 pub mod intoto;
 pub mod sbom;
 pub mod simplesign;
+pub mod view;
+
+pub use self::core::{verify, LockInput, Trust};
+pub use view::BundleView;

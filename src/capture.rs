@@ -1,0 +1,459 @@
+//! `capture`: copy images with every platform, signature, attestation, SBOM and referrer from a
+//! registry into a bundle (an OCI image layout), and write the lock.
+//!
+//! This is an I/O edge: it talks to registries and writes files. Nothing is dropped silently:
+//! anything expected but absent or wrong is a finding.
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use futures_util::stream::{self, StreamExt};
+
+use crate::layout::{Layout, LayoutError};
+use crate::lock::{AttachmentKind, Lock, LockedAttachment, LockedImage, LockedPlatform};
+use crate::oci::manifest::{Descriptor, Manifest, ANNOTATION_REF_NAME};
+use crate::oci::{Digest, Reference};
+use crate::pins::Pins;
+use crate::registry::{Client, RegistryError};
+use crate::report::{Code, Finding};
+
+/// How deep attachments of attachments are followed (a signed SBOM is depth 2).
+pub const MAX_ATTACHMENT_DEPTH: usize = 3;
+/// How deep nested indexes are followed.
+pub const MAX_INDEX_DEPTH: usize = 4;
+/// Most manifests one capture run will fetch.
+pub const MAX_MANIFESTS: usize = 200_000;
+
+/// Progress callbacks (the CLI shows a bar on a terminal; tests and pipes see nothing).
+pub trait Progress: Send + Sync {
+    fn blobs_planned(&self, _count: usize, _bytes: u64) {}
+    fn bytes(&self, _n: u64) {}
+    fn blob_done(&self) {}
+    fn image_resolved(&self, _reference: &str) {}
+}
+
+/// No progress display.
+pub struct Quiet;
+impl Progress for Quiet {}
+
+#[derive(Debug, Clone)]
+pub struct CaptureOptions {
+    pub jobs: usize,
+    /// Only these platforms' children (`os/arch[/variant]`); empty = all. The index is kept byte-exact.
+    pub platforms: Vec<String>,
+    pub pins: Pins,
+    /// RFC 3339 time recorded in the lock.
+    pub created: String,
+}
+
+/// What a capture run produced.
+#[derive(Debug)]
+pub struct CaptureOutcome {
+    pub lock: Lock,
+    pub findings: Vec<Finding>,
+    pub blobs_fetched: usize,
+    pub blobs_skipped: usize,
+    pub bytes_fetched: u64,
+    pub manifests: usize,
+}
+
+/// Capture could not run (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
+    #[error("{0}")]
+    Limit(String),
+}
+
+struct Ctx<'a> {
+    client: &'a Client,
+    manifests: BTreeMap<Digest, Manifest>,
+    /// (host, repo) a blob can be fetched from.
+    blob_sources: BTreeMap<Digest, (String, String, u64)>,
+    findings: Vec<Finding>,
+}
+
+impl Ctx<'_> {
+    fn add_manifest(&mut self, host: &str, repo: &str, m: &Manifest) -> Result<(), CaptureError> {
+        if self.manifests.len() >= MAX_MANIFESTS {
+            return Err(CaptureError::Limit(format!("more than {MAX_MANIFESTS} manifests; refusing to continue")));
+        }
+        for b in m.blob_descriptors() {
+            if !b.urls.is_empty() {
+                // Foreign (non-distributable) layers are not in the registry.
+                self.findings.push(Finding::warning(
+                    Code::BlobMissing,
+                    format!("{host}/{repo}@{}", m.digest()),
+                    format!("layer {} is a foreign layer served from {:?}; it is not captured", b.digest, b.urls),
+                ));
+                continue;
+            }
+            self.blob_sources.entry(b.digest.clone()).or_insert_with(|| (host.to_string(), repo.to_string(), b.size));
+        }
+        self.manifests.insert(m.digest().clone(), m.clone());
+        Ok(())
+    }
+
+    /// Fetch a manifest by digest, checking that the bytes hash to it.
+    async fn fetch_by_digest(&mut self, host: &str, repo: &str, d: &Digest, media_type: Option<&str>, subject: &str) -> Result<Option<Manifest>, CaptureError> {
+        if let Some(m) = self.manifests.get(d) {
+            return Ok(Some(m.clone()));
+        }
+        let Some(f) = self.client.get_manifest(host, repo, &d.to_string()).await? else {
+            self.findings.push(Finding::error(Code::BlobMissing, subject, format!("manifest {d} is listed but the registry answers 404 for {host}/{repo}@{d}")));
+            return Ok(None);
+        };
+        match Manifest::parse_expecting(f.bytes, f.content_type.as_deref().or(media_type), d) {
+            Ok(m) => Ok(Some(m)),
+            Err(crate::oci::ManifestError::DigestMismatch { expected, actual }) => {
+                self.findings.push(Finding::error(
+                    Code::BlobDigestMismatch,
+                    subject,
+                    format!("the registry served {host}/{repo}@{expected} with bytes that hash to {actual}; not stored"),
+                ));
+                Ok(None)
+            }
+            Err(crate::oci::ManifestError::TooMany { what, count, limit }) => {
+                self.findings.push(Finding::error(Code::LimitExceeded, subject, format!("manifest {d} lists {count} {what}, over the limit of {limit}; not stored")));
+                Ok(None)
+            }
+            Err(e) => {
+                self.findings.push(Finding::error(Code::ManifestInvalid, subject, format!("manifest {d}: {e}")));
+                Ok(None)
+            }
+        }
+    }
+
+    /// Fetch a tag that may not exist (attachments). Returns the manifest, or None on 404.
+    async fn fetch_tag(&mut self, host: &str, repo: &str, tag: &str, subject: &str) -> Result<Option<Manifest>, CaptureError> {
+        let Some(f) = self.client.get_manifest(host, repo, tag).await? else { return Ok(None) };
+        match Manifest::parse(f.bytes, f.content_type.as_deref()) {
+            Ok(m) => {
+                if let Some(h) = f.docker_content_digest.as_deref() {
+                    if h != m.digest().to_string() && Digest::parse(h).is_ok() {
+                        self.findings.push(Finding::error(
+                            Code::BlobDigestMismatch,
+                            subject,
+                            format!("{host}/{repo}:{tag}: Docker-Content-Digest says {h} but the bytes hash to {}", m.digest()),
+                        ));
+                    }
+                }
+                Ok(Some(m))
+            }
+            Err(crate::oci::ManifestError::TooMany { what, count, limit }) => {
+                self.findings.push(Finding::error(Code::LimitExceeded, subject, format!("{host}/{repo}:{tag} lists {count} {what}, over the limit of {limit}; not captured")));
+                Ok(None)
+            }
+            Err(e) => {
+                self.findings.push(Finding::error(Code::ManifestInvalid, subject, format!("{host}/{repo}:{tag}: {e}")));
+                Ok(None)
+            }
+        }
+    }
+
+    /// Discover and fetch everything attached to `subject` (cosign tags, referrers), recursively.
+    fn discover<'s>(
+        &'s mut self,
+        host: &'s str,
+        repo: &'s str,
+        repository: &'s str,
+        subject: Digest,
+        depth: usize,
+        out: &'s mut Vec<LockedAttachment>,
+    ) -> futures_util::future::BoxFuture<'s, Result<(), CaptureError>> {
+        Box::pin(async move {
+            if depth > MAX_ATTACHMENT_DEPTH {
+                return Ok(());
+            }
+            let subj_name = format!("{repository}@{subject}");
+            let mut found: Vec<Digest> = Vec::new();
+            for kind in [AttachmentKind::Sig, AttachmentKind::Att, AttachmentKind::Sbom] {
+                let Some(tag) = kind.tag_for(&subject) else { continue };
+                if let Some(m) = self.fetch_tag(host, repo, &tag, &subj_name).await? {
+                    self.add_manifest(host, repo, &m)?;
+                    if !out.iter().any(|a| a.digest == *m.digest() && a.kind == kind) {
+                        out.push(LockedAttachment {
+                            kind,
+                            subject: subject.clone(),
+                            digest: m.digest().clone(),
+                            r#ref: Some(format!("{repository}:{tag}")),
+                            artifact_type: m.artifact_type().map(str::to_string),
+                        });
+                        found.push(m.digest().clone());
+                    }
+                }
+            }
+            // OCI 1.1 referrers: the API, else the tag-schema fallback. Every listed manifest is
+            // fetched: the fallback index's artifactType may be the empty config type.
+            let listing = match self.client.get_referrers(host, repo, &subject).await? {
+                Some(f) => match Manifest::parse(f.bytes, Some(crate::oci::manifest::MEDIA_OCI_INDEX)) {
+                    Ok(m) if m.is_index() => Some((m, false)),
+                    Ok(_) => None,
+                    Err(e) => {
+                        let code = if matches!(e, crate::oci::ManifestError::TooMany { .. }) { Code::LimitExceeded } else { Code::ManifestInvalid };
+                        self.findings.push(Finding::error(code, &subj_name, format!("referrers list of {subject}: {e}")));
+                        None
+                    }
+                },
+                None => {
+                    let tag = subject.tag_form();
+                    match self.fetch_tag(host, repo, &tag, &subj_name).await? {
+                        Some(m) if m.is_index() => Some((m, true)),
+                        _ => None,
+                    }
+                }
+            };
+            if let Some((idx, from_tag)) = listing {
+                if from_tag || !idx.child_descriptors().is_empty() {
+                    self.add_manifest(host, repo, &idx)?;
+                    out.push(LockedAttachment {
+                        kind: AttachmentKind::ReferrersIndex,
+                        subject: subject.clone(),
+                        digest: idx.digest().clone(),
+                        r#ref: Some(format!("{repository}:{}", subject.tag_form())),
+                        artifact_type: None,
+                    });
+                }
+                for desc in idx.child_descriptors().to_vec() {
+                    if out.iter().any(|a| a.digest == desc.digest && a.kind == AttachmentKind::Referrer) {
+                        continue;
+                    }
+                    if let Some(m) = self.fetch_by_digest(host, repo, &desc.digest, Some(&desc.media_type), &subj_name).await? {
+                        if m.subject().map(|s| &s.digest) != Some(&subject) {
+                            self.findings.push(Finding::warning(
+                                Code::ManifestInvalid,
+                                &subj_name,
+                                format!("referrer {} listed for {subject} names subject {:?}", m.digest(), m.subject().map(|s| s.digest.to_string())),
+                            ));
+                        }
+                        self.add_manifest(host, repo, &m)?;
+                        if m.is_index() {
+                            for c in m.child_descriptors().to_vec() {
+                                if let Some(cm) = self.fetch_by_digest(host, repo, &c.digest, Some(&c.media_type), &subj_name).await? {
+                                    self.add_manifest(host, repo, &cm)?;
+                                }
+                            }
+                        }
+                        out.push(LockedAttachment {
+                            kind: AttachmentKind::Referrer,
+                            subject: subject.clone(),
+                            digest: m.digest().clone(),
+                            r#ref: None,
+                            artifact_type: m.artifact_type().map(str::to_string),
+                        });
+                        found.push(m.digest().clone());
+                    }
+                }
+            }
+            for d in found {
+                self.discover(host, repo, repository, d, depth + 1, out).await?;
+            }
+            Ok(())
+        })
+    }
+}
+
+fn platform_matches(filter: &[String], p: Option<&crate::oci::Platform>) -> bool {
+    if filter.is_empty() {
+        return true;
+    }
+    let Some(p) = p else { return false };
+    let s = p.to_string();
+    filter.iter().any(|f| f == &s || (p.variant.is_some() && f == &format!("{}/{}", p.os, p.architecture)))
+}
+
+/// Capture `refs` into `layout`.
+pub async fn capture(client: &Client, layout: &Layout, refs: &[Reference], opts: &CaptureOptions, progress: Arc<dyn Progress>) -> Result<CaptureOutcome, CaptureError> {
+    layout.clean_temp_files();
+    let mut ctx = Ctx { client, manifests: BTreeMap::new(), blob_sources: BTreeMap::new(), findings: Vec::new() };
+    let mut lock = Lock::new(opts.created.clone());
+    let mut entries: Vec<Descriptor> = Vec::new();
+
+    for r in refs {
+        let host = r.api_host().to_string();
+        let repo = r.path().to_string();
+        let repository = r.repository();
+        let given = r.given().strip_prefix("oci://").unwrap_or(r.given()).to_string();
+        let Some(f) = client.get_manifest(&host, &repo, &r.reference_for_api()).await? else {
+            ctx.findings.push(Finding::error(Code::ImageMissing, &given, format!("{given}: the registry answers 404 (no such repository, tag or digest)")));
+            continue;
+        };
+        let root = match r.digest() {
+            Some(d) => match Manifest::parse_expecting(f.bytes, f.content_type.as_deref(), d) {
+                Ok(m) => m,
+                Err(crate::oci::ManifestError::DigestMismatch { expected, actual }) => {
+                    ctx.findings.push(Finding::error(Code::BlobDigestMismatch, &given, format!("asked for {expected}, the registry served bytes hashing to {actual}; not captured")));
+                    continue;
+                }
+                Err(e) => {
+                    ctx.findings.push(Finding::error(Code::ManifestInvalid, &given, format!("{given}: {e}")));
+                    continue;
+                }
+            },
+            None => match Manifest::parse(f.bytes, f.content_type.as_deref()) {
+                Ok(m) => m,
+                Err(e) => {
+                    let code = if matches!(e, crate::oci::ManifestError::TooLarge { .. } | crate::oci::ManifestError::TooMany { .. }) { Code::LimitExceeded } else { Code::ManifestInvalid };
+                    ctx.findings.push(Finding::error(code, &given, format!("{given}: {e}")));
+                    continue;
+                }
+            },
+        };
+        progress.image_resolved(&given);
+        if let Some(pinned) = opts.pins.lookup(r) {
+            if pinned != root.digest() {
+                ctx.findings.push(Finding::error(
+                    Code::PinMismatch,
+                    format!("{given}@{}", root.digest()),
+                    format!("{given} is pinned to {pinned} but now resolves to {}: the tag moved or the content was rewritten", root.digest()),
+                ));
+            }
+        }
+        ctx.add_manifest(&host, &repo, &root)?;
+        let mut platforms = Vec::new();
+        let mut attachments = Vec::new();
+        // Children of an index (recursively for nested indexes).
+        let mut queue: Vec<(Manifest, usize)> = vec![(root.clone(), 0)];
+        let mut tree: Vec<Digest> = vec![root.digest().clone()];
+        while let Some((m, depth)) = queue.pop() {
+            if depth >= MAX_INDEX_DEPTH {
+                ctx.findings.push(Finding::error(Code::LimitExceeded, &given, format!("indexes nested deeper than {MAX_INDEX_DEPTH} under {}", root.digest())));
+                continue;
+            }
+            for c in m.child_descriptors().to_vec() {
+                let wanted = platform_matches(&opts.platforms, c.platform.as_ref()) || crate::oci::manifest::is_index_media_type(&c.media_type);
+                if depth == 0 {
+                    platforms.push(LockedPlatform {
+                        platform: c.platform.as_ref().map(|p| p.to_string()).unwrap_or_else(|| "unknown".into()),
+                        digest: c.digest.clone(),
+                        captured: wanted,
+                    });
+                }
+                if !wanted {
+                    continue;
+                }
+                if let Some(cm) = ctx.fetch_by_digest(&host, &repo, &c.digest, Some(&c.media_type), &given).await? {
+                    ctx.add_manifest(&host, &repo, &cm)?;
+                    tree.push(cm.digest().clone());
+                    if cm.is_index() {
+                        queue.push((cm, depth + 1));
+                    }
+                }
+            }
+        }
+        for d in tree {
+            ctx.discover(&host, &repo, &repository, d, 1, &mut attachments).await?;
+        }
+        let mut desc = root.descriptor();
+        desc.artifact_type = None;
+        desc.annotations.insert(ANNOTATION_REF_NAME.into(), given.clone());
+        entries.push(desc);
+        for a in &attachments {
+            if let (Some(name), Some(m)) = (&a.r#ref, ctx.manifests.get(&a.digest)) {
+                let mut d = m.descriptor();
+                d.artifact_type = None;
+                d.annotations.insert(ANNOTATION_REF_NAME.into(), name.clone());
+                entries.push(d);
+            }
+        }
+        lock.images.push(LockedImage {
+            r#ref: given,
+            repository,
+            digest: root.digest().clone(),
+            media_type: root.media_type().to_string(),
+            size: root.size(),
+            platforms,
+            attachments,
+        });
+    }
+
+    // Blobs: deduplicated, skipped when already complete and verified, fetched in parallel.
+    let mut todo = Vec::new();
+    let mut skipped = 0usize;
+    let mut planned_bytes = 0u64;
+    for (d, (host, repo, size)) in &ctx.blob_sources {
+        if ctx.manifests.contains_key(d) {
+            continue;
+        }
+        if layout.has_verified_blob(d, Some(*size)) {
+            skipped += 1;
+            continue;
+        }
+        planned_bytes += size;
+        todo.push((d.clone(), host.clone(), repo.clone(), *size));
+    }
+    progress.blobs_planned(todo.len(), planned_bytes);
+    let fetched = todo.len();
+    let results: Vec<Result<(), RegistryError>> = stream::iter(todo.into_iter().map(|(d, host, repo, size)| {
+        let progress = progress.clone();
+        async move {
+            let writer = layout.blob_writer(d.algorithm()).map_err(|e| RegistryError::Store { url: d.to_string(), source: e })?;
+            let p = progress.clone();
+            client.fetch_blob(&host, &repo, &d, Some(size), writer, &move |n| p.bytes(n)).await?;
+            progress.blob_done();
+            Ok(())
+        }
+    }))
+    .buffer_unordered(opts.jobs.max(1))
+    .collect()
+    .await;
+    let mut first_err = None;
+    for r in results {
+        match r {
+            Ok(()) => {}
+            Err(RegistryError::DigestMismatch { url, expected, actual }) => ctx.findings.push(Finding::error(
+                Code::BlobDigestMismatch,
+                expected.to_string(),
+                format!("{url}: the registry sent bytes hashing to {actual}; not stored"),
+            )),
+            Err(RegistryError::TooLarge { url, .. }) => ctx.findings.push(Finding::error(Code::BlobDigestMismatch, url.clone(), format!("{url}: the registry sent more bytes than the descriptor's size; not stored"))),
+            Err(e) => {
+                if first_err.is_none() {
+                    first_err = Some(e);
+                }
+            }
+        }
+    }
+    if let Some(e) = first_err {
+        return Err(e.into());
+    }
+    for m in ctx.manifests.values() {
+        layout.put_blob(m.raw())?;
+    }
+    // Merge with entries of an earlier capture into the same directory (different refs).
+    let mut names: BTreeSet<String> = entries.iter().filter_map(|d| d.annotation(ANNOTATION_REF_NAME).map(str::to_string)).collect();
+    if let Ok(old) = layout.read_index() {
+        for d in old.child_descriptors() {
+            match d.annotation(ANNOTATION_REF_NAME) {
+                Some(n) if names.contains(n) => {}
+                other => {
+                    if let Some(n) = other {
+                        names.insert(n.to_string());
+                    }
+                    entries.push(d.clone());
+                }
+            }
+        }
+    }
+    if let Ok(bytes) = std::fs::read(layout.root().join(crate::layout::LOCK_FILE)) {
+        if let Ok(old) = Lock::parse(&bytes) {
+            for img in old.images {
+                if lock.image(&img.r#ref).is_none() {
+                    lock.images.push(img);
+                }
+            }
+        }
+    }
+    layout.write_index(&entries)?;
+    crate::layout::write_atomic(&layout.root().join(crate::layout::LOCK_FILE), &lock.to_json())?;
+    Ok(CaptureOutcome {
+        lock,
+        findings: ctx.findings,
+        blobs_fetched: fetched,
+        blobs_skipped: skipped,
+        bytes_fetched: planned_bytes,
+        manifests: ctx.manifests.len(),
+    })
+}

@@ -1,0 +1,195 @@
+//! The lock file (`airlock.lock.json`): what capture resolved each source reference to.
+//!
+//! The far side of the gap checks the bundle against it; signed (DSSE) it proves the lock was not
+//! edited in transit.
+use serde::{Deserialize, Serialize};
+
+use crate::oci::Digest;
+
+pub const LOCK_SCHEMA: &str = "airlock.lock/v1";
+/// Largest lock file accepted.
+pub const MAX_LOCK_BYTES: usize = 64 * 1024 * 1024;
+/// DSSE payload type of the signed lock.
+pub const LOCK_PAYLOAD_TYPE: &str = "application/vnd.airlock.lock.v1+json";
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+impl Default for Tool {
+    fn default() -> Self {
+        Tool { name: "airlock".into(), version: env!("CARGO_PKG_VERSION").into() }
+    }
+}
+
+/// The kind of an attached artifact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AttachmentKind {
+    /// cosign `.sig` tag (simple signing).
+    Sig,
+    /// cosign `.att` tag (DSSE attestations).
+    Att,
+    /// cosign `.sbom` tag.
+    Sbom,
+    /// OCI 1.1 referrer (artifact manifest with `subject`).
+    Referrer,
+    /// The referrers list (API answer or `sha256-<hex>` fallback tag index).
+    ReferrersIndex,
+}
+
+impl AttachmentKind {
+    /// The cosign tag suffix, for tag-based kinds.
+    pub fn suffix(self) -> Option<&'static str> {
+        match self {
+            AttachmentKind::Sig => Some("sig"),
+            AttachmentKind::Att => Some("att"),
+            AttachmentKind::Sbom => Some("sbom"),
+            _ => None,
+        }
+    }
+    /// The tag under which this kind is stored for `subject` (`sha256-<hex>.sig`, `sha256-<hex>`).
+    pub fn tag_for(self, subject: &Digest) -> Option<String> {
+        match self {
+            AttachmentKind::Referrer => None,
+            AttachmentKind::ReferrersIndex => Some(subject.tag_form()),
+            k => k.suffix().map(|s| format!("{}.{s}", subject.tag_form())),
+        }
+    }
+}
+
+/// Parse a cosign/referrers tag (`sha256-<hex>[.sig|.att|.sbom]`) into (subject, kind).
+pub fn parse_attachment_tag(tag: &str) -> Option<(Digest, AttachmentKind)> {
+    let (alg, rest) = tag.split_once('-')?;
+    let (hex, kind) = match rest.split_once('.') {
+        Some((h, "sig")) => (h, AttachmentKind::Sig),
+        Some((h, "att")) => (h, AttachmentKind::Att),
+        Some((h, "sbom")) => (h, AttachmentKind::Sbom),
+        Some(_) => return None,
+        None => (rest, AttachmentKind::ReferrersIndex),
+    };
+    let d = Digest::parse(&format!("{alg}:{hex}")).ok()?;
+    Some((d, kind))
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockedPlatform {
+    pub platform: String,
+    pub digest: Digest,
+    /// False when capture left this child out (`--platform`).
+    #[serde(default = "yes")]
+    pub captured: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LockedAttachment {
+    pub kind: AttachmentKind,
+    /// The manifest this artifact is attached to.
+    pub subject: Digest,
+    /// The attachment's manifest digest.
+    pub digest: Digest,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r#ref: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LockedImage {
+    /// The source reference as the user gave it.
+    pub r#ref: String,
+    /// Normalised source repository (`registry/path`).
+    pub repository: String,
+    pub digest: Digest,
+    pub media_type: String,
+    pub size: u64,
+    #[serde(default)]
+    pub platforms: Vec<LockedPlatform>,
+    #[serde(default)]
+    pub attachments: Vec<LockedAttachment>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lock {
+    pub schema: String,
+    #[serde(default)]
+    pub created: String,
+    #[serde(default)]
+    pub tool: Tool,
+    pub images: Vec<LockedImage>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error("lock is {0} bytes, over the {MAX_LOCK_BYTES}-byte limit")]
+    TooLarge(usize),
+    #[error("lock is not valid JSON for {LOCK_SCHEMA}: {0}")]
+    Json(String),
+    #[error("lock schema is {0:?}; expected {LOCK_SCHEMA:?}")]
+    Schema(String),
+}
+
+impl Lock {
+    pub fn new(created: String) -> Lock {
+        Lock { schema: LOCK_SCHEMA.into(), created, tool: Tool::default(), images: Vec::new() }
+    }
+    pub fn parse(bytes: &[u8]) -> Result<Lock, LockError> {
+        if bytes.len() > MAX_LOCK_BYTES {
+            return Err(LockError::TooLarge(bytes.len()));
+        }
+        let lock: Lock = serde_json::from_slice(bytes).map_err(|e| LockError::Json(e.to_string()))?;
+        if lock.schema != LOCK_SCHEMA {
+            return Err(LockError::Schema(lock.schema));
+        }
+        Ok(lock)
+    }
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut v = serde_json::to_vec_pretty(self).unwrap_or_default();
+        v.push(b'\n');
+        v
+    }
+    pub fn image(&self, r: &str) -> Option<&LockedImage> {
+        self.images.iter().find(|i| i.r#ref == r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attachment_tags_parse() {
+        let d = Digest::sha256_of(b"x");
+        assert_eq!(parse_attachment_tag(&format!("{}.sig", d.tag_form())), Some((d.clone(), AttachmentKind::Sig)));
+        assert_eq!(parse_attachment_tag(&d.tag_form()), Some((d.clone(), AttachmentKind::ReferrersIndex)));
+        assert_eq!(parse_attachment_tag("latest"), None);
+        assert_eq!(parse_attachment_tag(&format!("{}.foo", d.tag_form())), None);
+        assert_eq!(AttachmentKind::Att.tag_for(&d), Some(format!("{}.att", d.tag_form())));
+    }
+
+    #[test]
+    fn lock_round_trips_and_wrong_schema_is_rejected() {
+        let mut l = Lock::new("2026-01-01T00:00:00Z".into());
+        l.images.push(LockedImage {
+            r#ref: "r/a:b".into(),
+            repository: "r/a".into(),
+            digest: Digest::sha256_of(b"m"),
+            media_type: "m".into(),
+            size: 1,
+            platforms: vec![],
+            attachments: vec![],
+        });
+        assert_eq!(Lock::parse(&l.to_json()).unwrap(), l);
+        let bad = String::from_utf8(l.to_json()).unwrap().replace(LOCK_SCHEMA, "other/v9");
+        assert!(matches!(Lock::parse(bad.as_bytes()), Err(LockError::Schema(_))));
+        assert!(matches!(Lock::parse(b"{\"schema\":"), Err(LockError::Json(_))));
+    }
+}

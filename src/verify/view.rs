@@ -1,0 +1,37 @@
+//! The verification core's input: everything read from a bundle, already in memory.
+//!
+//! The edge (`layout::load`) fills this in: manifests with their raw bytes, the small blobs
+//! verification needs (signature payloads, envelopes, SBOMs), and the result of re-hashing every
+//! other blob. The core never touches the filesystem.
+use std::collections::BTreeMap;
+
+use crate::layout::BlobState;
+use crate::oci::{Descriptor, Digest, Manifest};
+
+/// A manifest that could not be loaded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ManifestProblem {
+    Missing,
+    DigestMismatch { actual: Digest },
+    NotRegular(String),
+    TooLarge { size: u64, limit: u64 },
+    Invalid(String),
+    Unreadable(String),
+}
+
+/// A bundle as the core sees it.
+#[derive(Clone, Debug, Default)]
+pub struct BundleView {
+    /// Where it came from (for messages).
+    pub location: String,
+    /// Set when the directory is not a usable OCI layout at all.
+    pub layout_error: Option<String>,
+    /// `index.json` entries.
+    pub entries: Vec<Descriptor>,
+    pub manifests: BTreeMap<Digest, Manifest>,
+    pub manifest_problems: BTreeMap<Digest, ManifestProblem>,
+    /// Small blobs needed for verification, already checked against their digests.
+    pub blobs: BTreeMap<Digest, Vec<u8>>,
+    /// Result of re-hashing every referenced blob.
+    pub blob_states: BTreeMap<Digest, BlobState>,
+}
