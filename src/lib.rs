@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 pub mod capture;
+pub mod inspect;
 pub mod layout;
 pub mod lock;
 pub mod oci;
@@ -20,5 +21,6 @@ pub mod pins;
 pub mod policy;
 pub mod registry;
 pub mod report;
+pub mod sign;
 pub mod trust;
 pub mod verify;

@@ -1,0 +1,94 @@
+//! Flags and helpers shared by subcommands.
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use airlock::policy::Policy;
+use airlock::registry::auth::AuthStore;
+use airlock::registry::{Client, ClientOptions};
+use airlock::report::{render, Report};
+use airlock::trust::keys::{self, PublicKey};
+
+use super::Fatal;
+
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct RegistryFlags {
+    /// Use plain HTTP for this registry host (repeatable).
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub insecure_registry: Vec<String>,
+    /// Trust this CA certificate (PEM) for registry TLS (repeatable).
+    #[arg(long = "ca-file", value_name = "PEM")]
+    pub ca_file: Vec<PathBuf>,
+    /// Docker config.json with credentials (default: $REGISTRY_AUTH_FILE or ~/.docker/config.json).
+    #[arg(long = "auth-file", value_name = "FILE")]
+    pub auth_file: Option<PathBuf>,
+}
+
+impl RegistryFlags {
+    pub fn client(&self) -> Result<Client, Fatal> {
+        let mut ca_pem = Vec::new();
+        for p in &self.ca_file {
+            ca_pem.push(std::fs::read(p).map_err(|e| Fatal(format!("--ca-file {}: {e}", p.display())))?);
+        }
+        let auth = AuthStore::load(self.auth_file.as_deref())?;
+        let insecure: BTreeSet<String> = self.insecure_registry.iter().map(|h| h.trim_end_matches('/').to_string()).collect();
+        Ok(Client::new(ClientOptions { insecure, ca_pem, auth, retry_base: None })?)
+    }
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(2)
+}
+
+/// Load the policy and the public keys it names (`--keys DIR` supplies or overrides `<name>.pub`).
+pub fn load_policy_and_keys(policy: &Path, keys_dir: Option<&Path>) -> Result<(Policy, BTreeMap<String, PublicKey>, Vec<(String, PublicKey)>), Fatal> {
+    let policy = Policy::load(policy)?;
+    let mut keys = BTreeMap::new();
+    let mut known = Vec::new();
+    if let Some(dir) = keys_dir {
+        let rd = std::fs::read_dir(dir).map_err(|e| Fatal(format!("--keys {}: {e}", dir.display())))?;
+        let mut entries: Vec<PathBuf> = rd.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "pub" || x == "pem")).collect();
+        entries.sort();
+        for p in entries {
+            let k = keys::load_public_key_file(&p)?;
+            let name = p.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+            known.push((name, k));
+        }
+    }
+    for (name, path) in &policy.keys {
+        let from_dir = known.iter().find(|(n, _)| n == name).map(|(_, k)| k.clone());
+        let k = match from_dir {
+            Some(k) if !path.exists() => k,
+            _ => keys::load_public_key_file(path).map_err(|e| Fatal(format!("policy {}: key {name}: {e}", policy.source.display())))?,
+        };
+        keys.insert(name.clone(), k);
+    }
+    Ok((policy, keys, known))
+}
+
+/// Print a report in the chosen format.
+pub fn print_report(report: &Report, format: Format) {
+    match format {
+        Format::Text => print!("{}", render::text(report)),
+        Format::Json => print!("{}", render::json(report)),
+    }
+}
+
+pub fn stderr_is_terminal() -> bool {
+    std::io::stderr().is_terminal()
+}

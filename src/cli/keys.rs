@@ -1,0 +1,99 @@
+//! `airlock keys generate`: a cosign-compatible key pair.
+use std::path::PathBuf;
+
+use airlock::trust::keys::{self, KeyAlgorithm, PemLabel, SigningKey};
+
+use super::{Fatal, EXIT_OK};
+
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Write PREFIX.key (encrypted, cosign format) and PREFIX.pub (PUBLIC KEY PEM).
+    Generate(GenerateArgs),
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum Alg {
+    EcdsaP256,
+    EcdsaP384,
+    Ed25519,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum Label {
+    /// `ENCRYPTED SIGSTORE PRIVATE KEY` (cosign >= 2.0.1)
+    Sigstore,
+    /// `ENCRYPTED COSIGN PRIVATE KEY` (older cosign, containers/image)
+    Cosign,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct GenerateArgs {
+    /// Output prefix: writes PREFIX.key and PREFIX.pub.
+    #[arg(long, value_name = "PREFIX")]
+    out: PathBuf,
+    #[arg(long, value_enum, default_value = "ecdsa-p256")]
+    algorithm: Alg,
+    #[arg(long, value_enum, default_value = "sigstore")]
+    label: Label,
+    /// scrypt cost as log2(N): 15, 16 (default) or 17.
+    #[arg(long, default_value_t = 16)]
+    scrypt_log_n: u8,
+    /// Overwrite existing files.
+    #[arg(long)]
+    force: bool,
+}
+
+pub fn run(cmd: Command) -> Result<u8, Fatal> {
+    match cmd {
+        Command::Generate(a) => generate(a),
+    }
+}
+
+fn generate(a: GenerateArgs) -> Result<u8, Fatal> {
+    let key_path = PathBuf::from(format!("{}.key", a.out.display()));
+    let pub_path = PathBuf::from(format!("{}.pub", a.out.display()));
+    if !a.force {
+        for p in [&key_path, &pub_path] {
+            if p.exists() {
+                return Err(Fatal(format!("{} exists; use --force to overwrite", p.display())));
+            }
+        }
+    }
+    let alg = match a.algorithm {
+        Alg::EcdsaP256 => KeyAlgorithm::EcdsaP256,
+        Alg::EcdsaP384 => KeyAlgorithm::EcdsaP384,
+        Alg::Ed25519 => KeyAlgorithm::Ed25519,
+    };
+    let pass = keys::passphrase_from_env();
+    if pass.is_none() {
+        eprintln!("airlock: warning: AIRLOCK_PASSWORD/COSIGN_PASSWORD not set; the private key is encrypted with an empty passphrase");
+    }
+    let sk = SigningKey::generate(alg)?;
+    let label = match a.label {
+        Label::Sigstore => PemLabel::Sigstore,
+        Label::Cosign => PemLabel::Cosign,
+    };
+    let pem = sk.to_encrypted_pem(pass.as_deref().unwrap_or(b""), label, a.scrypt_log_n)?;
+    if let Some(dir) = key_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Fatal(format!("{}: {e}", dir.display())))?;
+    }
+    write_private(&key_path, pem.as_bytes())?;
+    std::fs::write(&pub_path, sk.public_key().to_pem()).map_err(|e| Fatal(format!("{}: {e}", pub_path.display())))?;
+    eprintln!("Private key written to {}", key_path.display());
+    eprintln!("Public key written to {} ({})", pub_path.display(), sk.public_key().key_id());
+    Ok(EXIT_OK)
+}
+
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<(), Fatal> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Fatal(format!("{}: {e}", path.display())))?;
+    f.write_all(bytes).map_err(|e| Fatal(format!("{}: {e}", path.display())))?;
+    Ok(())
+}

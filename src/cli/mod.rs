@@ -1,0 +1,71 @@
+//! Command-line parsing and dispatch. One module per subcommand; each returns an exit code.
+mod capture;
+mod common;
+mod inspect;
+mod keys;
+mod verify;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit codes (public API).
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_FAIL: u8 = 1;
+pub const EXIT_ERROR: u8 = 2;
+
+#[derive(Parser, Debug)]
+#[command(name = "airlock", version, about = "Supply-chain verification and provenance gate for air-gapped Kubernetes sites", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Copy images/charts with all platforms, signatures, attestations, SBOMs and referrers into a bundle.
+    Capture(capture::Args),
+    /// Verify a bundle offline against a policy, keys and pins.
+    Verify(verify::Args),
+    /// Show the tree of what a bundle holds.
+    Inspect(inspect::Args),
+    /// Key management.
+    Keys {
+        #[command(subcommand)]
+        command: keys::Command,
+    },
+}
+
+/// A failure that stops the command (exit 2), with a message for the user.
+#[derive(Debug)]
+pub struct Fatal(pub String);
+
+impl<E: std::fmt::Display> From<E> for Fatal {
+    fn from(e: E) -> Self {
+        Fatal(e.to_string())
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion) { EXIT_OK } else { EXIT_ERROR };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        Command::Capture(a) => capture::run(a),
+        Command::Verify(a) => verify::run(a),
+        Command::Inspect(a) => inspect::run(a),
+        Command::Keys { command } => keys::run(command),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(Fatal(msg)) => {
+            eprintln!("airlock: error: {msg}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
