@@ -52,7 +52,7 @@ pub fn text(report: &Report) -> String {
     let s = &report.summary;
     let _ = writeln!(
         out,
-        "{}: {} image(s), {} passed, {} failed; {} error(s), {} warning(s); policy {} ({})",
+        "{}: {} image(s), {} passed, {} failed; {} error(s), {} warning(s); policy {} (sha256 {})",
         verdict(report.result),
         s.images,
         s.passed,
@@ -60,7 +60,7 @@ pub fn text(report: &Report) -> String {
         s.errors,
         s.warnings,
         report.policy.path,
-        report.policy.sha256.get(..19).unwrap_or(&report.policy.sha256),
+        report.policy.sha256.get(..12).unwrap_or(&report.policy.sha256),
     );
     out
 }

@@ -101,7 +101,7 @@ fn is_attachment_entry(view: &BundleView, e: &Descriptor) -> bool {
 
 /// Verify a bundle view against a policy at time `at` (RFC 3339 text, recorded in the report).
 pub fn verify(view: &BundleView, policy: &Policy, trust: &Trust, at: &str) -> Report {
-    let mut report = Report::new(at.to_string(), PolicyRef { path: policy.source.display().to_string(), sha256: policy.sha256.clone() });
+    let mut report = Report::new(at.to_string(), PolicyRef { path: policy.source.display().to_string(), sha256: policy.sha256.trim_start_matches("sha256:").to_string() });
     report.inputs.bundle = Some(view.location.clone());
     for (name, k) in &trust.keys {
         report.inputs.keys.push(crate::report::KeyRef { name: name.clone(), key_id: k.key_id(), algorithm: k.algorithm().to_string() });

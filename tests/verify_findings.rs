@@ -1,0 +1,352 @@
+//! `airlock verify` end to end on bundles written by the test builder: one passing bundle, then
+//! one test per finding code, each made by altering a copy of the bundle.
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use airlock::oci::Digest;
+use airlock::trust::keys::{KeyAlgorithm, SigningKey};
+use assert_cmd::Command;
+use serde_json::Value;
+
+#[path = "support/bundle.rs"]
+mod bundle;
+
+use bundle::{build, Spec};
+
+const SOURCE: &str = "registry.example/team/app";
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    key: SigningKey,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        Fixture { dir: tempfile::tempdir().unwrap(), key: SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap() }
+    }
+    fn path(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+    fn bundle(&self) -> PathBuf {
+        self.path("bundle")
+    }
+    /// Policy requiring signatures, provenance, SBOM and both platforms from `release`.
+    fn policy(&self, extra_rule_yaml: &str) -> PathBuf {
+        fs::write(self.path("release.pub"), self.key.public_key().to_pem()).unwrap();
+        let p = self.path("policy.yaml");
+        fs::write(
+            &p,
+            format!(
+                "apiVersion: airlock/v1\nkind: Policy\nkeys:\n  release: release.pub\nrules:\n{extra_rule_yaml}  - match: [\"registry.example/team/**\"]\n    signatures:\n      keys: [release]\n    attestations:\n      - predicateType: https://slsa.dev/provenance/v1\n        keys: [release]\n    sbom: required\n    platforms: [linux/amd64, linux/arm64]\nunmatched: deny\n"
+            ),
+        )
+        .unwrap();
+        p
+    }
+    fn verify(&self, extra: &[&str]) -> (i32, Value, String) {
+        let policy = self.path("policy.yaml");
+        let out = Command::cargo_bin("airlock")
+            .unwrap()
+            .arg("verify")
+            .arg(self.bundle())
+            .arg("--policy")
+            .arg(&policy)
+            .args(["--format", "json"])
+            .args(extra)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        let v: Value = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+        (out.status.code().unwrap_or(-1), v, String::from_utf8_lossy(&out.stderr).to_string())
+    }
+}
+
+fn codes(report: &Value) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for f in report["findings"].as_array().into_iter().flatten() {
+        out.push(f["code"].as_str().unwrap_or("").to_string());
+    }
+    for img in report["images"].as_array().into_iter().flatten() {
+        for f in img["findings"].as_array().into_iter().flatten() {
+            if f["severity"] == "error" {
+                out.push(f["code"].as_str().unwrap_or("").to_string());
+            }
+        }
+    }
+    out
+}
+
+fn blob(dir: &Path, d: &Digest) -> PathBuf {
+    dir.join("blobs").join("sha256").join(d.hex())
+}
+
+fn expect_fail_with(f: &Fixture, code: &str) -> Value {
+    let (exit, report, stderr) = f.verify(&[]);
+    assert_eq!(exit, 1, "expected exit 1 with {code}; stderr: {stderr}; report: {report:#}");
+    assert_eq!(report["result"], "fail");
+    let c = codes(&report);
+    assert!(c.iter().any(|x| x == code), "expected finding {code}, found {c:?}");
+    report
+}
+
+#[test]
+fn complete_signed_bundle_passes_with_exit_0_and_full_report() {
+    let f = Fixture::new();
+    f.policy("");
+    let built = build(&f.bundle(), &[Spec::signed(SOURCE, "1.0", &f.key)], Some(&f.key));
+    let (exit, r, stderr) = f.verify(&[]);
+    assert_eq!(exit, 0, "{stderr} {r:#}");
+    assert_eq!(r["schema"], "airlock.report/v1");
+    assert_eq!(r["result"], "pass");
+    assert_eq!(r["verifier"]["name"], "airlock");
+    assert_eq!(r["summary"]["images"], 1);
+    assert_eq!(r["summary"]["passed"], 1);
+    let img = &r["images"][0];
+    assert_eq!(img["ref"], format!("{SOURCE}:1.0"));
+    assert_eq!(img["digest"], built[0].digest.to_string());
+    assert_eq!(img["platforms"].as_array().unwrap().len(), 2);
+    assert_eq!(img["signatures"][0]["verified"], true);
+    assert_eq!(img["sboms"][0]["format"], "spdx");
+    assert_eq!(img["sboms"][0]["packages"], 3);
+    let policy_bytes = fs::read(f.path("policy.yaml")).unwrap();
+    assert_eq!(r["policy"]["sha256"], Digest::sha256_of(&policy_bytes).hex());
+}
+
+#[test]
+fn flipped_byte_in_a_layer_is_blob_digest_mismatch() {
+    let f = Fixture::new();
+    f.policy("");
+    let built = build(&f.bundle(), &[Spec::signed(SOURCE, "1.0", &f.key)], None);
+    let p = blob(&f.bundle(), &built[0].layers[1]);
+    let mut bytes = fs::read(&p).unwrap();
+    bytes[0] ^= 0x01;
+    fs::write(&p, bytes).unwrap();
+    expect_fail_with(&f, "blob-digest-mismatch");
+}
+
+#[test]
+fn deleted_blob_is_blob_missing() {
+    let f = Fixture::new();
+    f.policy("");
+    let built = build(&f.bundle(), &[Spec::signed(SOURCE, "1.0", &f.key)], None);
+    fs::remove_file(blob(&f.bundle(), &built[0].layers[1])).unwrap();
+    expect_fail_with(&f, "blob-missing");
+}
+
+#[test]
+fn signature_swapped_in_from_another_image_is_signature_digest_mismatch() {
+    let f = Fixture::new();
+    f.policy("");
+    let mut spec = Spec::signed(SOURCE, "1.0", &f.key);
+    spec.signed_digest = Some(Digest::sha256_of(b"another image's manifest"));
+    build(&f.bundle(), &[spec], None);
+    expect_fail_with(&f, "signature-digest-mismatch");
+}
+
+#[test]
+fn signature_by_an_untrusted_key_is_signature_untrusted_and_missing() {
+    let f = Fixture::new();
+    f.policy("");
+    let other = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let mut spec = Spec::signed(SOURCE, "1.0", &other);
+    spec.att_key = Some(&f.key);
+    build(&f.bundle(), &[spec], None);
+    let r = expect_fail_with(&f, "signature-untrusted");
+    assert!(codes(&r).contains(&"signature-missing".to_string()));
+}
+
+#[test]
+fn unsigned_image_is_signature_missing() {
+    let f = Fixture::new();
+    f.policy("");
+    let mut spec = Spec::signed(SOURCE, "1.0", &f.key);
+    spec.sig_key = None;
+    spec.att_key = Some(&f.key);
+    build(&f.bundle(), &[spec], None);
+    expect_fail_with(&f, "signature-missing");
+}
+
+#[test]
+fn tampered_signature_payload_is_caught() {
+    let f = Fixture::new();
+    f.policy("");
+    let built = build(&f.bundle(), &[Spec::signed(SOURCE, "1.0", &f.key)], None);
+    // Rewrite the payload bytes in place (keeping the file name): integrity and signature both fail.
+    let p = blob(&f.bundle(), built[0].sig_payload.as_ref().unwrap());
+    let text = fs::read_to_string(&p).unwrap().replace("registry.example", "registry.evil00");
+    fs::write(&p, text).unwrap();
+    let r = expect_fail_with(&f, "blob-digest-mismatch");
+    assert!(codes(&r).contains(&"signature-missing".to_string()));
+}
+
+#[test]
+fn signature_for_another_repository_is_signature_identity_mismatch() {
+    let f = Fixture::new();
+    f.policy("");
+    let mut spec = Spec::signed(SOURCE, "1.0", &f.key);
+    spec.signed_reference = Some("registry.example/other/app".into());
+    build(&f.bundle(), &[spec], None);
+    expect_fail_with(&f, "signature-identity-mismatch");
+}
+
+#[test]
+fn dropped_sbom_is_sbom_missing() {
+    let f = Fixture::new();
+    f.policy("");
+    let mut spec = Spec::signed(SOURCE, "1.0", &f.key);
+    spec.sbom_attestation = false;
+    build(&f.bundle(), &[spec], None);
+    expect_fail_with(&f, "sbom-missing");
+}
+
+#[test]
+fn unsigned_sbom_attachment_satisfies_sbom_required() {
+    let f = Fixture::new();
+    f.policy("");
+    let mut spec = Spec::signed(SOURCE, "1.0", &f.key);
+    spec.sbom_attestation = false;
+    spec.sbom_attachment = true;
+    build(&f.bundle(), &[spec], None);
+    let (exit, r, _) = f.verify(&[]);
+    assert_eq!(exit, 0, "{r:#}");
+    assert_eq!(r["images"][0]["sboms"][0]["source"], "attachment");
+}
+
+#[test]
+fn dropped_provenance_is_attestation_missing() {
+    let f = Fixture::new();
+    f.policy("");
+    let mut spec = Spec::signed(SOURCE, "1.0", &f.key);
+    spec.provenance = false;
+    build(&f.bundle(), &[spec], None);
+    expect_fail_with(&f, "attestation-missing");
+}
+
+#[test]
+fn dropped_platform_is_platform_missing() {
+    let f = Fixture::new();
+    f.policy("");
+    let mut spec = Spec::signed(SOURCE, "1.0", &f.key);
+    spec.platforms = vec![("linux", "amd64", None)];
+    build(&f.bundle(), &[spec], None);
+    expect_fail_with(&f, "platform-missing");
+}
+
+#[test]
+fn image_no_rule_covers_is_policy_unmatched() {
+    let f = Fixture::new();
+    f.policy("");
+    build(&f.bundle(), &[Spec::signed("quay.io/elsewhere/app", "1.0", &f.key)], None);
+    expect_fail_with(&f, "policy-unmatched");
+}
+
+#[test]
+fn edited_lock_is_pin_mismatch() {
+    let f = Fixture::new();
+    f.policy("");
+    build(&f.bundle(), &[Spec::signed(SOURCE, "1.0", &f.key)], None);
+    let lock_path = f.bundle().join("airlock.lock.json");
+    let mut lock: Value = serde_json::from_slice(&fs::read(&lock_path).unwrap()).unwrap();
+    lock["images"][0]["digest"] = Value::String(Digest::sha256_of(b"x").to_string());
+    fs::write(&lock_path, serde_json::to_vec_pretty(&lock).unwrap()).unwrap();
+    expect_fail_with(&f, "pin-mismatch");
+}
+
+#[test]
+fn edited_signed_lock_is_lock_invalid_with_capture_key() {
+    let f = Fixture::new();
+    f.policy("");
+    build(&f.bundle(), &[Spec::signed(SOURCE, "1.0", &f.key)], Some(&f.key));
+    let lock_path = f.bundle().join("airlock.lock.json");
+    let text = fs::read_to_string(&lock_path).unwrap().replace("2026-01-01", "2026-01-02");
+    fs::write(&lock_path, text).unwrap();
+    let (exit, r, _) = f.verify(&["--capture-key", f.path("release.pub").to_str().unwrap()]);
+    assert_eq!(exit, 1);
+    assert!(codes(&r).contains(&"lock-invalid".to_string()), "{:?}", codes(&r));
+}
+
+#[test]
+fn pin_to_another_digest_is_pin_mismatch() {
+    let f = Fixture::new();
+    f.policy("");
+    build(&f.bundle(), &[Spec::signed(SOURCE, "1.0", &f.key)], None);
+    let pins = f.path("pins.txt");
+    fs::write(&pins, format!("# pins\n{SOURCE}:1.0@{}\n", Digest::sha256_of(b"old"))).unwrap();
+    let (exit, r, _) = f.verify(&["--pins", pins.to_str().unwrap()]);
+    assert_eq!(exit, 1);
+    assert!(codes(&r).contains(&"pin-mismatch".to_string()), "{:?}", codes(&r));
+}
+
+#[test]
+fn missing_index_json_is_layout_invalid() {
+    let f = Fixture::new();
+    f.policy("");
+    build(&f.bundle(), &[Spec::signed(SOURCE, "1.0", &f.key)], None);
+    fs::remove_file(f.bundle().join("index.json")).unwrap();
+    let r = expect_fail_with(&f, "layout-invalid");
+    assert!(r["findings"][0]["message"].as_str().unwrap().contains("index.json"));
+}
+
+#[test]
+fn macos_junk_is_layout_invalid() {
+    let f = Fixture::new();
+    f.policy("");
+    build(&f.bundle(), &[Spec::signed(SOURCE, "1.0", &f.key)], None);
+    fs::write(f.bundle().join("blobs/sha256/._junk"), b"x").unwrap();
+    expect_fail_with(&f, "layout-invalid");
+}
+
+#[test]
+fn symlinked_blob_is_refused() {
+    let f = Fixture::new();
+    f.policy("");
+    let built = build(&f.bundle(), &[Spec::signed(SOURCE, "1.0", &f.key)], None);
+    let p = blob(&f.bundle(), &built[0].layers[1]);
+    let outside = f.path("outside-layer");
+    fs::rename(&p, &outside).unwrap();
+    std::os::unix::fs::symlink(&outside, &p).unwrap();
+    expect_fail_with(&f, "layout-invalid");
+}
+
+#[test]
+fn signatures_none_rule_passes_unsigned_image_but_still_checks_integrity() {
+    let f = Fixture::new();
+    f.policy("  - match: [\"docker.io/library/**\"]\n    signatures: none\n");
+    let mut spec = Spec::signed("docker.io/library/busybox", "1.36", &f.key);
+    spec.sig_key = None;
+    spec.provenance = false;
+    spec.sbom_attestation = false;
+    let built = build(&f.bundle(), &[spec], None);
+    let (exit, r, _) = f.verify(&[]);
+    assert_eq!(exit, 0, "{r:#}");
+    fs::remove_file(blob(&f.bundle(), &built[0].layers[0])).unwrap();
+    expect_fail_with(&f, "blob-missing");
+}
+
+#[test]
+fn bad_policy_is_exit_2_with_line_and_column() {
+    let f = Fixture::new();
+    build(&f.bundle(), &[Spec::signed(SOURCE, "1.0", &f.key)], None);
+    fs::write(f.path("policy.yaml"), "apiVersion: airlock/v1\nkind: Policy\nrulez: []\n").unwrap();
+    let (exit, _, stderr) = f.verify(&[]);
+    assert_eq!(exit, 2);
+    assert!(stderr.contains("3:1") || stderr.contains(":3:"), "{stderr}");
+}
+
+#[test]
+fn missing_bundle_directory_fails_closed() {
+    let f = Fixture::new();
+    f.policy("");
+    let (exit, r, _) = f.verify(&[]);
+    assert_eq!(exit, 1);
+    assert!(codes(&r).contains(&"layout-invalid".to_string()));
+}
+
+#[test]
+fn empty_bundle_never_passes() {
+    let f = Fixture::new();
+    f.policy("");
+    build(&f.bundle(), &[], None);
+    let (exit, _, _) = f.verify(&[]);
+    assert_eq!(exit, 1);
+}
