@@ -13,12 +13,21 @@ use airlock::trust::keys::{self, SigningKey};
 mod bundle;
 
 fn main() {
-    let out = std::env::args().nth(1).map(PathBuf::from).unwrap_or_else(|| PathBuf::from("testdata/bundles/demo"));
+    let out = std::env::args()
+        .nth(1)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("testdata/bundles/demo"));
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let pass = keys::passphrase_from_env().unwrap_or_else(|| b"demo".to_vec());
     let pem = std::fs::read(root.join("keys/demo.key")).expect("read keys/demo.key");
-    let key = SigningKey::from_pem(&pem, Some(&pass)).expect("load keys/demo.key (passphrase: demo)");
+    let key =
+        SigningKey::from_pem(&pem, Some(&pass)).expect("load keys/demo.key (passphrase: demo)");
     let spec = bundle::Spec::signed("registry.example/demo/app", "1.0.0", &key);
     let built = bundle::build(&out, &[spec], Some(&key));
-    println!("wrote {} (image {} = {})", out.display(), built[0].given, built[0].digest);
+    println!(
+        "wrote {} (image {} = {})",
+        out.display(),
+        built[0].given,
+        built[0].digest
+    );
 }

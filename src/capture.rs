@@ -78,7 +78,9 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     fn add_manifest(&mut self, host: &str, repo: &str, m: &Manifest) -> Result<(), CaptureError> {
         if self.manifests.len() >= MAX_MANIFESTS {
-            return Err(CaptureError::Limit(format!("more than {MAX_MANIFESTS} manifests; refusing to continue")));
+            return Err(CaptureError::Limit(format!(
+                "more than {MAX_MANIFESTS} manifests; refusing to continue"
+            )));
         }
         for b in m.blob_descriptors() {
             if !b.urls.is_empty() {
@@ -86,23 +88,41 @@ impl Ctx<'_> {
                 self.findings.push(Finding::warning(
                     Code::BlobMissing,
                     format!("{host}/{repo}@{}", m.digest()),
-                    format!("layer {} is a foreign layer served from {:?}; it is not captured", b.digest, b.urls),
+                    format!(
+                        "layer {} is a foreign layer served from {:?}; it is not captured",
+                        b.digest, b.urls
+                    ),
                 ));
                 continue;
             }
-            self.blob_sources.entry(b.digest.clone()).or_insert_with(|| (host.to_string(), repo.to_string(), b.size));
+            self.blob_sources
+                .entry(b.digest.clone())
+                .or_insert_with(|| (host.to_string(), repo.to_string(), b.size));
         }
         self.manifests.insert(m.digest().clone(), m.clone());
         Ok(())
     }
 
     /// Fetch a manifest by digest, checking that the bytes hash to it.
-    async fn fetch_by_digest(&mut self, host: &str, repo: &str, d: &Digest, media_type: Option<&str>, subject: &str) -> Result<Option<Manifest>, CaptureError> {
+    async fn fetch_by_digest(
+        &mut self,
+        host: &str,
+        repo: &str,
+        d: &Digest,
+        media_type: Option<&str>,
+        subject: &str,
+    ) -> Result<Option<Manifest>, CaptureError> {
         if let Some(m) = self.manifests.get(d) {
             return Ok(Some(m.clone()));
         }
         let Some(f) = self.client.get_manifest(host, repo, &d.to_string()).await? else {
-            self.findings.push(Finding::error(Code::BlobMissing, subject, format!("manifest {d} is listed but the registry answers 404 for {host}/{repo}@{d}")));
+            self.findings.push(Finding::error(
+                Code::BlobMissing,
+                subject,
+                format!(
+                    "manifest {d} is listed but the registry answers 404 for {host}/{repo}@{d}"
+                ),
+            ));
             return Ok(None);
         };
         match Manifest::parse_expecting(f.bytes, f.content_type.as_deref().or(media_type), d) {
@@ -116,19 +136,37 @@ impl Ctx<'_> {
                 Ok(None)
             }
             Err(crate::oci::ManifestError::TooMany { what, count, limit }) => {
-                self.findings.push(Finding::error(Code::LimitExceeded, subject, format!("manifest {d} lists {count} {what}, over the limit of {limit}; not stored")));
+                self.findings.push(Finding::error(
+                    Code::LimitExceeded,
+                    subject,
+                    format!(
+                        "manifest {d} lists {count} {what}, over the limit of {limit}; not stored"
+                    ),
+                ));
                 Ok(None)
             }
             Err(e) => {
-                self.findings.push(Finding::error(Code::ManifestInvalid, subject, format!("manifest {d}: {e}")));
+                self.findings.push(Finding::error(
+                    Code::ManifestInvalid,
+                    subject,
+                    format!("manifest {d}: {e}"),
+                ));
                 Ok(None)
             }
         }
     }
 
     /// Fetch a tag that may not exist (attachments). Returns the manifest, or None on 404.
-    async fn fetch_tag(&mut self, host: &str, repo: &str, tag: &str, subject: &str) -> Result<Option<Manifest>, CaptureError> {
-        let Some(f) = self.client.get_manifest(host, repo, tag).await? else { return Ok(None) };
+    async fn fetch_tag(
+        &mut self,
+        host: &str,
+        repo: &str,
+        tag: &str,
+        subject: &str,
+    ) -> Result<Option<Manifest>, CaptureError> {
+        let Some(f) = self.client.get_manifest(host, repo, tag).await? else {
+            return Ok(None);
+        };
         match Manifest::parse(f.bytes, f.content_type.as_deref()) {
             Ok(m) => {
                 if let Some(h) = f.docker_content_digest.as_deref() {
@@ -147,7 +185,11 @@ impl Ctx<'_> {
                 Ok(None)
             }
             Err(e) => {
-                self.findings.push(Finding::error(Code::ManifestInvalid, subject, format!("{host}/{repo}:{tag}: {e}")));
+                self.findings.push(Finding::error(
+                    Code::ManifestInvalid,
+                    subject,
+                    format!("{host}/{repo}:{tag}: {e}"),
+                ));
                 Ok(None)
             }
         }
@@ -169,11 +211,20 @@ impl Ctx<'_> {
             }
             let subj_name = format!("{repository}@{subject}");
             let mut found: Vec<Digest> = Vec::new();
-            for kind in [AttachmentKind::Sig, AttachmentKind::Att, AttachmentKind::Sbom] {
-                let Some(tag) = kind.tag_for(&subject) else { continue };
+            for kind in [
+                AttachmentKind::Sig,
+                AttachmentKind::Att,
+                AttachmentKind::Sbom,
+            ] {
+                let Some(tag) = kind.tag_for(&subject) else {
+                    continue;
+                };
                 if let Some(m) = self.fetch_tag(host, repo, &tag, &subj_name).await? {
                     self.add_manifest(host, repo, &m)?;
-                    if !out.iter().any(|a| a.digest == *m.digest() && a.kind == kind) {
+                    if !out
+                        .iter()
+                        .any(|a| a.digest == *m.digest() && a.kind == kind)
+                    {
                         out.push(LockedAttachment {
                             kind,
                             subject: subject.clone(),
@@ -188,15 +239,25 @@ impl Ctx<'_> {
             // OCI 1.1 referrers: the API, else the tag-schema fallback. Every listed manifest is
             // fetched: the fallback index's artifactType may be the empty config type.
             let listing = match self.client.get_referrers(host, repo, &subject).await? {
-                Some(f) => match Manifest::parse(f.bytes, Some(crate::oci::manifest::MEDIA_OCI_INDEX)) {
-                    Ok(m) if m.is_index() => Some((m, false)),
-                    Ok(_) => None,
-                    Err(e) => {
-                        let code = if matches!(e, crate::oci::ManifestError::TooMany { .. }) { Code::LimitExceeded } else { Code::ManifestInvalid };
-                        self.findings.push(Finding::error(code, &subj_name, format!("referrers list of {subject}: {e}")));
-                        None
+                Some(f) => {
+                    match Manifest::parse(f.bytes, Some(crate::oci::manifest::MEDIA_OCI_INDEX)) {
+                        Ok(m) if m.is_index() => Some((m, false)),
+                        Ok(_) => None,
+                        Err(e) => {
+                            let code = if matches!(e, crate::oci::ManifestError::TooMany { .. }) {
+                                Code::LimitExceeded
+                            } else {
+                                Code::ManifestInvalid
+                            };
+                            self.findings.push(Finding::error(
+                                code,
+                                &subj_name,
+                                format!("referrers list of {subject}: {e}"),
+                            ));
+                            None
+                        }
                     }
-                },
+                }
                 None => {
                     let tag = subject.tag_form();
                     match self.fetch_tag(host, repo, &tag, &subj_name).await? {
@@ -217,21 +278,46 @@ impl Ctx<'_> {
                     });
                 }
                 for desc in idx.child_descriptors().to_vec() {
-                    if out.iter().any(|a| a.digest == desc.digest && a.kind == AttachmentKind::Referrer) {
+                    if out
+                        .iter()
+                        .any(|a| a.digest == desc.digest && a.kind == AttachmentKind::Referrer)
+                    {
                         continue;
                     }
-                    if let Some(m) = self.fetch_by_digest(host, repo, &desc.digest, Some(&desc.media_type), &subj_name).await? {
+                    if let Some(m) = self
+                        .fetch_by_digest(
+                            host,
+                            repo,
+                            &desc.digest,
+                            Some(&desc.media_type),
+                            &subj_name,
+                        )
+                        .await?
+                    {
                         if m.subject().map(|s| &s.digest) != Some(&subject) {
                             self.findings.push(Finding::warning(
                                 Code::ManifestInvalid,
                                 &subj_name,
-                                format!("referrer {} listed for {subject} names subject {:?}", m.digest(), m.subject().map(|s| s.digest.to_string())),
+                                format!(
+                                    "referrer {} listed for {subject} names subject {:?}",
+                                    m.digest(),
+                                    m.subject().map(|s| s.digest.to_string())
+                                ),
                             ));
                         }
                         self.add_manifest(host, repo, &m)?;
                         if m.is_index() {
                             for c in m.child_descriptors().to_vec() {
-                                if let Some(cm) = self.fetch_by_digest(host, repo, &c.digest, Some(&c.media_type), &subj_name).await? {
+                                if let Some(cm) = self
+                                    .fetch_by_digest(
+                                        host,
+                                        repo,
+                                        &c.digest,
+                                        Some(&c.media_type),
+                                        &subj_name,
+                                    )
+                                    .await?
+                                {
                                     self.add_manifest(host, repo, &cm)?;
                                 }
                             }
@@ -248,7 +334,8 @@ impl Ctx<'_> {
                 }
             }
             for d in found {
-                self.discover(host, repo, repository, d, depth + 1, out).await?;
+                self.discover(host, repo, repository, d, depth + 1, out)
+                    .await?;
             }
             Ok(())
         })
@@ -261,13 +348,26 @@ fn platform_matches(filter: &[String], p: Option<&crate::oci::Platform>) -> bool
     }
     let Some(p) = p else { return false };
     let s = p.to_string();
-    filter.iter().any(|f| f == &s || (p.variant.is_some() && f == &format!("{}/{}", p.os, p.architecture)))
+    filter
+        .iter()
+        .any(|f| f == &s || (p.variant.is_some() && f == &format!("{}/{}", p.os, p.architecture)))
 }
 
 /// Capture `refs` into `layout`.
-pub async fn capture(client: &Client, layout: &Layout, refs: &[Reference], opts: &CaptureOptions, progress: Arc<dyn Progress>) -> Result<CaptureOutcome, CaptureError> {
+pub async fn capture(
+    client: &Client,
+    layout: &Layout,
+    refs: &[Reference],
+    opts: &CaptureOptions,
+    progress: Arc<dyn Progress>,
+) -> Result<CaptureOutcome, CaptureError> {
     layout.clean_temp_files();
-    let mut ctx = Ctx { client, manifests: BTreeMap::new(), blob_sources: BTreeMap::new(), findings: Vec::new() };
+    let mut ctx = Ctx {
+        client,
+        manifests: BTreeMap::new(),
+        blob_sources: BTreeMap::new(),
+        findings: Vec::new(),
+    };
     let mut lock = Lock::new(opts.created.clone());
     let mut entries: Vec<Descriptor> = Vec::new();
 
@@ -275,9 +375,20 @@ pub async fn capture(client: &Client, layout: &Layout, refs: &[Reference], opts:
         let host = r.api_host().to_string();
         let repo = r.path().to_string();
         let repository = r.repository();
-        let given = r.given().strip_prefix("oci://").unwrap_or(r.given()).to_string();
-        let Some(f) = client.get_manifest(&host, &repo, &r.reference_for_api()).await? else {
-            ctx.findings.push(Finding::error(Code::ImageMissing, &given, format!("{given}: the registry answers 404 (no such repository, tag or digest)")));
+        let given = r
+            .given()
+            .strip_prefix("oci://")
+            .unwrap_or(r.given())
+            .to_string();
+        let Some(f) = client
+            .get_manifest(&host, &repo, &r.reference_for_api())
+            .await?
+        else {
+            ctx.findings.push(Finding::error(
+                Code::ImageMissing,
+                &given,
+                format!("{given}: the registry answers 404 (no such repository, tag or digest)"),
+            ));
             continue;
         };
         let root = match r.digest() {
@@ -288,15 +399,28 @@ pub async fn capture(client: &Client, layout: &Layout, refs: &[Reference], opts:
                     continue;
                 }
                 Err(e) => {
-                    ctx.findings.push(Finding::error(Code::ManifestInvalid, &given, format!("{given}: {e}")));
+                    ctx.findings.push(Finding::error(
+                        Code::ManifestInvalid,
+                        &given,
+                        format!("{given}: {e}"),
+                    ));
                     continue;
                 }
             },
             None => match Manifest::parse(f.bytes, f.content_type.as_deref()) {
                 Ok(m) => m,
                 Err(e) => {
-                    let code = if matches!(e, crate::oci::ManifestError::TooLarge { .. } | crate::oci::ManifestError::TooMany { .. }) { Code::LimitExceeded } else { Code::ManifestInvalid };
-                    ctx.findings.push(Finding::error(code, &given, format!("{given}: {e}")));
+                    let code = if matches!(
+                        e,
+                        crate::oci::ManifestError::TooLarge { .. }
+                            | crate::oci::ManifestError::TooMany { .. }
+                    ) {
+                        Code::LimitExceeded
+                    } else {
+                        Code::ManifestInvalid
+                    };
+                    ctx.findings
+                        .push(Finding::error(code, &given, format!("{given}: {e}")));
                     continue;
                 }
             },
@@ -319,14 +443,26 @@ pub async fn capture(client: &Client, layout: &Layout, refs: &[Reference], opts:
         let mut tree: Vec<Digest> = vec![root.digest().clone()];
         while let Some((m, depth)) = queue.pop() {
             if depth >= MAX_INDEX_DEPTH {
-                ctx.findings.push(Finding::error(Code::LimitExceeded, &given, format!("indexes nested deeper than {MAX_INDEX_DEPTH} under {}", root.digest())));
+                ctx.findings.push(Finding::error(
+                    Code::LimitExceeded,
+                    &given,
+                    format!(
+                        "indexes nested deeper than {MAX_INDEX_DEPTH} under {}",
+                        root.digest()
+                    ),
+                ));
                 continue;
             }
             for c in m.child_descriptors().to_vec() {
-                let wanted = platform_matches(&opts.platforms, c.platform.as_ref()) || crate::oci::manifest::is_index_media_type(&c.media_type);
+                let wanted = platform_matches(&opts.platforms, c.platform.as_ref())
+                    || crate::oci::manifest::is_index_media_type(&c.media_type);
                 if depth == 0 {
                     platforms.push(LockedPlatform {
-                        platform: c.platform.as_ref().map(|p| p.to_string()).unwrap_or_else(|| "unknown".into()),
+                        platform: c
+                            .platform
+                            .as_ref()
+                            .map(|p| p.to_string())
+                            .unwrap_or_else(|| "unknown".into()),
                         digest: c.digest.clone(),
                         captured: wanted,
                     });
@@ -334,7 +470,10 @@ pub async fn capture(client: &Client, layout: &Layout, refs: &[Reference], opts:
                 if !wanted {
                     continue;
                 }
-                if let Some(cm) = ctx.fetch_by_digest(&host, &repo, &c.digest, Some(&c.media_type), &given).await? {
+                if let Some(cm) = ctx
+                    .fetch_by_digest(&host, &repo, &c.digest, Some(&c.media_type), &given)
+                    .await?
+                {
                     ctx.add_manifest(&host, &repo, &cm)?;
                     tree.push(cm.digest().clone());
                     if cm.is_index() {
@@ -344,17 +483,20 @@ pub async fn capture(client: &Client, layout: &Layout, refs: &[Reference], opts:
             }
         }
         for d in tree {
-            ctx.discover(&host, &repo, &repository, d, 1, &mut attachments).await?;
+            ctx.discover(&host, &repo, &repository, d, 1, &mut attachments)
+                .await?;
         }
         let mut desc = root.descriptor();
         desc.artifact_type = None;
-        desc.annotations.insert(ANNOTATION_REF_NAME.into(), given.clone());
+        desc.annotations
+            .insert(ANNOTATION_REF_NAME.into(), given.clone());
         entries.push(desc);
         for a in &attachments {
             if let (Some(name), Some(m)) = (&a.r#ref, ctx.manifests.get(&a.digest)) {
                 let mut d = m.descriptor();
                 d.artifact_type = None;
-                d.annotations.insert(ANNOTATION_REF_NAME.into(), name.clone());
+                d.annotations
+                    .insert(ANNOTATION_REF_NAME.into(), name.clone());
                 entries.push(d);
             }
         }
@@ -386,36 +528,53 @@ pub async fn capture(client: &Client, layout: &Layout, refs: &[Reference], opts:
     }
     progress.blobs_planned(todo.len(), planned_bytes);
     let fetched = todo.len();
-    let results: Vec<Result<(), RegistryError>> = stream::iter(todo.into_iter().map(|(d, host, repo, size)| {
+    let mut fetches = stream::iter(todo.into_iter().map(|(d, host, repo, size)| {
         let progress = progress.clone();
         async move {
-            let writer = layout.blob_writer(d.algorithm()).map_err(|e| RegistryError::Store { url: d.to_string(), source: e })?;
+            let writer = layout
+                .blob_writer(d.algorithm())
+                .map_err(|e| RegistryError::Store {
+                    url: d.to_string(),
+                    source: e,
+                })?;
             let p = progress.clone();
-            client.fetch_blob(&host, &repo, &d, Some(size), writer, &move |n| p.bytes(n)).await?;
+            client
+                .fetch_blob(&host, &repo, &d, Some(size), writer, &move |n| p.bytes(n))
+                .await?;
             progress.blob_done();
-            Ok(())
+            Ok::<(), RegistryError>(())
         }
     }))
-    .buffer_unordered(opts.jobs.max(1))
-    .collect()
-    .await;
+    .buffer_unordered(opts.jobs.max(1));
     let mut first_err = None;
-    for r in results {
+    while let Some(r) = fetches.next().await {
         match r {
             Ok(()) => {}
-            Err(RegistryError::DigestMismatch { url, expected, actual }) => ctx.findings.push(Finding::error(
+            Err(RegistryError::DigestMismatch {
+                url,
+                expected,
+                actual,
+            }) => ctx.findings.push(Finding::error(
                 Code::BlobDigestMismatch,
                 expected.to_string(),
                 format!("{url}: the registry sent bytes hashing to {actual}; not stored"),
             )),
-            Err(RegistryError::TooLarge { url, .. }) => ctx.findings.push(Finding::error(Code::BlobDigestMismatch, url.clone(), format!("{url}: the registry sent more bytes than the descriptor's size; not stored"))),
+            Err(RegistryError::TooLarge { url, .. }) => ctx.findings.push(Finding::error(
+                Code::BlobDigestMismatch,
+                url.clone(),
+                format!(
+                    "{url}: the registry sent more bytes than the descriptor's size; not stored"
+                ),
+            )),
             Err(e) => {
-                if first_err.is_none() {
-                    first_err = Some(e);
-                }
+                // Stop at the first transport failure: in-flight transfers are cancelled and
+                // their temp files removed; complete blobs stay for the re-run.
+                first_err = Some(e);
+                break;
             }
         }
     }
+    drop(fetches);
     if let Some(e) = first_err {
         return Err(e.into());
     }
@@ -423,7 +582,10 @@ pub async fn capture(client: &Client, layout: &Layout, refs: &[Reference], opts:
         layout.put_blob(m.raw())?;
     }
     // Merge with entries of an earlier capture into the same directory (different refs).
-    let mut names: BTreeSet<String> = entries.iter().filter_map(|d| d.annotation(ANNOTATION_REF_NAME).map(str::to_string)).collect();
+    let mut names: BTreeSet<String> = entries
+        .iter()
+        .filter_map(|d| d.annotation(ANNOTATION_REF_NAME).map(str::to_string))
+        .collect();
     if let Ok(old) = layout.read_index() {
         for d in old.child_descriptors() {
             match d.annotation(ANNOTATION_REF_NAME) {
@@ -447,7 +609,10 @@ pub async fn capture(client: &Client, layout: &Layout, refs: &[Reference], opts:
         }
     }
     layout.write_index(&entries)?;
-    crate::layout::write_atomic(&layout.root().join(crate::layout::LOCK_FILE), &lock.to_json())?;
+    crate::layout::write_atomic(
+        &layout.root().join(crate::layout::LOCK_FILE),
+        &lock.to_json(),
+    )?;
     Ok(CaptureOutcome {
         lock,
         findings: ctx.findings,

@@ -26,9 +26,13 @@ fn attachments_of(view: &BundleView, subject: &Digest, depth: usize) -> Vec<Node
         return out;
     }
     for e in &view.entries {
-        let Some(name) = e.annotation(ANNOTATION_REF_NAME) else { continue };
+        let Some(name) = e.annotation(ANNOTATION_REF_NAME) else {
+            continue;
+        };
         let tag = name.rsplit(['/', ':']).next().unwrap_or(name);
-        let Some((s, kind)) = parse_attachment_tag(tag) else { continue };
+        let Some((s, kind)) = parse_attachment_tag(tag) else {
+            continue;
+        };
         if &s != subject || matches!(kind, crate::lock::AttachmentKind::ReferrersIndex) {
             continue;
         }
@@ -42,12 +46,24 @@ fn attachments_of(view: &BundleView, subject: &Digest, depth: usize) -> Vec<Node
                 details.push(d);
             }
         }
-        out.push(Node { kind: format!("{kind:?}").to_lowercase(), digest: e.digest.to_string(), name: Some(name.to_string()), details, children: attachments_of(view, &e.digest, depth + 1) });
+        out.push(Node {
+            kind: format!("{kind:?}").to_lowercase(),
+            digest: e.digest.to_string(),
+            name: Some(name.to_string()),
+            details,
+            children: attachments_of(view, &e.digest, depth + 1),
+        });
     }
     for (d, m) in &view.manifests {
         if m.subject().map(|s| &s.digest) == Some(subject) {
             let details = vec![format!("artifactType={}", m.artifact_type().unwrap_or("?"))];
-            out.push(Node { kind: "referrer".into(), digest: d.to_string(), name: None, details, children: attachments_of(view, d, depth + 1) });
+            out.push(Node {
+                kind: "referrer".into(),
+                digest: d.to_string(),
+                name: None,
+                details,
+                children: attachments_of(view, d, depth + 1),
+            });
         }
     }
     out
@@ -64,7 +80,11 @@ pub fn tree(view: &BundleView) -> Vec<Node> {
                 continue;
             }
         }
-        if view.manifests.get(&e.digest).is_some_and(|m| m.subject().is_some()) {
+        if view
+            .manifests
+            .get(&e.digest)
+            .is_some_and(|m| m.subject().is_some())
+        {
             continue;
         }
         let mut children = Vec::new();
@@ -75,13 +95,23 @@ pub fn tree(view: &BundleView) -> Vec<Node> {
                     kind: "platform".into(),
                     digest: c.digest.to_string(),
                     name: c.platform.as_ref().map(|p| p.to_string()),
-                    details: if present { vec![] } else { vec!["not in bundle".into()] },
+                    details: if present {
+                        vec![]
+                    } else {
+                        vec!["not in bundle".into()]
+                    },
                     children: attachments_of(view, &c.digest, 1),
                 });
             }
         }
         children.extend(attachments_of(view, &e.digest, 1));
-        roots.push(Node { kind: "image".into(), digest: e.digest.to_string(), name, details: vec![], children });
+        roots.push(Node {
+            kind: "image".into(),
+            digest: e.digest.to_string(),
+            name,
+            details: vec![],
+            children,
+        });
     }
     roots
 }
@@ -89,8 +119,23 @@ pub fn tree(view: &BundleView) -> Vec<Node> {
 /// Text rendering of the tree.
 pub fn render_text(nodes: &[Node]) -> String {
     fn walk(out: &mut String, n: &Node, prefix: &str, last: bool, top: bool) {
-        let (branch, next) = if top { ("", "") } else if last { ("└── ", "    ") } else { ("├── ", "│   ") };
-        let _ = writeln!(out, "{prefix}{branch}{} {}{}", n.kind, n.name.as_deref().map(|s| format!("{s} ")).unwrap_or_default(), n.digest);
+        let (branch, next) = if top {
+            ("", "")
+        } else if last {
+            ("└── ", "    ")
+        } else {
+            ("├── ", "│   ")
+        };
+        let _ = writeln!(
+            out,
+            "{prefix}{branch}{} {}{}",
+            n.kind,
+            n.name
+                .as_deref()
+                .map(|s| format!("{s} "))
+                .unwrap_or_default(),
+            n.digest
+        );
         let child_prefix = format!("{prefix}{next}");
         for d in &n.details {
             let _ = writeln!(out, "{child_prefix}  · {d}");

@@ -20,7 +20,10 @@ pub struct Tool {
 
 impl Default for Tool {
     fn default() -> Self {
-        Tool { name: "airlock".into(), version: env!("CARGO_PKG_VERSION").into() }
+        Tool {
+            name: "airlock".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
     }
 }
 
@@ -139,13 +142,19 @@ pub enum LockError {
 
 impl Lock {
     pub fn new(created: String) -> Lock {
-        Lock { schema: LOCK_SCHEMA.into(), created, tool: Tool::default(), images: Vec::new() }
+        Lock {
+            schema: LOCK_SCHEMA.into(),
+            created,
+            tool: Tool::default(),
+            images: Vec::new(),
+        }
     }
     pub fn parse(bytes: &[u8]) -> Result<Lock, LockError> {
         if bytes.len() > MAX_LOCK_BYTES {
             return Err(LockError::TooLarge(bytes.len()));
         }
-        let lock: Lock = serde_json::from_slice(bytes).map_err(|e| LockError::Json(e.to_string()))?;
+        let lock: Lock =
+            serde_json::from_slice(bytes).map_err(|e| LockError::Json(e.to_string()))?;
         if lock.schema != LOCK_SCHEMA {
             return Err(LockError::Schema(lock.schema));
         }
@@ -168,11 +177,20 @@ mod tests {
     #[test]
     fn attachment_tags_parse() {
         let d = Digest::sha256_of(b"x");
-        assert_eq!(parse_attachment_tag(&format!("{}.sig", d.tag_form())), Some((d.clone(), AttachmentKind::Sig)));
-        assert_eq!(parse_attachment_tag(&d.tag_form()), Some((d.clone(), AttachmentKind::ReferrersIndex)));
+        assert_eq!(
+            parse_attachment_tag(&format!("{}.sig", d.tag_form())),
+            Some((d.clone(), AttachmentKind::Sig))
+        );
+        assert_eq!(
+            parse_attachment_tag(&d.tag_form()),
+            Some((d.clone(), AttachmentKind::ReferrersIndex))
+        );
         assert_eq!(parse_attachment_tag("latest"), None);
         assert_eq!(parse_attachment_tag(&format!("{}.foo", d.tag_form())), None);
-        assert_eq!(AttachmentKind::Att.tag_for(&d), Some(format!("{}.att", d.tag_form())));
+        assert_eq!(
+            AttachmentKind::Att.tag_for(&d),
+            Some(format!("{}.att", d.tag_form()))
+        );
     }
 
     #[test]
@@ -188,8 +206,16 @@ mod tests {
             attachments: vec![],
         });
         assert_eq!(Lock::parse(&l.to_json()).unwrap(), l);
-        let bad = String::from_utf8(l.to_json()).unwrap().replace(LOCK_SCHEMA, "other/v9");
-        assert!(matches!(Lock::parse(bad.as_bytes()), Err(LockError::Schema(_))));
-        assert!(matches!(Lock::parse(b"{\"schema\":"), Err(LockError::Json(_))));
+        let bad = String::from_utf8(l.to_json())
+            .unwrap()
+            .replace(LOCK_SCHEMA, "other/v9");
+        assert!(matches!(
+            Lock::parse(bad.as_bytes()),
+            Err(LockError::Schema(_))
+        ));
+        assert!(matches!(
+            Lock::parse(b"{\"schema\":"),
+            Err(LockError::Json(_))
+        ));
     }
 }

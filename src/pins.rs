@@ -22,7 +22,11 @@ pub struct Pins {
 #[derive(Debug, thiserror::Error)]
 pub enum PinsError {
     #[error("{source_name}:{line}: {problem}")]
-    Line { source_name: String, line: usize, problem: String },
+    Line {
+        source_name: String,
+        line: usize,
+        problem: String,
+    },
     #[error("{0}: over the limit ({1})")]
     TooLarge(String, String),
 }
@@ -31,7 +35,10 @@ impl Pins {
     /// Parse a pins file's text. `source_name` is used in messages.
     pub fn parse(text: &str, source_name: &str) -> Result<Pins, PinsError> {
         if text.len() > MAX_PINS_BYTES {
-            return Err(PinsError::TooLarge(source_name.into(), format!("{MAX_PINS_BYTES} bytes")));
+            return Err(PinsError::TooLarge(
+                source_name.into(),
+                format!("{MAX_PINS_BYTES} bytes"),
+            ));
         }
         let mut pins = Vec::new();
         for (i, raw) in text.lines().enumerate() {
@@ -39,15 +46,27 @@ impl Pins {
             if line.is_empty() {
                 continue;
             }
-            let err = |problem: String| PinsError::Line { source_name: source_name.into(), line: i + 1, problem };
+            let err = |problem: String| PinsError::Line {
+                source_name: source_name.into(),
+                line: i + 1,
+                problem,
+            };
             let reference = Reference::parse(line).map_err(|e| err(e.to_string()))?;
-            let digest = reference
-                .digest()
-                .cloned()
-                .ok_or_else(|| err(format!("expected `registry/repo[:tag]@sha256:<hex>`, found {line:?} (no digest)")))?;
-            pins.push(Pin { reference, digest, line: i + 1 });
+            let digest = reference.digest().cloned().ok_or_else(|| {
+                err(format!(
+                    "expected `registry/repo[:tag]@sha256:<hex>`, found {line:?} (no digest)"
+                ))
+            })?;
+            pins.push(Pin {
+                reference,
+                digest,
+                line: i + 1,
+            });
             if pins.len() > MAX_PINS {
-                return Err(PinsError::TooLarge(source_name.into(), format!("{MAX_PINS} pins")));
+                return Err(PinsError::TooLarge(
+                    source_name.into(),
+                    format!("{MAX_PINS} pins"),
+                ));
             }
         }
         Ok(Pins { pins })
@@ -66,9 +85,15 @@ impl Pins {
         let repo = r.repository();
         self.pins
             .iter()
-            .find(|p| p.reference.repository() == repo && p.reference.tag().is_some() && p.reference.tag() == r.tag())
+            .find(|p| {
+                p.reference.repository() == repo
+                    && p.reference.tag().is_some()
+                    && p.reference.tag() == r.tag()
+            })
             .or_else(|| {
-                self.pins.iter().find(|p| p.reference.repository() == repo && p.reference.tag().is_none())
+                self.pins
+                    .iter()
+                    .find(|p| p.reference.repository() == repo && p.reference.tag().is_none())
             })
     }
 }
@@ -84,7 +109,10 @@ mod tests {
         let text = format!("# pins\nquay.io/a/b:v1@{d1}  # release\n\nquay.io/a/b:v2@{d2}\n");
         let p = Pins::parse(&text, "pins.txt").unwrap();
         assert_eq!(p.pins.len(), 2);
-        assert_eq!(p.lookup(&Reference::parse("quay.io/a/b:v2").unwrap()), Some(&d2));
+        assert_eq!(
+            p.lookup(&Reference::parse("quay.io/a/b:v2").unwrap()),
+            Some(&d2)
+        );
         assert_eq!(p.lookup(&Reference::parse("quay.io/a/c:v2").unwrap()), None);
     }
 

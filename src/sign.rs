@@ -20,13 +20,20 @@ struct OutEnvelope<'a> {
 }
 
 /// Sign `payload` as a DSSE envelope (JSON bytes). The keyid is the key's `sha256:<hex>` id.
-pub fn sign_envelope(payload_type: &str, payload: &[u8], key: &SigningKey) -> Result<Vec<u8>, KeyError> {
+pub fn sign_envelope(
+    payload_type: &str,
+    payload: &[u8],
+    key: &SigningKey,
+) -> Result<Vec<u8>, KeyError> {
     let sig = key.sign(&pae(payload_type, payload))?;
     let b64 = base64::engine::general_purpose::STANDARD;
     let env = OutEnvelope {
         payload_type,
         payload: b64.encode(payload),
-        signatures: vec![OutSig { keyid: key.public_key().key_id(), sig: b64.encode(sig) }],
+        signatures: vec![OutSig {
+            keyid: key.public_key().key_id(),
+            sig: b64.encode(sig),
+        }],
     };
     let mut out = serde_json::to_vec_pretty(&env).unwrap_or_default();
     out.push(b'\n');

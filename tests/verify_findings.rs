@@ -22,7 +22,10 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Fixture {
-        Fixture { dir: tempfile::tempdir().unwrap(), key: SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap() }
+        Fixture {
+            dir: tempfile::tempdir().unwrap(),
+            key: SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap(),
+        }
     }
     fn path(&self, p: &str) -> PathBuf {
         self.dir.path().join(p)
@@ -57,7 +60,11 @@ impl Fixture {
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout).to_string();
         let v: Value = serde_json::from_str(&stdout).unwrap_or(Value::Null);
-        (out.status.code().unwrap_or(-1), v, String::from_utf8_lossy(&out.stderr).to_string())
+        (
+            out.status.code().unwrap_or(-1),
+            v,
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
     }
 }
 
@@ -82,10 +89,16 @@ fn blob(dir: &Path, d: &Digest) -> PathBuf {
 
 fn expect_fail_with(f: &Fixture, code: &str) -> Value {
     let (exit, report, stderr) = f.verify(&[]);
-    assert_eq!(exit, 1, "expected exit 1 with {code}; stderr: {stderr}; report: {report:#}");
+    assert_eq!(
+        exit, 1,
+        "expected exit 1 with {code}; stderr: {stderr}; report: {report:#}"
+    );
     assert_eq!(report["result"], "fail");
     let c = codes(&report);
-    assert!(c.iter().any(|x| x == code), "expected finding {code}, found {c:?}");
+    assert!(
+        c.iter().any(|x| x == code),
+        "expected finding {code}, found {c:?}"
+    );
     report
 }
 
@@ -93,7 +106,11 @@ fn expect_fail_with(f: &Fixture, code: &str) -> Value {
 fn complete_signed_bundle_passes_with_exit_0_and_full_report() {
     let f = Fixture::new();
     f.policy("");
-    let built = build(&f.bundle(), &[Spec::signed(SOURCE, "1.0", &f.key)], Some(&f.key));
+    let built = build(
+        &f.bundle(),
+        &[Spec::signed(SOURCE, "1.0", &f.key)],
+        Some(&f.key),
+    );
     let (exit, r, stderr) = f.verify(&[]);
     assert_eq!(exit, 0, "{stderr} {r:#}");
     assert_eq!(r["schema"], "airlock.report/v1");
@@ -109,7 +126,10 @@ fn complete_signed_bundle_passes_with_exit_0_and_full_report() {
     assert_eq!(img["sboms"][0]["format"], "spdx");
     assert_eq!(img["sboms"][0]["packages"], 3);
     let policy_bytes = fs::read(f.path("policy.yaml")).unwrap();
-    assert_eq!(r["policy"]["sha256"], Digest::sha256_of(&policy_bytes).hex());
+    assert_eq!(
+        r["policy"]["sha256"],
+        Digest::sha256_of(&policy_bytes).hex()
+    );
 }
 
 #[test]
@@ -173,7 +193,9 @@ fn tampered_signature_payload_is_caught() {
     let built = build(&f.bundle(), &[Spec::signed(SOURCE, "1.0", &f.key)], None);
     // Rewrite the payload bytes in place (keeping the file name): integrity and signature both fail.
     let p = blob(&f.bundle(), built[0].sig_payload.as_ref().unwrap());
-    let text = fs::read_to_string(&p).unwrap().replace("registry.example", "registry.evil00");
+    let text = fs::read_to_string(&p)
+        .unwrap()
+        .replace("registry.example", "registry.evil00");
     fs::write(&p, text).unwrap();
     let r = expect_fail_with(&f, "blob-digest-mismatch");
     assert!(codes(&r).contains(&"signature-missing".to_string()));
@@ -236,7 +258,11 @@ fn dropped_platform_is_platform_missing() {
 fn image_no_rule_covers_is_policy_unmatched() {
     let f = Fixture::new();
     f.policy("");
-    build(&f.bundle(), &[Spec::signed("quay.io/elsewhere/app", "1.0", &f.key)], None);
+    build(
+        &f.bundle(),
+        &[Spec::signed("quay.io/elsewhere/app", "1.0", &f.key)],
+        None,
+    );
     expect_fail_with(&f, "policy-unmatched");
 }
 
@@ -256,13 +282,23 @@ fn edited_lock_is_pin_mismatch() {
 fn edited_signed_lock_is_lock_invalid_with_capture_key() {
     let f = Fixture::new();
     f.policy("");
-    build(&f.bundle(), &[Spec::signed(SOURCE, "1.0", &f.key)], Some(&f.key));
+    build(
+        &f.bundle(),
+        &[Spec::signed(SOURCE, "1.0", &f.key)],
+        Some(&f.key),
+    );
     let lock_path = f.bundle().join("airlock.lock.json");
-    let text = fs::read_to_string(&lock_path).unwrap().replace("2026-01-01", "2026-01-02");
+    let text = fs::read_to_string(&lock_path)
+        .unwrap()
+        .replace("2026-01-01", "2026-01-02");
     fs::write(&lock_path, text).unwrap();
     let (exit, r, _) = f.verify(&["--capture-key", f.path("release.pub").to_str().unwrap()]);
     assert_eq!(exit, 1);
-    assert!(codes(&r).contains(&"lock-invalid".to_string()), "{:?}", codes(&r));
+    assert!(
+        codes(&r).contains(&"lock-invalid".to_string()),
+        "{:?}",
+        codes(&r)
+    );
 }
 
 #[test]
@@ -271,10 +307,18 @@ fn pin_to_another_digest_is_pin_mismatch() {
     f.policy("");
     build(&f.bundle(), &[Spec::signed(SOURCE, "1.0", &f.key)], None);
     let pins = f.path("pins.txt");
-    fs::write(&pins, format!("# pins\n{SOURCE}:1.0@{}\n", Digest::sha256_of(b"old"))).unwrap();
+    fs::write(
+        &pins,
+        format!("# pins\n{SOURCE}:1.0@{}\n", Digest::sha256_of(b"old")),
+    )
+    .unwrap();
     let (exit, r, _) = f.verify(&["--pins", pins.to_str().unwrap()]);
     assert_eq!(exit, 1);
-    assert!(codes(&r).contains(&"pin-mismatch".to_string()), "{:?}", codes(&r));
+    assert!(
+        codes(&r).contains(&"pin-mismatch".to_string()),
+        "{:?}",
+        codes(&r)
+    );
 }
 
 #[test]
@@ -284,7 +328,10 @@ fn missing_index_json_is_layout_invalid() {
     build(&f.bundle(), &[Spec::signed(SOURCE, "1.0", &f.key)], None);
     fs::remove_file(f.bundle().join("index.json")).unwrap();
     let r = expect_fail_with(&f, "layout-invalid");
-    assert!(r["findings"][0]["message"].as_str().unwrap().contains("index.json"));
+    assert!(r["findings"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("index.json"));
 }
 
 #[test]
@@ -327,7 +374,11 @@ fn signatures_none_rule_passes_unsigned_image_but_still_checks_integrity() {
 fn bad_policy_is_exit_2_with_line_and_column() {
     let f = Fixture::new();
     build(&f.bundle(), &[Spec::signed(SOURCE, "1.0", &f.key)], None);
-    fs::write(f.path("policy.yaml"), "apiVersion: airlock/v1\nkind: Policy\nrulez: []\n").unwrap();
+    fs::write(
+        f.path("policy.yaml"),
+        "apiVersion: airlock/v1\nkind: Policy\nrulez: []\n",
+    )
+    .unwrap();
     let (exit, _, stderr) = f.verify(&[]);
     assert_eq!(exit, 2);
     assert!(stderr.contains("3:1") || stderr.contains(":3:"), "{stderr}");

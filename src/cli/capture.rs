@@ -68,17 +68,21 @@ impl Progress for Bar {
 fn read_refs(a: &Args) -> Result<Vec<Reference>, Fatal> {
     let mut texts: Vec<String> = a.refs.clone();
     if let Some(f) = &a.images_file {
-        let t = std::fs::read_to_string(f).map_err(|e| Fatal(format!("-f {}: {e}", f.display())))?;
+        let t =
+            std::fs::read_to_string(f).map_err(|e| Fatal(format!("-f {}: {e}", f.display())))?;
         for (i, line) in t.lines().enumerate() {
             let l = line.split('#').next().unwrap_or("").trim();
             if !l.is_empty() {
-                Reference::parse(l).map_err(|e| Fatal(format!("{}:{}: {e}", f.display(), i + 1)))?;
+                Reference::parse(l)
+                    .map_err(|e| Fatal(format!("{}:{}: {e}", f.display(), i + 1)))?;
                 texts.push(l.to_string());
             }
         }
     }
     if texts.is_empty() {
-        return Err(Fatal("no references: give REF arguments or -f IMAGES_FILE".into()));
+        return Err(Fatal(
+            "no references: give REF arguments or -f IMAGES_FILE".into(),
+        ));
     }
     let mut out: Vec<Reference> = Vec::new();
     for t in texts {
@@ -94,7 +98,8 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
     let refs = read_refs(&a)?;
     let pins = match &a.pins {
         Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| Fatal(format!("--pins {}: {e}", p.display())))?;
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| Fatal(format!("--pins {}: {e}", p.display())))?;
             Pins::parse(&text, &p.display().to_string())?
         }
         None => Pins::default(),
@@ -105,23 +110,35 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         None => None,
     };
     let sign_key = match &a.sign_key {
-        Some(p) => Some(keys::load_signing_key_file(p, keys::passphrase_from_env().as_deref())?),
+        Some(p) => Some(keys::load_signing_key_file(
+            p,
+            keys::passphrase_from_env().as_deref(),
+        )?),
         None => None,
     };
     let client = a.registry.client()?;
     let layout = Layout::create(&a.output)?;
-    let opts = CaptureOptions { jobs: a.jobs.max(1), platforms: a.platform.clone(), pins: pins.clone(), created: common::now_rfc3339() };
+    let opts = CaptureOptions {
+        jobs: a.jobs.max(1),
+        platforms: a.platform.clone(),
+        pins: pins.clone(),
+        created: common::now_rfc3339(),
+    };
     let progress: Arc<dyn Progress> = if common::stderr_is_terminal() {
         let pb = indicatif::ProgressBar::new(0);
         pb.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {bytes}/{total_bytes} {bytes_per_sec} {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {bytes}/{total_bytes} {bytes_per_sec} {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         Arc::new(Bar(pb))
     } else {
         Arc::new(airlock::capture::Quiet)
     };
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let outcome = rt.block_on(capture(&client, &layout, &refs, &opts, progress))?;
     if let Some(k) = &sign_key {
         let bytes = std::fs::read(a.output.join(layout::LOCK_FILE))?;
@@ -139,7 +156,13 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         outcome.blobs_skipped
     );
     for f in &outcome.findings {
-        eprintln!("{} {}: {} [{}]", if f.is_error() { "error" } else { "warn" }, f.code, f.message, f.subject);
+        eprintln!(
+            "{} {}: {} [{}]",
+            if f.is_error() { "error" } else { "warn" },
+            f.code,
+            f.message,
+            f.subject
+        );
     }
     if let Some((policy, keys_map, known)) = policy {
         let view = airlock::layout::load::load_view(&a.output, common::default_jobs());
@@ -149,14 +172,20 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         let trust = airlock::verify::Trust {
             keys: keys_map,
             known_keys: known,
-            lock: airlock::verify::LockInput { source: a.output.join(layout::LOCK_FILE).display().to_string(), bytes: lock_bytes, envelope, capture_key },
+            lock: airlock::verify::LockInput {
+                source: a.output.join(layout::LOCK_FILE).display().to_string(),
+                bytes: lock_bytes,
+                envelope,
+                capture_key,
+            },
             pins,
         };
         let mut report = airlock::verify::verify(&view, &policy, &trust, &common::now_rfc3339());
         report.findings.extend(outcome.findings.iter().cloned());
         report.finalise();
         if let Some(path) = &a.report {
-            std::fs::write(path, render::json(&report)).map_err(|e| Fatal(format!("--report {}: {e}", path.display())))?;
+            std::fs::write(path, render::json(&report))
+                .map_err(|e| Fatal(format!("--report {}: {e}", path.display())))?;
         }
         common::print_report(&report, a.format);
         failed |= !report.passed();

@@ -28,11 +28,22 @@ impl RegistryFlags {
     pub fn client(&self) -> Result<Client, Fatal> {
         let mut ca_pem = Vec::new();
         for p in &self.ca_file {
-            ca_pem.push(std::fs::read(p).map_err(|e| Fatal(format!("--ca-file {}: {e}", p.display())))?);
+            ca_pem.push(
+                std::fs::read(p).map_err(|e| Fatal(format!("--ca-file {}: {e}", p.display())))?,
+            );
         }
         let auth = AuthStore::load(self.auth_file.as_deref())?;
-        let insecure: BTreeSet<String> = self.insecure_registry.iter().map(|h| h.trim_end_matches('/').to_string()).collect();
-        Ok(Client::new(ClientOptions { insecure, ca_pem, auth, retry_base: None })?)
+        let insecure: BTreeSet<String> = self
+            .insecure_registry
+            .iter()
+            .map(|h| h.trim_end_matches('/').to_string())
+            .collect();
+        Ok(Client::new(ClientOptions {
+            insecure,
+            ca_pem,
+            auth,
+            retry_base: None,
+        })?)
     }
 }
 
@@ -52,29 +63,55 @@ pub fn now_rfc3339() -> String {
 }
 
 pub fn default_jobs() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(2)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .max(2)
 }
 
+/// A policy with its keys by name, and other known keys.
+pub type LoadedPolicy = (
+    Policy,
+    BTreeMap<String, PublicKey>,
+    Vec<(String, PublicKey)>,
+);
+
 /// Load the policy and the public keys it names (`--keys DIR` supplies or overrides `<name>.pub`).
-pub fn load_policy_and_keys(policy: &Path, keys_dir: Option<&Path>) -> Result<(Policy, BTreeMap<String, PublicKey>, Vec<(String, PublicKey)>), Fatal> {
+pub fn load_policy_and_keys(policy: &Path, keys_dir: Option<&Path>) -> Result<LoadedPolicy, Fatal> {
     let policy = Policy::load(policy)?;
     let mut keys = BTreeMap::new();
     let mut known = Vec::new();
     if let Some(dir) = keys_dir {
-        let rd = std::fs::read_dir(dir).map_err(|e| Fatal(format!("--keys {}: {e}", dir.display())))?;
-        let mut entries: Vec<PathBuf> = rd.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "pub" || x == "pem")).collect();
+        let rd =
+            std::fs::read_dir(dir).map_err(|e| Fatal(format!("--keys {}: {e}", dir.display())))?;
+        let mut entries: Vec<PathBuf> = rd
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "pub" || x == "pem"))
+            .collect();
         entries.sort();
         for p in entries {
             let k = keys::load_public_key_file(&p)?;
-            let name = p.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+            let name = p
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_default();
             known.push((name, k));
         }
     }
     for (name, path) in &policy.keys {
-        let from_dir = known.iter().find(|(n, _)| n == name).map(|(_, k)| k.clone());
+        let from_dir = known
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, k)| k.clone());
         let k = match from_dir {
             Some(k) if !path.exists() => k,
-            _ => keys::load_public_key_file(path).map_err(|e| Fatal(format!("policy {}: key {name}: {e}", policy.source.display())))?,
+            _ => keys::load_public_key_file(path).map_err(|e| {
+                Fatal(format!(
+                    "policy {}: key {name}: {e}",
+                    policy.source.display()
+                ))
+            })?,
         };
         keys.insert(name.clone(), k);
     }

@@ -55,7 +55,10 @@ fn generate(a: GenerateArgs) -> Result<u8, Fatal> {
     if !a.force {
         for p in [&key_path, &pub_path] {
             if p.exists() {
-                return Err(Fatal(format!("{} exists; use --force to overwrite", p.display())));
+                return Err(Fatal(format!(
+                    "{} exists; use --force to overwrite",
+                    p.display()
+                )));
             }
         }
     }
@@ -78,9 +81,14 @@ fn generate(a: GenerateArgs) -> Result<u8, Fatal> {
         std::fs::create_dir_all(dir).map_err(|e| Fatal(format!("{}: {e}", dir.display())))?;
     }
     write_private(&key_path, pem.as_bytes())?;
-    std::fs::write(&pub_path, sk.public_key().to_pem()).map_err(|e| Fatal(format!("{}: {e}", pub_path.display())))?;
+    std::fs::write(&pub_path, sk.public_key().to_pem())
+        .map_err(|e| Fatal(format!("{}: {e}", pub_path.display())))?;
     eprintln!("Private key written to {}", key_path.display());
-    eprintln!("Public key written to {} ({})", pub_path.display(), sk.public_key().key_id());
+    eprintln!(
+        "Public key written to {} ({})",
+        pub_path.display(),
+        sk.public_key().key_id()
+    );
     Ok(EXIT_OK)
 }
 
@@ -94,6 +102,7 @@ fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<(), Fatal> {
         .mode(0o600)
         .open(path)
         .map_err(|e| Fatal(format!("{}: {e}", path.display())))?;
-    f.write_all(bytes).map_err(|e| Fatal(format!("{}: {e}", path.display())))?;
+    f.write_all(bytes)
+        .map_err(|e| Fatal(format!("{}: {e}", path.display())))?;
     Ok(())
 }

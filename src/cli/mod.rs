@@ -50,7 +50,14 @@ pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion) { EXIT_OK } else { EXIT_ERROR };
+            let code = if matches!(
+                e.kind(),
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
+            ) {
+                EXIT_OK
+            } else {
+                EXIT_ERROR
+            };
             let _ = e.print();
             return ExitCode::from(code);
         }

@@ -48,7 +48,8 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
     let (policy, keys_map, known) = common::load_policy_and_keys(&a.policy, a.keys.as_deref())?;
     let pins = match &a.pins {
         Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| Fatal(format!("--pins {}: {e}", p.display())))?;
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| Fatal(format!("--pins {}: {e}", p.display())))?;
             Pins::parse(&text, &p.display().to_string())?
         }
         None => Pins::default(),
@@ -56,15 +57,24 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
     let at = match &a.at {
         Some(t) => {
             time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
-                .map_err(|e| Fatal(format!("--at {t:?}: expected RFC 3339 (e.g. 2026-01-31T12:00:00Z): {e}")))?;
+                .map_err(|e| {
+                    Fatal(format!(
+                        "--at {t:?}: expected RFC 3339 (e.g. 2026-01-31T12:00:00Z): {e}"
+                    ))
+                })?;
             t.clone()
         }
         None => common::now_rfc3339(),
     };
-    let lock_path = a.lock.clone().unwrap_or_else(|| a.dir.join(layout::LOCK_FILE));
+    let lock_path = a
+        .lock
+        .clone()
+        .unwrap_or_else(|| a.dir.join(layout::LOCK_FILE));
     let lock_bytes = match std::fs::read(&lock_path) {
         Ok(b) => Some(b),
-        Err(e) if a.lock.is_some() => return Err(Fatal(format!("--lock {}: {e}", lock_path.display()))),
+        Err(e) if a.lock.is_some() => {
+            return Err(Fatal(format!("--lock {}: {e}", lock_path.display())))
+        }
         Err(_) => None,
     };
     let envelope = std::fs::read(a.dir.join(layout::LOCK_DSSE_FILE)).ok();
@@ -75,13 +85,19 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
     let trust = Trust {
         keys: keys_map,
         known_keys: known,
-        lock: LockInput { source: lock_path.display().to_string(), bytes: lock_bytes, envelope, capture_key },
+        lock: LockInput {
+            source: lock_path.display().to_string(),
+            bytes: lock_bytes,
+            envelope,
+            capture_key,
+        },
         pins,
     };
     let view = load_view(&a.dir, a.jobs.unwrap_or_else(common::default_jobs));
     let report = verify(&view, &policy, &trust, &at);
     if let Some(path) = &a.report {
-        std::fs::write(path, render::json(&report)).map_err(|e| Fatal(format!("--report {}: {e}", path.display())))?;
+        std::fs::write(path, render::json(&report))
+            .map_err(|e| Fatal(format!("--report {}: {e}", path.display())))?;
     }
     common::print_report(&report, a.format);
     Ok(if report.passed() { EXIT_OK } else { EXIT_FAIL })

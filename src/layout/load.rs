@@ -29,7 +29,10 @@ pub fn is_verification_content(media_type: &str) -> bool {
 
 /// Read everything the core needs. Never fails: problems land in the view.
 pub fn load_view(dir: &Path, jobs: usize) -> BundleView {
-    let mut view = BundleView { location: dir.display().to_string(), ..Default::default() };
+    let mut view = BundleView {
+        location: dir.display().to_string(),
+        ..Default::default()
+    };
     let layout = match Layout::open(dir) {
         Ok(l) => l,
         Err(e) => {
@@ -45,8 +48,11 @@ pub fn load_view(dir: &Path, jobs: usize) -> BundleView {
         }
     };
     view.entries = index.child_descriptors().to_vec();
-    let mut queue: Vec<(Digest, Option<String>, usize)> =
-        view.entries.iter().map(|d| (d.digest.clone(), Some(d.media_type.clone()), 0)).collect();
+    let mut queue: Vec<(Digest, Option<String>, usize)> = view
+        .entries
+        .iter()
+        .map(|d| (d.digest.clone(), Some(d.media_type.clone()), 0))
+        .collect();
     let mut seen: BTreeSet<Digest> = BTreeSet::new();
     let mut blobs: BTreeMap<Digest, Option<u64>> = BTreeMap::new();
     let mut small: Vec<(Digest, u64)> = Vec::new();
@@ -63,9 +69,13 @@ pub fn load_view(dir: &Path, jobs: usize) -> BundleView {
             Err(e) => {
                 let p = match e {
                     BlobReadError::Missing => ManifestProblem::Missing,
-                    BlobReadError::DigestMismatch { actual } => ManifestProblem::DigestMismatch { actual },
+                    BlobReadError::DigestMismatch { actual } => {
+                        ManifestProblem::DigestMismatch { actual }
+                    }
                     BlobReadError::NotRegular(k) => ManifestProblem::NotRegular(k),
-                    BlobReadError::TooLarge { size, limit } => ManifestProblem::TooLarge { size, limit },
+                    BlobReadError::TooLarge { size, limit } => {
+                        ManifestProblem::TooLarge { size, limit }
+                    }
                     BlobReadError::Io(s) => ManifestProblem::Unreadable(s),
                 };
                 view.manifest_problems.insert(d, p);
@@ -75,7 +85,8 @@ pub fn load_view(dir: &Path, jobs: usize) -> BundleView {
         let m = match Manifest::parse_expecting(bytes, mt.as_deref(), &d) {
             Ok(m) => m,
             Err(e) => {
-                view.manifest_problems.insert(d, ManifestProblem::Invalid(e.to_string()));
+                view.manifest_problems
+                    .insert(d, ManifestProblem::Invalid(e.to_string()));
                 continue;
             }
         };
@@ -106,14 +117,21 @@ pub fn load_view(dir: &Path, jobs: usize) -> BundleView {
                 view.blobs.insert(d.clone(), b);
             }
             Ok(b) => {
-                view.blob_states.insert(d.clone(), BlobState::SizeMismatch { expected: size, actual: b.len() as u64 });
+                view.blob_states.insert(
+                    d.clone(),
+                    BlobState::SizeMismatch {
+                        expected: size,
+                        actual: b.len() as u64,
+                    },
+                );
             }
             Err(BlobReadError::TooLarge { .. }) => {} // hashed below; reported as size mismatch if so
             Err(BlobReadError::Missing) => {
                 view.blob_states.insert(d.clone(), BlobState::Missing);
             }
             Err(BlobReadError::DigestMismatch { actual }) => {
-                view.blob_states.insert(d.clone(), BlobState::DigestMismatch { actual });
+                view.blob_states
+                    .insert(d.clone(), BlobState::DigestMismatch { actual });
             }
             Err(BlobReadError::NotRegular(k)) => {
                 view.blob_states.insert(d.clone(), BlobState::NotRegular(k));
@@ -123,7 +141,10 @@ pub fn load_view(dir: &Path, jobs: usize) -> BundleView {
             }
         }
     }
-    let rest: Vec<(Digest, Option<u64>)> = blobs.into_iter().filter(|(d, _)| !view.blob_states.contains_key(d)).collect();
+    let rest: Vec<(Digest, Option<u64>)> = blobs
+        .into_iter()
+        .filter(|(d, _)| !view.blob_states.contains_key(d))
+        .collect();
     let states = layout.check_blobs(&rest, jobs);
     view.blob_states.extend(states);
     view

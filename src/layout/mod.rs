@@ -11,7 +11,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use crate::oci::digest::Hasher;
-use crate::oci::manifest::{Descriptor, Manifest, ManifestError, ANNOTATION_REF_NAME, MAX_MANIFEST_BYTES, MEDIA_OCI_INDEX};
+use crate::oci::manifest::{
+    Descriptor, Manifest, ManifestError, ANNOTATION_REF_NAME, MAX_MANIFEST_BYTES, MEDIA_OCI_INDEX,
+};
 use crate::oci::{Algorithm, Digest};
 
 pub const OCI_LAYOUT_FILE: &str = "oci-layout";
@@ -50,9 +52,14 @@ pub enum BlobState {
     Ok,
     Missing,
     /// Present but hashes elsewhere.
-    DigestMismatch { actual: Digest },
+    DigestMismatch {
+        actual: Digest,
+    },
     /// Present but has another size than its descriptor says.
-    SizeMismatch { expected: u64, actual: u64 },
+    SizeMismatch {
+        expected: u64,
+        actual: u64,
+    },
     /// A symlink, device or directory where a blob should be.
     NotRegular(String),
     Unreadable(String),
@@ -66,22 +73,36 @@ pub struct Layout {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> LayoutError + '_ {
-    move |source| LayoutError::Io { path: path.to_path_buf(), source }
+    move |source| LayoutError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 impl Layout {
     /// Open an existing layout for reading, checking its shape.
     pub fn open(root: &Path) -> Result<Layout, LayoutError> {
-        let meta = fs::symlink_metadata(root).map_err(|_| LayoutError::Missing { path: root.to_path_buf() })?;
+        let meta = fs::symlink_metadata(root).map_err(|_| LayoutError::Missing {
+            path: root.to_path_buf(),
+        })?;
         if !meta.is_dir() {
-            return Err(LayoutError::Invalid { path: root.to_path_buf(), problem: "not a directory".into() });
+            return Err(LayoutError::Invalid {
+                path: root.to_path_buf(),
+                problem: "not a directory".into(),
+            });
         }
-        let layout = Layout { root: root.to_path_buf(), tmp_counter: AtomicU64::new(0) };
+        let layout = Layout {
+            root: root.to_path_buf(),
+            tmp_counter: AtomicU64::new(0),
+        };
         layout.check_junk()?;
         let ol = layout.root.join(OCI_LAYOUT_FILE);
         let bytes = read_regular_limited(&ol, MAX_OCI_LAYOUT_BYTES)?;
-        let v: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|e| LayoutError::Invalid { path: ol.clone(), problem: format!("not JSON: {e}") })?;
+        let v: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| LayoutError::Invalid {
+                path: ol.clone(),
+                problem: format!("not JSON: {e}"),
+            })?;
         match v.get("imageLayoutVersion").and_then(|x| x.as_str()) {
             Some(s) if s.starts_with("1.") => {}
             other => {
@@ -98,7 +119,10 @@ impl Layout {
         for dir in [layout.root.join("blobs")] {
             if let Ok(m) = fs::symlink_metadata(&dir) {
                 if m.file_type().is_symlink() {
-                    return Err(LayoutError::NotRegular { path: dir, what: "a symlinked blobs directory" });
+                    return Err(LayoutError::NotRegular {
+                        path: dir,
+                        what: "a symlinked blobs directory",
+                    });
                 }
             }
         }
@@ -112,7 +136,10 @@ impl Layout {
         if fs::symlink_metadata(&ol).is_err() {
             write_atomic(&ol, OCI_LAYOUT_CONTENT)?;
         }
-        let layout = Layout { root: root.to_path_buf(), tmp_counter: AtomicU64::new(0) };
+        let layout = Layout {
+            root: root.to_path_buf(),
+            tmp_counter: AtomicU64::new(0),
+        };
         if fs::symlink_metadata(root.join(INDEX_FILE)).is_err() {
             layout.write_index(&[])?;
         }
@@ -125,7 +152,10 @@ impl Layout {
 
     /// Path of a blob. Safe by construction: a `Digest` holds only `[a-z0-9]` hex.
     pub fn blob_path(&self, d: &Digest) -> PathBuf {
-        self.root.join("blobs").join(d.algorithm().as_str()).join(d.hex())
+        self.root
+            .join("blobs")
+            .join(d.algorithm().as_str())
+            .join(d.hex())
     }
 
     fn check_junk(&self) -> Result<(), LayoutError> {
@@ -140,10 +170,16 @@ impl Layout {
                 let name = entry.file_name();
                 let name = name.to_string_lossy();
                 if name == "__MACOSX" {
-                    return Err(LayoutError::Junk { path: entry.path(), what: "a macOS __MACOSX folder" });
+                    return Err(LayoutError::Junk {
+                        path: entry.path(),
+                        what: "a macOS __MACOSX folder",
+                    });
                 }
                 if name.starts_with("._") {
-                    return Err(LayoutError::Junk { path: entry.path(), what: "a macOS AppleDouble ._ file" });
+                    return Err(LayoutError::Junk {
+                        path: entry.path(),
+                        what: "a macOS AppleDouble ._ file",
+                    });
                 }
             }
         }
@@ -154,10 +190,16 @@ impl Layout {
     pub fn read_index(&self) -> Result<Manifest, LayoutError> {
         let path = self.root.join(INDEX_FILE);
         let bytes = read_regular_limited(&path, MAX_INDEX_BYTES)?;
-        let m = Manifest::parse(bytes, Some(MEDIA_OCI_INDEX))
-            .map_err(|e| LayoutError::Invalid { path: path.clone(), problem: e.to_string() })?;
+        let m =
+            Manifest::parse(bytes, Some(MEDIA_OCI_INDEX)).map_err(|e| LayoutError::Invalid {
+                path: path.clone(),
+                problem: e.to_string(),
+            })?;
         if !m.is_index() {
-            return Err(LayoutError::Invalid { path, problem: "expected an image index (a \"manifests\" list)".into() });
+            return Err(LayoutError::Invalid {
+                path,
+                problem: "expected an image index (a \"manifests\" list)".into(),
+            });
         }
         Ok(m)
     }
@@ -171,9 +213,15 @@ impl Layout {
             media_type: &'a str,
             manifests: &'a [Descriptor],
         }
-        let doc = Index { schema_version: 2, media_type: MEDIA_OCI_INDEX, manifests: entries };
-        let mut bytes = serde_json::to_vec_pretty(&doc)
-            .map_err(|e| LayoutError::Invalid { path: self.root.join(INDEX_FILE), problem: e.to_string() })?;
+        let doc = Index {
+            schema_version: 2,
+            media_type: MEDIA_OCI_INDEX,
+            manifests: entries,
+        };
+        let mut bytes = serde_json::to_vec_pretty(&doc).map_err(|e| LayoutError::Invalid {
+            path: self.root.join(INDEX_FILE),
+            problem: e.to_string(),
+        })?;
         bytes.push(b'\n');
         write_atomic(&self.root.join(INDEX_FILE), &bytes)
     }
@@ -190,11 +238,16 @@ impl Layout {
             return Err(BlobReadError::NotRegular(file_kind(&meta)));
         }
         if meta.len() > limit {
-            return Err(BlobReadError::TooLarge { size: meta.len(), limit });
+            return Err(BlobReadError::TooLarge {
+                size: meta.len(),
+                limit,
+            });
         }
         let bytes = fs::read(&path).map_err(|e| BlobReadError::Io(e.to_string()))?;
         if !d.matches(&bytes) {
-            return Err(BlobReadError::DigestMismatch { actual: Digest::of(d.algorithm(), &bytes) });
+            return Err(BlobReadError::DigestMismatch {
+                actual: Digest::of(d.algorithm(), &bytes),
+            });
         }
         Ok(bytes)
     }
@@ -212,7 +265,10 @@ impl Layout {
         }
         if let Some(exp) = expected_size {
             if meta.len() != exp {
-                return BlobState::SizeMismatch { expected: exp, actual: meta.len() };
+                return BlobState::SizeMismatch {
+                    expected: exp,
+                    actual: meta.len(),
+                };
             }
         }
         match hash_file(&path, d.algorithm()) {
@@ -223,7 +279,11 @@ impl Layout {
     }
 
     /// Check many blobs in parallel on `jobs` threads.
-    pub fn check_blobs(&self, blobs: &[(Digest, Option<u64>)], jobs: usize) -> BTreeMap<Digest, BlobState> {
+    pub fn check_blobs(
+        &self,
+        blobs: &[(Digest, Option<u64>)],
+        jobs: usize,
+    ) -> BTreeMap<Digest, BlobState> {
         let queue = Mutex::new(blobs.iter());
         let out = Mutex::new(BTreeMap::new());
         std::thread::scope(|s| {
@@ -256,7 +316,13 @@ impl Layout {
         let n = self.tmp_counter.fetch_add(1, Ordering::Relaxed);
         let tmp = dir.join(format!(".tmp-{}-{n}", std::process::id()));
         let file = fs::File::create(&tmp).map_err(io_err(&tmp))?;
-        Ok(BlobWriter { file: io::BufWriter::with_capacity(READ_BUF, file), tmp, hasher: Hasher::new(alg), written: 0, dir })
+        Ok(BlobWriter {
+            file: io::BufWriter::with_capacity(READ_BUF, file),
+            tmp: TempGuard(Some(tmp)),
+            hasher: Hasher::new(alg),
+            written: 0,
+            dir,
+        })
     }
 
     /// Write a whole blob from memory; returns its digest.
@@ -274,7 +340,9 @@ impl Layout {
     /// Remove temp files left by an interrupted writer.
     pub fn clean_temp_files(&self) {
         for alg in [Algorithm::Sha256, Algorithm::Sha512] {
-            let Ok(rd) = fs::read_dir(self.root.join("blobs").join(alg.as_str())) else { continue };
+            let Ok(rd) = fs::read_dir(self.root.join("blobs").join(alg.as_str())) else {
+                continue;
+            };
             for e in rd.flatten() {
                 if e.file_name().to_string_lossy().starts_with(".tmp-") {
                     let _ = fs::remove_file(e.path());
@@ -302,7 +370,7 @@ pub enum BlobReadError {
 /// A blob being written: commit only after the digest is checked.
 pub struct BlobWriter {
     file: io::BufWriter<fs::File>,
-    tmp: PathBuf,
+    tmp: TempGuard,
     dir: PathBuf,
     hasher: Hasher,
     written: u64,
@@ -312,7 +380,10 @@ impl BlobWriter {
     pub fn write_chunk(&mut self, chunk: &[u8]) -> Result<(), LayoutError> {
         self.hasher.update(chunk);
         self.written += chunk.len() as u64;
-        self.file.write_all(chunk).map_err(io_err(&self.tmp))
+        let path = self.tmp.path();
+        self.file
+            .write_all(chunk)
+            .map_err(|e| LayoutError::Io { path, source: e })
     }
     pub fn written(&self) -> u64 {
         self.written
@@ -320,9 +391,21 @@ impl BlobWriter {
     /// Finish: fsync, check digest and size, rename into place. On mismatch the temp file is
     /// removed and the actual digest returned in the error.
     pub fn commit(self, expected: &Digest, expected_size: Option<u64>) -> Result<(), CommitError> {
-        let BlobWriter { file, tmp, dir, hasher, written } = self;
+        let BlobWriter {
+            file,
+            tmp: mut guard,
+            dir,
+            hasher,
+            written,
+        } = self;
+        let tmp = guard.0.take().unwrap_or_default();
         let actual = hasher.finish();
-        let file = file.into_inner().map_err(|e| CommitError::Io(LayoutError::Io { path: tmp.clone(), source: e.into_error() }));
+        let file = file.into_inner().map_err(|e| {
+            CommitError::Io(LayoutError::Io {
+                path: tmp.clone(),
+                source: e.into_error(),
+            })
+        });
         let file = match file {
             Ok(f) => f,
             Err(e) => {
@@ -333,26 +416,59 @@ impl BlobWriter {
         if &actual != expected || expected_size.is_some_and(|s| s != written) {
             drop(file);
             let _ = fs::remove_file(&tmp);
-            return Err(CommitError::Mismatch { expected: expected.clone(), actual, expected_size, actual_size: written });
+            return Err(CommitError::Mismatch {
+                expected: expected.clone(),
+                actual,
+                expected_size,
+                actual_size: written,
+            });
         }
         if let Err(e) = file.sync_all() {
             let _ = fs::remove_file(&tmp);
-            return Err(CommitError::Io(LayoutError::Io { path: tmp, source: e }));
+            return Err(CommitError::Io(LayoutError::Io {
+                path: tmp,
+                source: e,
+            }));
         }
         drop(file);
         let dest = dir.join(expected.hex());
-        fs::rename(&tmp, &dest).map_err(|e| CommitError::Io(LayoutError::Io { path: dest, source: e }))
+        fs::rename(&tmp, &dest).map_err(|e| {
+            CommitError::Io(LayoutError::Io {
+                path: dest,
+                source: e,
+            })
+        })
     }
-    /// Abandon the write.
-    pub fn abort(self) {
-        let _ = fs::remove_file(&self.tmp);
+    /// Abandon the write (dropping the writer does the same).
+    pub fn abort(self) {}
+}
+
+/// Removes an uncommitted temp file when a writer is dropped (cancelled or failed transfer).
+struct TempGuard(Option<PathBuf>);
+
+impl TempGuard {
+    fn path(&self) -> PathBuf {
+        self.0.clone().unwrap_or_default()
+    }
+}
+
+impl Drop for TempGuard {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = fs::remove_file(p);
+        }
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum CommitError {
     #[error("content hashes to {actual} ({actual_size} bytes), not to the expected {expected}{}", expected_size.map(|s| format!(" ({s} bytes)")).unwrap_or_default())]
-    Mismatch { expected: Digest, actual: Digest, expected_size: Option<u64>, actual_size: u64 },
+    Mismatch {
+        expected: Digest,
+        actual: Digest,
+        expected_size: Option<u64>,
+        actual_size: u64,
+    },
     #[error(transparent)]
     Io(#[from] LayoutError),
 }
@@ -361,7 +477,10 @@ impl From<CommitError> for LayoutError {
     fn from(e: CommitError) -> Self {
         match e {
             CommitError::Io(l) => l,
-            m @ CommitError::Mismatch { .. } => LayoutError::Invalid { path: PathBuf::from("blob"), problem: m.to_string() },
+            m @ CommitError::Mismatch { .. } => LayoutError::Invalid {
+                path: PathBuf::from("blob"),
+                problem: m.to_string(),
+            },
         }
     }
 }
@@ -402,17 +521,35 @@ pub fn hash_file(path: &Path, alg: Algorithm) -> io::Result<Digest> {
 pub fn read_regular_limited(path: &Path, limit: u64) -> Result<Vec<u8>, LayoutError> {
     let meta = match fs::symlink_metadata(path) {
         Ok(m) => m,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(LayoutError::Missing { path: path.to_path_buf() }),
-        Err(e) => return Err(LayoutError::Io { path: path.to_path_buf(), source: e }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(LayoutError::Missing {
+                path: path.to_path_buf(),
+            })
+        }
+        Err(e) => {
+            return Err(LayoutError::Io {
+                path: path.to_path_buf(),
+                source: e,
+            })
+        }
     };
     if meta.file_type().is_symlink() {
-        return Err(LayoutError::NotRegular { path: path.to_path_buf(), what: "a symlink" });
+        return Err(LayoutError::NotRegular {
+            path: path.to_path_buf(),
+            what: "a symlink",
+        });
     }
     if !meta.file_type().is_file() {
-        return Err(LayoutError::NotRegular { path: path.to_path_buf(), what: "a non-regular file" });
+        return Err(LayoutError::NotRegular {
+            path: path.to_path_buf(),
+            what: "a non-regular file",
+        });
     }
     if meta.len() > limit {
-        return Err(LayoutError::Invalid { path: path.to_path_buf(), problem: format!("{} bytes, over the {limit}-byte limit", meta.len()) });
+        return Err(LayoutError::Invalid {
+            path: path.to_path_buf(),
+            problem: format!("{} bytes, over the {limit}-byte limit", meta.len()),
+        });
     }
     fs::read(path).map_err(io_err(path))
 }
@@ -420,7 +557,10 @@ pub fn read_regular_limited(path: &Path, limit: u64) -> Result<Vec<u8>, LayoutEr
 /// Write a file atomically: temp file in the same directory, fsync, rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), LayoutError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     {
         let mut f = fs::File::create(&tmp).map_err(io_err(&tmp))?;
@@ -487,11 +627,17 @@ mod tests {
         let t = tmp();
         Layout::create(t.path()).unwrap();
         fs::write(t.path().join("blobs/sha256/._abc"), b"x").unwrap();
-        assert!(matches!(Layout::open(t.path()), Err(LayoutError::Junk { .. })));
+        assert!(matches!(
+            Layout::open(t.path()),
+            Err(LayoutError::Junk { .. })
+        ));
         let t2 = tmp();
         Layout::create(t2.path()).unwrap();
         fs::create_dir(t2.path().join("__MACOSX")).unwrap();
-        assert!(matches!(Layout::open(t2.path()), Err(LayoutError::Junk { .. })));
+        assert!(matches!(
+            Layout::open(t2.path()),
+            Err(LayoutError::Junk { .. })
+        ));
     }
 
     #[test]
@@ -502,8 +648,14 @@ mod tests {
         fs::write(&outside, b"{}").unwrap();
         let d = Digest::sha256_of(b"{}");
         std::os::unix::fs::symlink(&outside, l.blob_path(&d)).unwrap();
-        assert!(matches!(l.check_blob(&d, Some(2)), BlobState::NotRegular(_)));
-        assert!(matches!(l.read_blob(&d, 10), Err(BlobReadError::NotRegular(_))));
+        assert!(matches!(
+            l.check_blob(&d, Some(2)),
+            BlobState::NotRegular(_)
+        ));
+        assert!(matches!(
+            l.read_blob(&d, 10),
+            Err(BlobReadError::NotRegular(_))
+        ));
     }
 
     #[test]
@@ -512,9 +664,18 @@ mod tests {
         let l = Layout::create(t.path()).unwrap();
         let d = l.put_blob(b"hello world").unwrap();
         fs::write(l.blob_path(&d), b"hello worle").unwrap();
-        assert!(matches!(l.check_blob(&d, Some(11)), BlobState::DigestMismatch { .. }));
+        assert!(matches!(
+            l.check_blob(&d, Some(11)),
+            BlobState::DigestMismatch { .. }
+        ));
         fs::write(l.blob_path(&d), b"hello").unwrap();
-        assert!(matches!(l.check_blob(&d, Some(11)), BlobState::SizeMismatch { expected: 11, actual: 5 }));
+        assert!(matches!(
+            l.check_blob(&d, Some(11)),
+            BlobState::SizeMismatch {
+                expected: 11,
+                actual: 5
+            }
+        ));
         fs::remove_file(l.blob_path(&d)).unwrap();
         assert_eq!(l.check_blob(&d, Some(11)), BlobState::Missing);
     }
@@ -526,9 +687,14 @@ mod tests {
         let claimed = Digest::sha256_of(b"what the registry promised");
         let mut w = l.blob_writer(Algorithm::Sha256).unwrap();
         w.write_chunk(b"what it sent").unwrap();
-        assert!(matches!(w.commit(&claimed, None), Err(CommitError::Mismatch { .. })));
+        assert!(matches!(
+            w.commit(&claimed, None),
+            Err(CommitError::Mismatch { .. })
+        ));
         assert!(!l.blob_path(&claimed).exists());
-        let leftovers: Vec<_> = fs::read_dir(t.path().join("blobs/sha256")).unwrap().collect();
+        let leftovers: Vec<_> = fs::read_dir(t.path().join("blobs/sha256"))
+            .unwrap()
+            .collect();
         assert!(leftovers.is_empty());
     }
 

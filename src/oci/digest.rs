@@ -44,7 +44,12 @@ pub enum DigestError {
     #[error("digest {0:?} uses unsupported algorithm {1:?} (supported: sha256, sha512)")]
     UnsupportedAlgorithm(String, String),
     #[error("digest {value:?}: expected {expected} hex characters for {alg}, found {found}")]
-    WrongLength { value: String, alg: &'static str, expected: usize, found: usize },
+    WrongLength {
+        value: String,
+        alg: &'static str,
+        expected: usize,
+        found: usize,
+    },
     #[error("digest {0:?}: hex must be lowercase 0-9a-f")]
     BadHex(String),
 }
@@ -60,11 +65,18 @@ impl Digest {
     /// Parse `alg:hex`, strictly (lowercase hex, exact length).
     pub fn parse(s: &str) -> Result<Digest, DigestError> {
         let shown = || truncate_for_display(s);
-        let (alg, hex) = s.split_once(':').ok_or_else(|| DigestError::NoAlgorithm(shown()))?;
+        let (alg, hex) = s
+            .split_once(':')
+            .ok_or_else(|| DigestError::NoAlgorithm(shown()))?;
         let alg = match alg {
             "sha256" => Algorithm::Sha256,
             "sha512" => Algorithm::Sha512,
-            other => return Err(DigestError::UnsupportedAlgorithm(shown(), truncate_for_display(other))),
+            other => {
+                return Err(DigestError::UnsupportedAlgorithm(
+                    shown(),
+                    truncate_for_display(other),
+                ))
+            }
         };
         if hex.len() != alg.hex_len() {
             return Err(DigestError::WrongLength {
@@ -74,10 +86,16 @@ impl Digest {
                 found: hex.len(),
             });
         }
-        if !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if !hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             return Err(DigestError::BadHex(shown()));
         }
-        Ok(Digest { alg, hex: hex.to_string() })
+        Ok(Digest {
+            alg,
+            hex: hex.to_string(),
+        })
     }
 
     /// The sha256 digest of `bytes`.
@@ -88,7 +106,10 @@ impl Digest {
     /// The digest of `bytes` with `alg`.
     pub fn of(alg: Algorithm, bytes: &[u8]) -> Digest {
         let d = ring::digest::digest(alg.ring(), bytes);
-        Digest { alg, hex: to_hex(d.as_ref()) }
+        Digest {
+            alg,
+            hex: to_hex(d.as_ref()),
+        }
     }
 
     /// Does `bytes` hash to this digest (with this digest's algorithm)?
@@ -124,13 +145,19 @@ pub struct Hasher {
 
 impl Hasher {
     pub fn new(alg: Algorithm) -> Hasher {
-        Hasher { alg, ctx: ring::digest::Context::new(alg.ring()) }
+        Hasher {
+            alg,
+            ctx: ring::digest::Context::new(alg.ring()),
+        }
     }
     pub fn update(&mut self, bytes: &[u8]) {
         self.ctx.update(bytes);
     }
     pub fn finish(self) -> Digest {
-        Digest { alg: self.alg, hex: to_hex(self.ctx.finish().as_ref()) }
+        Digest {
+            alg: self.alg,
+            hex: to_hex(self.ctx.finish().as_ref()),
+        }
     }
 }
 
@@ -189,7 +216,8 @@ impl<'de> Deserialize<'de> for Digest {
 mod tests {
     use super::*;
 
-    const EMPTY_JSON: &str = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
+    const EMPTY_JSON: &str =
+        "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
 
     #[test]
     fn valid_sha256_parses_and_round_trips() {
@@ -215,14 +243,27 @@ mod tests {
     #[test]
     fn wrong_length_is_rejected() {
         let e = Digest::parse("sha256:abcd").unwrap_err();
-        assert!(matches!(e, DigestError::WrongLength { expected: 64, found: 4, .. }));
+        assert!(matches!(
+            e,
+            DigestError::WrongLength {
+                expected: 64,
+                found: 4,
+                ..
+            }
+        ));
         assert!(e.to_string().contains("expected 64 hex characters"));
     }
 
     #[test]
     fn missing_or_unknown_algorithm_is_rejected() {
-        assert!(matches!(Digest::parse("abcd"), Err(DigestError::NoAlgorithm(_))));
-        assert!(matches!(Digest::parse("md5:abcd"), Err(DigestError::UnsupportedAlgorithm(..))));
+        assert!(matches!(
+            Digest::parse("abcd"),
+            Err(DigestError::NoAlgorithm(_))
+        ));
+        assert!(matches!(
+            Digest::parse("md5:abcd"),
+            Err(DigestError::UnsupportedAlgorithm(..))
+        ));
     }
 
     #[test]

@@ -35,7 +35,10 @@ pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, appl
 
 /// Is this media type a manifest or index (as opposed to a plain blob)?
 pub fn is_manifest_media_type(mt: &str) -> bool {
-    matches!(mt, MEDIA_OCI_MANIFEST | MEDIA_OCI_INDEX | MEDIA_DOCKER_MANIFEST | MEDIA_DOCKER_LIST)
+    matches!(
+        mt,
+        MEDIA_OCI_MANIFEST | MEDIA_OCI_INDEX | MEDIA_DOCKER_MANIFEST | MEDIA_DOCKER_LIST
+    )
 }
 
 /// Is this media type an index (multi-platform list)?
@@ -50,7 +53,11 @@ pub struct Platform {
     pub os: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
-    #[serde(rename = "os.version", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "os.version",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub os_version: Option<String>,
 }
 
@@ -133,6 +140,7 @@ pub struct ImageIndex {
 }
 
 /// The parsed body of a manifest.
+#[allow(clippy::large_enum_variant)] // one per manifest; boxing buys nothing here
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Body {
     Image(ImageManifest),
@@ -155,12 +163,18 @@ pub enum ManifestError {
     TooLarge { size: usize, limit: usize },
     #[error("manifest is not valid JSON: {0}")]
     Json(String),
-    #[error("manifest has schemaVersion {0}; only schemaVersion 2 (OCI, Docker v2s2) is supported")]
+    #[error(
+        "manifest has schemaVersion {0}; only schemaVersion 2 (OCI, Docker v2s2) is supported"
+    )]
     SchemaVersion(u64),
     #[error("manifest media type {0:?} is not an image manifest or index")]
     UnknownMediaType(String),
     #[error("manifest lists {count} {what}, over the limit of {limit}")]
-    TooMany { what: &'static str, count: usize, limit: usize },
+    TooMany {
+        what: &'static str,
+        count: usize,
+        limit: usize,
+    },
     #[error("manifest has a bad digest: {0}")]
     Digest(#[from] DigestError),
     #[error("manifest hashes to {actual}, not to the expected {expected}")]
@@ -183,13 +197,21 @@ impl Manifest {
     /// Content-Type or descriptor mediaType), used when the document itself names none.
     pub fn parse(raw: Vec<u8>, declared: Option<&str>) -> Result<Manifest, ManifestError> {
         if raw.len() > MAX_MANIFEST_BYTES {
-            return Err(ManifestError::TooLarge { size: raw.len(), limit: MAX_MANIFEST_BYTES });
+            return Err(ManifestError::TooLarge {
+                size: raw.len(),
+                limit: MAX_MANIFEST_BYTES,
+            });
         }
-        let probe: Probe = serde_json::from_slice(&raw).map_err(|e| ManifestError::Json(e.to_string()))?;
+        let probe: Probe =
+            serde_json::from_slice(&raw).map_err(|e| ManifestError::Json(e.to_string()))?;
         match probe.schema_version.as_ref().and_then(|v| v.as_u64()) {
             Some(2) => {}
             Some(other) => return Err(ManifestError::SchemaVersion(other)),
-            None => return Err(ManifestError::Json("missing or non-numeric schemaVersion".into())),
+            None => {
+                return Err(ManifestError::Json(
+                    "missing or non-numeric schemaVersion".into(),
+                ))
+            }
         }
         let is_index = match probe.media_type.as_deref().or(declared) {
             Some(MEDIA_OCI_INDEX | MEDIA_DOCKER_LIST) => true,
@@ -200,35 +222,60 @@ impl Manifest {
             _ => probe.manifests.is_some(),
         };
         let body = if is_index {
-            let idx: ImageIndex = serde_json::from_slice(&raw).map_err(|e| ManifestError::Json(e.to_string()))?;
+            let idx: ImageIndex =
+                serde_json::from_slice(&raw).map_err(|e| ManifestError::Json(e.to_string()))?;
             if idx.manifests.len() > MAX_INDEX_ENTRIES {
-                return Err(ManifestError::TooMany { what: "index entries", count: idx.manifests.len(), limit: MAX_INDEX_ENTRIES });
+                return Err(ManifestError::TooMany {
+                    what: "index entries",
+                    count: idx.manifests.len(),
+                    limit: MAX_INDEX_ENTRIES,
+                });
             }
             Body::Index(idx)
         } else {
-            let m: ImageManifest = serde_json::from_slice(&raw).map_err(|e| ManifestError::Json(e.to_string()))?;
+            let m: ImageManifest =
+                serde_json::from_slice(&raw).map_err(|e| ManifestError::Json(e.to_string()))?;
             if m.layers.len() > MAX_LAYERS {
-                return Err(ManifestError::TooMany { what: "layers", count: m.layers.len(), limit: MAX_LAYERS });
+                return Err(ManifestError::TooMany {
+                    what: "layers",
+                    count: m.layers.len(),
+                    limit: MAX_LAYERS,
+                });
             }
             Body::Image(m)
         };
         let media_type = match (&body, probe.media_type) {
             (_, Some(mt)) => mt,
-            (Body::Index(_), None) => declared.filter(|d| is_index_media_type(d)).unwrap_or(MEDIA_OCI_INDEX).to_string(),
+            (Body::Index(_), None) => declared
+                .filter(|d| is_index_media_type(d))
+                .unwrap_or(MEDIA_OCI_INDEX)
+                .to_string(),
             (Body::Image(_), None) => declared
                 .filter(|d| is_manifest_media_type(d) && !is_index_media_type(d))
                 .unwrap_or(MEDIA_OCI_MANIFEST)
                 .to_string(),
         };
         let digest = Digest::sha256_of(&raw);
-        Ok(Manifest { raw, digest, media_type, body })
+        Ok(Manifest {
+            raw,
+            digest,
+            media_type,
+            body,
+        })
     }
 
     /// Parse and check that the bytes hash to `expected` (with `expected`'s algorithm).
-    pub fn parse_expecting(raw: Vec<u8>, declared: Option<&str>, expected: &Digest) -> Result<Manifest, ManifestError> {
+    pub fn parse_expecting(
+        raw: Vec<u8>,
+        declared: Option<&str>,
+        expected: &Digest,
+    ) -> Result<Manifest, ManifestError> {
         if !expected.matches(&raw) {
             let actual = Digest::of(expected.algorithm(), &raw);
-            return Err(ManifestError::DigestMismatch { expected: expected.clone(), actual });
+            return Err(ManifestError::DigestMismatch {
+                expected: expected.clone(),
+                actual,
+            });
         }
         let mut m = Manifest::parse(raw, declared)?;
         m.digest = expected.clone();
@@ -274,7 +321,10 @@ impl Manifest {
     /// The artifact type: `artifactType`, else the config media type for image manifests.
     pub fn artifact_type(&self) -> Option<&str> {
         match &self.body {
-            Body::Image(m) => m.artifact_type.as_deref().or(Some(m.config.media_type.as_str())),
+            Body::Image(m) => m
+                .artifact_type
+                .as_deref()
+                .or(Some(m.config.media_type.as_str())),
             Body::Index(i) => i.artifact_type.as_deref(),
         }
     }
@@ -352,12 +402,17 @@ mod tests {
     #[test]
     fn oversized_manifest_is_rejected_before_parsing() {
         let raw = vec![b' '; MAX_MANIFEST_BYTES + 1];
-        assert!(matches!(Manifest::parse(raw, None), Err(ManifestError::TooLarge { .. })));
+        assert!(matches!(
+            Manifest::parse(raw, None),
+            Err(ManifestError::TooLarge { .. })
+        ));
     }
 
     #[test]
     fn uppercase_digest_in_descriptor_is_rejected() {
-        let raw = String::from_utf8(image_json()).unwrap().replacen("44136fa355", "44136FA355", 1);
+        let raw = String::from_utf8(image_json())
+            .unwrap()
+            .replacen("44136fa355", "44136FA355", 1);
         assert!(Manifest::parse(raw.into_bytes(), None).is_err());
     }
 
@@ -365,15 +420,23 @@ mod tests {
     fn index_over_entry_limit_is_rejected() {
         let entry = r#"{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2}"#;
         let entries = vec![entry; MAX_INDEX_ENTRIES + 1].join(",");
-        let raw = format!(r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{entries}]}}"#);
-        assert!(matches!(Manifest::parse(raw.into_bytes(), None), Err(ManifestError::TooMany { .. })));
+        let raw = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{entries}]}}"#
+        );
+        assert!(matches!(
+            Manifest::parse(raw.into_bytes(), None),
+            Err(ManifestError::TooMany { .. })
+        ));
     }
 
     #[test]
     fn parse_expecting_catches_rewrite() {
         let raw = image_json();
         let other = Digest::sha256_of(b"other");
-        assert!(matches!(Manifest::parse_expecting(raw, None, &other), Err(ManifestError::DigestMismatch { .. })));
+        assert!(matches!(
+            Manifest::parse_expecting(raw, None, &other),
+            Err(ManifestError::DigestMismatch { .. })
+        ));
     }
 
     #[test]

@@ -42,10 +42,16 @@ impl Reference {
             return Err(ReferenceError::TooLong(given.chars().take(64).collect()));
         }
         let body = given.strip_prefix("oci://").unwrap_or(&given);
-        let invalid = |problem: &str| ReferenceError::Invalid { given: given.clone(), problem: problem.to_string() };
+        let invalid = |problem: &str| ReferenceError::Invalid {
+            given: given.clone(),
+            problem: problem.to_string(),
+        };
         let (name_tag, digest) = match body.split_once('@') {
             Some((n, d)) => {
-                let d = Digest::parse(d).map_err(|e| ReferenceError::Digest { given: given.clone(), source: e })?;
+                let d = Digest::parse(d).map_err(|e| ReferenceError::Digest {
+                    given: given.clone(),
+                    source: e,
+                })?;
                 (n, Some(d))
             }
             None => (body, None),
@@ -53,43 +59,84 @@ impl Reference {
         // The tag is after the last ':' that follows the last '/'.
         let last_slash = name_tag.rfind('/').map_or(0, |i| i + 1);
         let (name, tag) = match name_tag[last_slash..].find(':') {
-            Some(i) => (&name_tag[..last_slash + i], Some(name_tag[last_slash + i + 1..].to_string())),
+            Some(i) => (
+                &name_tag[..last_slash + i],
+                Some(name_tag[last_slash + i + 1..].to_string()),
+            ),
             None => (name_tag, None),
         };
         if let Some(t) = &tag {
-            if t.is_empty() || t.len() > 128 || !t.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b)) || t.starts_with(['.', '-']) {
-                return Err(invalid("tag must be 1-128 characters of [A-Za-z0-9_.-], not starting with '.' or '-'"));
+            if t.is_empty()
+                || t.len() > 128
+                || !t
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+                || t.starts_with(['.', '-'])
+            {
+                return Err(invalid(
+                    "tag must be 1-128 characters of [A-Za-z0-9_.-], not starting with '.' or '-'",
+                ));
             }
         }
         let (registry, path) = match name.split_once('/') {
-            Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => (first.to_string(), rest.to_string()),
+            Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => {
+                (first.to_string(), rest.to_string())
+            }
             _ => (DOCKER_HUB.to_string(), name.to_string()),
         };
         let registry = match registry.as_str() {
             "index.docker.io" | "registry-1.docker.io" => DOCKER_HUB.to_string(),
             _ => registry,
         };
-        let path = if registry == DOCKER_HUB && !path.contains('/') { format!("library/{path}") } else { path };
+        let path = if registry == DOCKER_HUB && !path.contains('/') {
+            format!("library/{path}")
+        } else {
+            path
+        };
         if path.is_empty() {
             return Err(invalid("repository name is empty"));
         }
         for comp in path.split('/') {
             if comp.is_empty()
-                || !comp.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
-                || !comp.bytes().next().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                || !comp
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+                || !comp
+                    .bytes()
+                    .next()
+                    .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
             {
                 return Err(invalid("repository path components must be lowercase [a-z0-9] separated by '.', '_' or '-'"));
             }
         }
-        if registry.is_empty() || !registry.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)) {
+        if registry.is_empty()
+            || !registry
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        {
             return Err(invalid("registry host is not a valid host[:port]"));
         }
-        let tag = if tag.is_none() && digest.is_none() { Some("latest".to_string()) } else { tag };
-        Ok(Reference { given, registry, path, tag, digest })
+        let tag = if tag.is_none() && digest.is_none() {
+            Some("latest".to_string())
+        } else {
+            tag
+        };
+        Ok(Reference {
+            given,
+            registry,
+            path,
+            tag,
+            digest,
+        })
     }
 
     /// Build a reference from parts (registry host, repository path, tag/digest).
-    pub fn from_parts(registry: &str, path: &str, tag: Option<&str>, digest: Option<&Digest>) -> Result<Reference, ReferenceError> {
+    pub fn from_parts(
+        registry: &str,
+        path: &str,
+        tag: Option<&str>,
+        digest: Option<&Digest>,
+    ) -> Result<Reference, ReferenceError> {
         let mut s = format!("{registry}/{path}");
         if let Some(t) = tag {
             s.push(':');
@@ -229,12 +276,18 @@ mod tests {
 
     #[test]
     fn bad_digest_is_rejected() {
-        assert!(matches!(Reference::parse("quay.io/a@sha256:ABC"), Err(ReferenceError::Digest { .. })));
+        assert!(matches!(
+            Reference::parse("quay.io/a@sha256:ABC"),
+            Err(ReferenceError::Digest { .. })
+        ));
     }
 
     #[test]
     fn hub_aliases_are_the_same_repository() {
-        assert!(same_repository("index.docker.io/library/nginx", "docker.io/library/nginx"));
+        assert!(same_repository(
+            "index.docker.io/library/nginx",
+            "docker.io/library/nginx"
+        ));
         assert!(same_repository("nginx", "docker.io/library/nginx"));
         assert!(!same_repository("quay.io/a/b", "quay.io/a/c"));
     }

@@ -55,7 +55,10 @@ pub struct AuthStore {
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     #[error("{path}: cannot read auth file: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: auth file is over {MAX_AUTH_FILE_BYTES} bytes")]
     TooLarge { path: PathBuf },
     #[error("{path}: not a docker config.json: {problem}")]
@@ -69,23 +72,39 @@ impl AuthStore {
         let (path, must_exist) = match explicit {
             Some(p) => (Some(p.to_path_buf()), true),
             None => match std::env::var_os("REGISTRY_AUTH_FILE") {
-                Some(p) if !p.is_empty() => (Some(PathBuf::from(p)), true),
-                _ => (std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".docker/config.json")), false),
+                Some(p) if !p.is_empty() => (Some(PathBuf::from(p)), false),
+                _ => (
+                    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".docker/config.json")),
+                    false,
+                ),
             },
         };
-        let Some(path) = path else { return Ok(AuthStore::default()) };
+        let Some(path) = path else {
+            return Ok(AuthStore::default());
+        };
         let meta = match std::fs::metadata(&path) {
             Ok(m) => m,
-            Err(e) if !must_exist && e.kind() == std::io::ErrorKind::NotFound => return Ok(AuthStore::default()),
+            Err(e) if !must_exist && e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(AuthStore::default())
+            }
             Err(e) => return Err(AuthError::Read { path, source: e }),
         };
         if meta.len() > MAX_AUTH_FILE_BYTES {
             return Err(AuthError::TooLarge { path });
         }
-        let bytes = std::fs::read(&path).map_err(|e| AuthError::Read { path: path.clone(), source: e })?;
+        let bytes = std::fs::read(&path).map_err(|e| AuthError::Read {
+            path: path.clone(),
+            source: e,
+        })?;
         let config: DockerConfig =
-            serde_json::from_slice(&bytes).map_err(|e| AuthError::Parse { path: path.clone(), problem: e.to_string() })?;
-        Ok(AuthStore { source: Some(path), config })
+            serde_json::from_slice(&bytes).map_err(|e| AuthError::Parse {
+                path: path.clone(),
+                problem: e.to_string(),
+            })?;
+        Ok(AuthStore {
+            source: Some(path),
+            config,
+        })
     }
 
     pub fn source(&self) -> Option<&Path> {
@@ -95,9 +114,19 @@ impl AuthStore {
     /// Credentials for a registry host, if any.
     pub fn credentials_for(&self, host: &str) -> Option<Credentials> {
         let candidates: Vec<String> = if host == "registry-1.docker.io" || host == "docker.io" {
-            vec!["https://index.docker.io/v1/".into(), "index.docker.io".into(), "docker.io".into(), "registry-1.docker.io".into()]
+            vec![
+                "https://index.docker.io/v1/".into(),
+                "index.docker.io".into(),
+                "docker.io".into(),
+                "registry-1.docker.io".into(),
+            ]
         } else {
-            vec![host.to_string(), format!("https://{host}"), format!("http://{host}"), format!("https://{host}/v1/")]
+            vec![
+                host.to_string(),
+                format!("https://{host}"),
+                format!("http://{host}"),
+                format!("https://{host}/v1/"),
+            ]
         };
         for key in &candidates {
             if let Some(helper) = self.config.cred_helpers.get(key) {
@@ -126,21 +155,35 @@ impl AuthStore {
 
 fn entry_credentials(e: &AuthEntry) -> Option<Credentials> {
     if let Some(tok) = &e.identitytoken {
-        return Some(Credentials { username: "<token>".into(), password: tok.clone() });
+        return Some(Credentials {
+            username: "<token>".into(),
+            password: tok.clone(),
+        });
     }
     if let (Some(u), Some(p)) = (&e.username, &e.password) {
-        return Some(Credentials { username: u.clone(), password: p.clone() });
+        return Some(Credentials {
+            username: u.clone(),
+            password: p.clone(),
+        });
     }
-    let raw = base64::engine::general_purpose::STANDARD.decode(e.auth.as_deref()?.trim()).ok()?;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(e.auth.as_deref()?.trim())
+        .ok()?;
     let s = String::from_utf8(raw).ok()?;
     let (u, p) = s.split_once(':')?;
-    Some(Credentials { username: u.to_string(), password: p.to_string() })
+    Some(Credentials {
+        username: u.to_string(),
+        password: p.to_string(),
+    })
 }
 
 /// Run `docker-credential-<helper> get` with the server URL on stdin.
 fn run_helper(helper: &str, server: &str) -> Option<Credentials> {
     use std::io::Write;
-    if !helper.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
+    if !helper
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    {
         return None;
     }
     let mut child = std::process::Command::new(format!("docker-credential-{helper}"))
@@ -162,14 +205,21 @@ fn run_helper(helper: &str, server: &str) -> Option<Credentials> {
         secret: String,
     }
     let h: HelperOut = serde_json::from_slice(&out.stdout).ok()?;
-    Some(Credentials { username: h.username, password: h.secret })
+    Some(Credentials {
+        username: h.username,
+        password: h.secret,
+    })
 }
 
 /// A parsed `WWW-Authenticate` challenge.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Challenge {
     Basic,
-    Bearer { realm: String, service: Option<String>, scope: Option<String> },
+    Bearer {
+        realm: String,
+        service: Option<String>,
+        scope: Option<String>,
+    },
     Other(String),
 }
 
@@ -199,7 +249,11 @@ fn parse_params(s: &str) -> BTreeMap<String, String> {
     let mut rest = s.trim();
     while !rest.is_empty() {
         let Some(eq) = rest.find('=') else { break };
-        let key = rest[..eq].trim().trim_start_matches(',').trim().to_ascii_lowercase();
+        let key = rest[..eq]
+            .trim()
+            .trim_start_matches(',')
+            .trim()
+            .to_ascii_lowercase();
         rest = &rest[eq + 1..];
         let value;
         if let Some(r) = rest.strip_prefix('"') {
@@ -223,7 +277,9 @@ mod tests {
 
     #[test]
     fn bearer_challenge_with_commas_in_scope_parses() {
-        let c = parse_challenge(r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/nginx:pull,push""#);
+        let c = parse_challenge(
+            r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/nginx:pull,push""#,
+        );
         assert_eq!(
             c,
             Challenge::Bearer {
@@ -236,14 +292,21 @@ mod tests {
 
     #[test]
     fn basic_challenge_parses() {
-        assert_eq!(parse_challenge(r#"Basic realm="Registry Realm""#), Challenge::Basic);
+        assert_eq!(
+            parse_challenge(r#"Basic realm="Registry Realm""#),
+            Challenge::Basic
+        );
     }
 
     #[test]
     fn auth_file_entries_decode() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("config.json");
-        std::fs::write(&p, r#"{"auths":{"127.0.0.1:5000":{"auth":"dXNlcjpwYXNz"}}}"#).unwrap();
+        std::fs::write(
+            &p,
+            r#"{"auths":{"127.0.0.1:5000":{"auth":"dXNlcjpwYXNz"}}}"#,
+        )
+        .unwrap();
         let s = AuthStore::load(Some(&p)).unwrap();
         let c = s.credentials_for("127.0.0.1:5000").unwrap();
         assert_eq!((c.username.as_str(), c.password.as_str()), ("user", "pass"));

@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
+use reqwest::header::{
+    HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE,
+};
 use reqwest::{Method, StatusCode};
 
 use crate::layout::{BlobWriter, CommitError, LayoutError};
@@ -39,13 +41,32 @@ pub enum RegistryError {
     #[error("{url}: cannot connect: {detail} (is the registry running and reachable? for plain HTTP use --insecure-registry HOST; for a private CA use --ca-file)")]
     Connect { url: String, detail: String },
     #[error("{url}: authentication failed (HTTP {status}); check the credentials for this registry in the auth file ({source_file})")]
-    Unauthorized { url: String, status: u16, source_file: String },
+    Unauthorized {
+        url: String,
+        status: u16,
+        source_file: String,
+    },
     #[error("{url}: HTTP {status}: {body}")]
-    Status { url: String, status: u16, body: String },
+    Status {
+        url: String,
+        status: u16,
+        body: String,
+    },
     #[error("{url}: {what} is {size} bytes, over the {limit}-byte limit")]
-    TooLarge { url: String, what: &'static str, size: u64, limit: u64 },
-    #[error("{url}: the registry sent content that hashes to {actual}, not to the requested {expected}")]
-    DigestMismatch { url: String, expected: Digest, actual: Digest },
+    TooLarge {
+        url: String,
+        what: &'static str,
+        size: u64,
+        limit: u64,
+    },
+    #[error(
+        "{url}: the registry sent content that hashes to {actual}, not to the requested {expected}"
+    )]
+    DigestMismatch {
+        url: String,
+        expected: Digest,
+        actual: Digest,
+    },
     #[error("{url}: {detail}")]
     Protocol { url: String, detail: String },
     #[error("writing {url} to the bundle: {source}")]
@@ -89,7 +110,9 @@ impl Client {
             .pool_max_idle_per_host(16)
             .redirect(reqwest::redirect::Policy::limited(8));
         for pem in &opts.ca_pem {
-            for cert in reqwest::Certificate::from_pem_bundle(pem).map_err(|e| RegistryError::Setup(format!("--ca-file: {e}")))? {
+            for cert in reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| RegistryError::Setup(format!("--ca-file: {e}")))?
+            {
                 b = b.add_root_certificate(cert);
             }
         }
@@ -111,7 +134,11 @@ impl Client {
     }
 
     fn base(&self, host: &str) -> String {
-        let scheme = if self.insecure.contains(host) { "http" } else { "https" };
+        let scheme = if self.insecure.contains(host) {
+            "http"
+        } else {
+            "https"
+        };
         format!("{scheme}://{host}")
     }
 
@@ -120,6 +147,7 @@ impl Client {
     }
 
     /// Send a request with auth, retries and challenge handling. `body` is cloned per attempt.
+    #[allow(clippy::too_many_arguments)]
     async fn send(
         &self,
         host: &str,
@@ -130,15 +158,28 @@ impl Client {
         headers: HeaderMap,
         body: Option<Body>,
     ) -> Result<reqwest::Response, RegistryError> {
-        let scope_key = (host.to_string(), format!("{repo}:{}", if push { "pull,push" } else { "pull" }));
+        let scope_key = (
+            host.to_string(),
+            format!("{repo}:{}", if push { "pull,push" } else { "pull" }),
+        );
         let mut attempt = 0u32;
         let mut challenged = false;
         loop {
-            let mut req = self.http.request(method.clone(), url).headers(headers.clone());
+            let mut req = self
+                .http
+                .request(method.clone(), url)
+                .headers(headers.clone());
             if let Some(b) = &body {
-                req = req.body(b.to_reqwest().await.map_err(|e| RegistryError::Protocol { url: url.into(), detail: e })?);
+                req = req.body(b.to_reqwest().await.map_err(|e| RegistryError::Protocol {
+                    url: url.into(),
+                    detail: e,
+                })?);
             }
-            let token = self.tokens.lock().ok().and_then(|t| t.get(&scope_key).cloned());
+            let token = self
+                .tokens
+                .lock()
+                .ok()
+                .and_then(|t| t.get(&scope_key).cloned());
             if let Some(tok) = token {
                 req = req.header(AUTHORIZATION, format!("Bearer {tok}"));
             } else if self.basic.lock().map(|b| b.contains(host)).unwrap_or(false) {
@@ -150,18 +191,26 @@ impl Client {
             let resp = match req.send().await {
                 Ok(r) => r,
                 Err(e) => {
-                    if attempt < MAX_RETRIES && (e.is_connect() || e.is_timeout() || e.is_request()) {
+                    if attempt < MAX_RETRIES && (e.is_connect() || e.is_timeout() || e.is_request())
+                    {
                         attempt += 1;
                         tokio::time::sleep(self.retry_base * 2u32.pow(attempt - 1)).await;
                         continue;
                     }
-                    return Err(RegistryError::Connect { url: url.into(), detail: error_chain(&e) });
+                    return Err(RegistryError::Connect {
+                        url: url.into(),
+                        detail: error_chain(&e),
+                    });
                 }
             };
             let status = resp.status();
             if status == StatusCode::UNAUTHORIZED && !challenged {
                 challenged = true;
-                let ch = resp.headers().get(WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).map(auth::parse_challenge);
+                let ch = resp
+                    .headers()
+                    .get(WWW_AUTHENTICATE)
+                    .and_then(|v| v.to_str().ok())
+                    .map(auth::parse_challenge);
                 match ch {
                     Some(Challenge::Basic) => {
                         if self.credentials(host).is_none() {
@@ -173,8 +222,13 @@ impl Client {
                         continue;
                     }
                     Some(Challenge::Bearer { realm, service, .. }) => {
-                        let scope = format!("repository:{repo}:{}", if push { "pull,push" } else { "pull" });
-                        let tok = self.fetch_token(host, &realm, service.as_deref(), &scope).await?;
+                        let scope = format!(
+                            "repository:{repo}:{}",
+                            if push { "pull,push" } else { "pull" }
+                        );
+                        let tok = self
+                            .fetch_token(host, &realm, service.as_deref(), &scope)
+                            .await?;
                         if let Ok(mut t) = self.tokens.lock() {
                             t.insert(scope_key.clone(), tok);
                         }
@@ -186,7 +240,9 @@ impl Client {
             if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
                 return Err(self.unauthorized(url, status, host));
             }
-            if (status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()) && attempt < MAX_RETRIES {
+            if (status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error())
+                && attempt < MAX_RETRIES
+            {
                 attempt += 1;
                 let wait = resp
                     .headers()
@@ -206,12 +262,24 @@ impl Client {
         let src = match (self.auth.source(), self.credentials(host)) {
             (Some(p), Some(_)) => p.display().to_string(),
             (Some(p), None) => format!("{} has no entry for {host}", p.display()),
-            (None, _) => "no auth file: use --auth-file, $REGISTRY_AUTH_FILE or ~/.docker/config.json".into(),
+            (None, _) => {
+                "no auth file: use --auth-file, $REGISTRY_AUTH_FILE or ~/.docker/config.json".into()
+            }
         };
-        RegistryError::Unauthorized { url: url.into(), status: status.as_u16(), source_file: src }
+        RegistryError::Unauthorized {
+            url: url.into(),
+            status: status.as_u16(),
+            source_file: src,
+        }
     }
 
-    async fn fetch_token(&self, host: &str, realm: &str, service: Option<&str>, scope: &str) -> Result<String, RegistryError> {
+    async fn fetch_token(
+        &self,
+        host: &str,
+        realm: &str,
+        service: Option<&str>,
+        scope: &str,
+    ) -> Result<String, RegistryError> {
         let mut req = self.http.get(realm);
         let mut q: Vec<(&str, &str)> = vec![("scope", scope)];
         if let Some(s) = service {
@@ -222,7 +290,10 @@ impl Client {
             req = req.basic_auth(c.username, Some(c.password));
         }
         self.requests.fetch_add(1, Ordering::Relaxed);
-        let resp = req.send().await.map_err(|e| RegistryError::Connect { url: realm.into(), detail: error_chain(&e) })?;
+        let resp = req.send().await.map_err(|e| RegistryError::Connect {
+            url: realm.into(),
+            detail: error_chain(&e),
+        })?;
         let status = resp.status();
         if !status.is_success() {
             return Err(self.unauthorized(realm, status, host));
@@ -233,17 +304,31 @@ impl Client {
             token: Option<String>,
             access_token: Option<String>,
         }
-        let t: Tok = serde_json::from_slice(&bytes)
-            .map_err(|e| RegistryError::Protocol { url: realm.into(), detail: format!("token response is not JSON: {e}") })?;
-        t.token.or(t.access_token).ok_or_else(|| RegistryError::Protocol { url: realm.into(), detail: "token response has no token".into() })
+        let t: Tok = serde_json::from_slice(&bytes).map_err(|e| RegistryError::Protocol {
+            url: realm.into(),
+            detail: format!("token response is not JSON: {e}"),
+        })?;
+        t.token
+            .or(t.access_token)
+            .ok_or_else(|| RegistryError::Protocol {
+                url: realm.into(),
+                detail: "token response has no token".into(),
+            })
     }
 
     /// GET a manifest by tag or digest. `Ok(None)` on 404.
-    pub async fn get_manifest(&self, host: &str, repo: &str, reference: &str) -> Result<Option<Fetched>, RegistryError> {
+    pub async fn get_manifest(
+        &self,
+        host: &str,
+        repo: &str,
+        reference: &str,
+    ) -> Result<Option<Fetched>, RegistryError> {
         let url = format!("{}/v2/{repo}/manifests/{reference}", self.base(host));
         let mut h = HeaderMap::new();
         h.insert(ACCEPT, header_value(MANIFEST_ACCEPT));
-        let resp = self.send(host, repo, false, Method::GET, &url, h, None).await?;
+        let resp = self
+            .send(host, repo, false, Method::GET, &url, h, None)
+            .await?;
         let status = resp.status();
         if status == StatusCode::NOT_FOUND {
             return Ok(None);
@@ -254,15 +339,26 @@ impl Client {
         let content_type = header_str(resp.headers(), CONTENT_TYPE.as_str());
         let dcd = header_str(resp.headers(), "docker-content-digest");
         let bytes = read_limited(resp, MAX_MANIFEST_BYTES, &url, "manifest").await?;
-        Ok(Some(Fetched { bytes, content_type, docker_content_digest: dcd }))
+        Ok(Some(Fetched {
+            bytes,
+            content_type,
+            docker_content_digest: dcd,
+        }))
     }
 
     /// HEAD a manifest: its digest header, or None on 404.
-    pub async fn head_manifest(&self, host: &str, repo: &str, reference: &str) -> Result<Option<Option<String>>, RegistryError> {
+    pub async fn head_manifest(
+        &self,
+        host: &str,
+        repo: &str,
+        reference: &str,
+    ) -> Result<Option<Option<String>>, RegistryError> {
         let url = format!("{}/v2/{repo}/manifests/{reference}", self.base(host));
         let mut h = HeaderMap::new();
         h.insert(ACCEPT, header_value(MANIFEST_ACCEPT));
-        let resp = self.send(host, repo, false, Method::HEAD, &url, h, None).await?;
+        let resp = self
+            .send(host, repo, false, Method::HEAD, &url, h, None)
+            .await?;
         match resp.status() {
             StatusCode::NOT_FOUND => Ok(None),
             s if s.is_success() => Ok(Some(header_str(resp.headers(), "docker-content-digest"))),
@@ -272,13 +368,26 @@ impl Client {
 
     /// The referrers API. `Ok(None)` when the registry has no referrers API (404): the caller then
     /// reads the `sha256-<hex>` fallback tag.
-    pub async fn get_referrers(&self, host: &str, repo: &str, subject: &Digest) -> Result<Option<Fetched>, RegistryError> {
+    pub async fn get_referrers(
+        &self,
+        host: &str,
+        repo: &str,
+        subject: &Digest,
+    ) -> Result<Option<Fetched>, RegistryError> {
         let url = format!("{}/v2/{repo}/referrers/{subject}", self.base(host));
         let mut h = HeaderMap::new();
-        h.insert(ACCEPT, header_value("application/vnd.oci.image.index.v1+json"));
-        let resp = self.send(host, repo, false, Method::GET, &url, h, None).await?;
+        h.insert(
+            ACCEPT,
+            header_value("application/vnd.oci.image.index.v1+json"),
+        );
+        let resp = self
+            .send(host, repo, false, Method::GET, &url, h, None)
+            .await?;
         let status = resp.status();
-        if status == StatusCode::NOT_FOUND || status == StatusCode::METHOD_NOT_ALLOWED || status == StatusCode::BAD_REQUEST {
+        if status == StatusCode::NOT_FOUND
+            || status == StatusCode::METHOD_NOT_ALLOWED
+            || status == StatusCode::BAD_REQUEST
+        {
             return Ok(None);
         }
         if !status.is_success() {
@@ -286,7 +395,11 @@ impl Client {
         }
         let content_type = header_str(resp.headers(), CONTENT_TYPE.as_str());
         let bytes = read_limited(resp, MAX_MANIFEST_BYTES, &url, "referrers index").await?;
-        Ok(Some(Fetched { bytes, content_type, docker_content_digest: None }))
+        Ok(Some(Fetched {
+            bytes,
+            content_type,
+            docker_content_digest: None,
+        }))
     }
 
     /// Stream a blob into a bundle writer, checking digest and size; commits only on a match.
@@ -300,7 +413,10 @@ impl Client {
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<(), RegistryError> {
         let url = format!("{}/v2/{repo}/blobs/{digest}", self.base(host));
-        let resp = match self.send(host, repo, false, Method::GET, &url, HeaderMap::new(), None).await {
+        let resp = match self
+            .send(host, repo, false, Method::GET, &url, HeaderMap::new(), None)
+            .await
+        {
             Ok(r) => r,
             Err(e) => {
                 writer.abort();
@@ -318,7 +434,12 @@ impl Client {
                     if let Some(limit) = size {
                         if writer.written() + chunk.len() as u64 > limit {
                             writer.abort();
-                            return Err(RegistryError::TooLarge { url, what: "blob (longer than its descriptor's size)", size: limit + 1, limit });
+                            return Err(RegistryError::TooLarge {
+                                url,
+                                what: "blob (longer than its descriptor's size)",
+                                size: limit + 1,
+                                limit,
+                            });
                         }
                     }
                     if let Err(e) = writer.write_chunk(&chunk) {
@@ -330,21 +451,36 @@ impl Client {
                 Ok(None) => break,
                 Err(e) => {
                     writer.abort();
-                    return Err(RegistryError::Connect { url, detail: format!("transfer interrupted: {}", error_chain(&e)) });
+                    return Err(RegistryError::Connect {
+                        url,
+                        detail: format!("transfer interrupted: {}", error_chain(&e)),
+                    });
                 }
             }
         }
         match writer.commit(digest, size) {
             Ok(()) => Ok(()),
-            Err(CommitError::Mismatch { actual, .. }) => Err(RegistryError::DigestMismatch { url, expected: digest.clone(), actual }),
+            Err(CommitError::Mismatch { actual, .. }) => Err(RegistryError::DigestMismatch {
+                url,
+                expected: digest.clone(),
+                actual,
+            }),
             Err(CommitError::Io(e)) => Err(RegistryError::Store { url, source: e }),
         }
     }
 
     /// Does the registry have this blob?
-    pub async fn blob_exists(&self, host: &str, repo: &str, digest: &Digest, push: bool) -> Result<bool, RegistryError> {
+    pub async fn blob_exists(
+        &self,
+        host: &str,
+        repo: &str,
+        digest: &Digest,
+        push: bool,
+    ) -> Result<bool, RegistryError> {
         let url = format!("{}/v2/{repo}/blobs/{digest}", self.base(host));
-        let resp = self.send(host, repo, push, Method::HEAD, &url, HeaderMap::new(), None).await?;
+        let resp = self
+            .send(host, repo, push, Method::HEAD, &url, HeaderMap::new(), None)
+            .await?;
         match resp.status() {
             s if s.is_success() => Ok(true),
             StatusCode::NOT_FOUND => Ok(false),
@@ -353,9 +489,28 @@ impl Client {
     }
 
     /// Try a cross-repository mount; true when the registry mounted it.
-    pub async fn mount_blob(&self, host: &str, repo: &str, from_repo: &str, digest: &Digest) -> Result<bool, RegistryError> {
-        let url = format!("{}/v2/{repo}/blobs/uploads/?mount={digest}&from={from_repo}", self.base(host));
-        let resp = self.send(host, repo, true, Method::POST, &url, HeaderMap::new(), Some(Body::Bytes(Vec::new()))).await?;
+    pub async fn mount_blob(
+        &self,
+        host: &str,
+        repo: &str,
+        from_repo: &str,
+        digest: &Digest,
+    ) -> Result<bool, RegistryError> {
+        let url = format!(
+            "{}/v2/{repo}/blobs/uploads/?mount={digest}&from={from_repo}",
+            self.base(host)
+        );
+        let resp = self
+            .send(
+                host,
+                repo,
+                true,
+                Method::POST,
+                &url,
+                HeaderMap::new(),
+                Some(Body::Bytes(Vec::new())),
+            )
+            .await?;
         if resp.status() == StatusCode::CREATED {
             return Ok(true);
         }
@@ -364,21 +519,47 @@ impl Client {
     }
 
     /// Upload a blob (monolithic: POST then PUT with the content).
-    pub async fn upload_blob(&self, host: &str, repo: &str, digest: &Digest, body: Body) -> Result<(), RegistryError> {
+    pub async fn upload_blob(
+        &self,
+        host: &str,
+        repo: &str,
+        digest: &Digest,
+        body: Body,
+    ) -> Result<(), RegistryError> {
         let url = format!("{}/v2/{repo}/blobs/uploads/", self.base(host));
-        let resp = self.send(host, repo, true, Method::POST, &url, HeaderMap::new(), Some(Body::Bytes(Vec::new()))).await?;
+        let resp = self
+            .send(
+                host,
+                repo,
+                true,
+                Method::POST,
+                &url,
+                HeaderMap::new(),
+                Some(Body::Bytes(Vec::new())),
+            )
+            .await?;
         if resp.status() != StatusCode::ACCEPTED {
             return Err(status_error(resp, &url).await);
         }
-        let loc = header_str(resp.headers(), LOCATION.as_str())
-            .ok_or_else(|| RegistryError::Protocol { url: url.clone(), detail: "upload response has no Location header".into() })?;
-        let mut put_url = if loc.starts_with("http://") || loc.starts_with("https://") { loc } else { format!("{}{loc}", self.base(host)) };
+        let loc = header_str(resp.headers(), LOCATION.as_str()).ok_or_else(|| {
+            RegistryError::Protocol {
+                url: url.clone(),
+                detail: "upload response has no Location header".into(),
+            }
+        })?;
+        let mut put_url = if loc.starts_with("http://") || loc.starts_with("https://") {
+            loc
+        } else {
+            format!("{}{loc}", self.base(host))
+        };
         put_url.push(if put_url.contains('?') { '&' } else { '?' });
         put_url.push_str(&format!("digest={digest}"));
         let mut h = HeaderMap::new();
         h.insert(CONTENT_TYPE, header_value("application/octet-stream"));
         h.insert(CONTENT_LENGTH, header_value(&body.len().to_string()));
-        let resp = self.send(host, repo, true, Method::PUT, &put_url, h, Some(body)).await?;
+        let resp = self
+            .send(host, repo, true, Method::PUT, &put_url, h, Some(body))
+            .await?;
         if resp.status() != StatusCode::CREATED {
             return Err(status_error(resp, &put_url).await);
         }
@@ -386,11 +567,28 @@ impl Client {
     }
 
     /// PUT a manifest (exact bytes) under a tag or digest.
-    pub async fn put_manifest(&self, host: &str, repo: &str, reference: &str, media_type: &str, bytes: Vec<u8>) -> Result<PutResult, RegistryError> {
+    pub async fn put_manifest(
+        &self,
+        host: &str,
+        repo: &str,
+        reference: &str,
+        media_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<PutResult, RegistryError> {
         let url = format!("{}/v2/{repo}/manifests/{reference}", self.base(host));
         let mut h = HeaderMap::new();
         h.insert(CONTENT_TYPE, header_value(media_type));
-        let resp = self.send(host, repo, true, Method::PUT, &url, h, Some(Body::Bytes(bytes))).await?;
+        let resp = self
+            .send(
+                host,
+                repo,
+                true,
+                Method::PUT,
+                &url,
+                h,
+                Some(Body::Bytes(bytes)),
+            )
+            .await?;
         if !resp.status().is_success() {
             return Err(status_error(resp, &url).await);
         }
@@ -401,9 +599,24 @@ impl Client {
     }
 
     /// DELETE a manifest by digest.
-    pub async fn delete_manifest(&self, host: &str, repo: &str, digest: &Digest) -> Result<(), RegistryError> {
+    pub async fn delete_manifest(
+        &self,
+        host: &str,
+        repo: &str,
+        digest: &Digest,
+    ) -> Result<(), RegistryError> {
         let url = format!("{}/v2/{repo}/manifests/{digest}", self.base(host));
-        let resp = self.send(host, repo, true, Method::DELETE, &url, HeaderMap::new(), None).await?;
+        let resp = self
+            .send(
+                host,
+                repo,
+                true,
+                Method::DELETE,
+                &url,
+                HeaderMap::new(),
+                None,
+            )
+            .await?;
         if !resp.status().is_success() {
             return Err(status_error(resp, &url).await);
         }
@@ -430,13 +643,18 @@ impl Body {
     }
     pub fn file(path: &Path) -> std::io::Result<Body> {
         let len = std::fs::metadata(path)?.len();
-        Ok(Body::File { path: path.to_path_buf(), len })
+        Ok(Body::File {
+            path: path.to_path_buf(),
+            len,
+        })
     }
     async fn to_reqwest(&self) -> Result<reqwest::Body, String> {
         match self {
             Body::Bytes(b) => Ok(reqwest::Body::from(b.clone())),
             Body::File { path, .. } => {
-                let f = tokio::fs::File::open(path).await.map_err(|e| format!("{}: {e}", path.display()))?;
+                let f = tokio::fs::File::open(path)
+                    .await
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
                 let stream = tokio_util_stream(f);
                 Ok(reqwest::Body::wrap_stream(stream))
             }
@@ -444,7 +662,9 @@ impl Body {
     }
 }
 
-fn tokio_util_stream(f: tokio::fs::File) -> impl futures_util::Stream<Item = std::io::Result<Vec<u8>>> {
+fn tokio_util_stream(
+    f: tokio::fs::File,
+) -> impl futures_util::Stream<Item = std::io::Result<Vec<u8>>> {
     use tokio::io::AsyncReadExt;
     futures_util::stream::unfold(Some(f), |state| async move {
         let mut f = state?;
@@ -461,27 +681,46 @@ fn tokio_util_stream(f: tokio::fs::File) -> impl futures_util::Stream<Item = std
 }
 
 fn header_value(s: &str) -> reqwest::header::HeaderValue {
-    reqwest::header::HeaderValue::from_str(s).unwrap_or_else(|_| reqwest::header::HeaderValue::from_static(""))
+    reqwest::header::HeaderValue::from_str(s)
+        .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static(""))
 }
 
 fn header_str(h: &HeaderMap, name: &str) -> Option<String> {
-    h.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 async fn status_error(resp: reqwest::Response, url: &str) -> RegistryError {
     let status = resp.status().as_u16();
-    let body = read_limited(resp, 2048, url, "error body").await.unwrap_or_default();
+    let body = read_limited(resp, 2048, url, "error body")
+        .await
+        .unwrap_or_default();
     let mut body = String::from_utf8_lossy(&body).trim().to_string();
     if body.len() > 300 {
         body.truncate(300);
     }
-    RegistryError::Status { url: url.into(), status, body }
+    RegistryError::Status {
+        url: url.into(),
+        status,
+        body,
+    }
 }
 
-async fn read_limited(mut resp: reqwest::Response, limit: usize, url: &str, what: &'static str) -> Result<Vec<u8>, RegistryError> {
+async fn read_limited(
+    mut resp: reqwest::Response,
+    limit: usize,
+    url: &str,
+    what: &'static str,
+) -> Result<Vec<u8>, RegistryError> {
     if let Some(len) = resp.content_length() {
         if len > limit as u64 {
-            return Err(RegistryError::TooLarge { url: url.into(), what, size: len, limit: limit as u64 });
+            return Err(RegistryError::TooLarge {
+                url: url.into(),
+                what,
+                size: len,
+                limit: limit as u64,
+            });
         }
     }
     let mut out = Vec::new();
@@ -489,12 +728,22 @@ async fn read_limited(mut resp: reqwest::Response, limit: usize, url: &str, what
         match resp.chunk().await {
             Ok(Some(c)) => {
                 if out.len() + c.len() > limit {
-                    return Err(RegistryError::TooLarge { url: url.into(), what, size: (out.len() + c.len()) as u64, limit: limit as u64 });
+                    return Err(RegistryError::TooLarge {
+                        url: url.into(),
+                        what,
+                        size: (out.len() + c.len()) as u64,
+                        limit: limit as u64,
+                    });
                 }
                 out.extend_from_slice(&c);
             }
             Ok(None) => return Ok(out),
-            Err(e) => return Err(RegistryError::Connect { url: url.into(), detail: format!("transfer interrupted: {}", error_chain(&e)) }),
+            Err(e) => {
+                return Err(RegistryError::Connect {
+                    url: url.into(),
+                    detail: format!("transfer interrupted: {}", error_chain(&e)),
+                })
+            }
         }
     }
 }

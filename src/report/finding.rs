@@ -100,21 +100,35 @@ impl Code {
         match self {
             Code::BlobMissing => "a descriptor points at content the bundle/registry does not have",
             Code::BlobDigestMismatch => "content does not hash to its digest (or its size differs)",
-            Code::PinMismatch => "a reference resolves to a digest other than the pinned one (tag moved, rewrite)",
+            Code::PinMismatch => {
+                "a reference resolves to a digest other than the pinned one (tag moved, rewrite)"
+            }
             Code::PinMissing => "the lock or pins name something the bundle does not hold",
             Code::LockInvalid => "the lock file or its signature does not verify or does not parse",
-            Code::RegistryRewrite => "the registry serves a different manifest digest than the one pushed",
+            Code::RegistryRewrite => {
+                "the registry serves a different manifest digest than the one pushed"
+            }
             Code::PlatformMissing => "a platform the policy requires is not in the index",
             Code::SignatureMissing => "no signature from a trusted key/identity for the digest",
-            Code::SignatureInvalid => "a signature does not verify (tampered, wrong algorithm, bad encoding)",
-            Code::SignatureUntrusted => "verifies, but with a key/identity the policy does not trust",
-            Code::SignatureDigestMismatch => "the signed payload names another digest (replayed signature)",
+            Code::SignatureInvalid => {
+                "a signature does not verify (tampered, wrong algorithm, bad encoding)"
+            }
+            Code::SignatureUntrusted => {
+                "verifies, but with a key/identity the policy does not trust"
+            }
+            Code::SignatureDigestMismatch => {
+                "the signed payload names another digest (replayed signature)"
+            }
             Code::SignatureIdentityMismatch => {
                 "the signed docker-reference is not the source repository (or an allowed alias)"
             }
-            Code::AttestationMissing => "a required attestation (predicate type, signer) is not there",
+            Code::AttestationMissing => {
+                "a required attestation (predicate type, signer) is not there"
+            }
             Code::AttestationInvalid => "an attestation does not verify or does not parse",
-            Code::AttestationSubjectMismatch => "an attestation's subjects do not include the image digest",
+            Code::AttestationSubjectMismatch => {
+                "an attestation's subjects do not include the image digest"
+            }
             Code::SbomMissing => "no SBOM (SPDX or CycloneDX) where the policy requires one",
             Code::SbomInvalid => "an SBOM that does not parse",
             Code::PolicyUnmatched => "an image no policy rule covers (deny by default)",
@@ -122,10 +136,18 @@ impl Code {
             Code::ManifestInvalid => "a manifest or index inside the bundle is malformed",
             Code::LimitExceeded => "hostile-input limit exceeded (size, depth, count)",
             Code::ImageMissing => "a reference the operator asked for is not in the bundle",
-            Code::CertificateInvalid => "a signing certificate does not chain to a trusted CA at the signed time",
-            Code::CertificateIdentityMismatch => "a certificate's identity or issuer is not the one the policy names",
-            Code::TlogInvalid => "a transparency-log entry (SET, inclusion proof) does not verify or match",
-            Code::TimestampInvalid => "a signed timestamp does not verify or lies outside the authority's validity",
+            Code::CertificateInvalid => {
+                "a signing certificate does not chain to a trusted CA at the signed time"
+            }
+            Code::CertificateIdentityMismatch => {
+                "a certificate's identity or issuer is not the one the policy names"
+            }
+            Code::TlogInvalid => {
+                "a transparency-log entry (SET, inclusion proof) does not verify or match"
+            }
+            Code::TimestampInvalid => {
+                "a signed timestamp does not verify or lies outside the authority's validity"
+            }
         }
     }
 
@@ -191,11 +213,23 @@ pub struct Finding {
 impl Finding {
     /// An error-severity finding with the code's default hint.
     pub fn error(code: Code, subject: impl Into<String>, message: impl Into<String>) -> Finding {
-        Finding { code, severity: Severity::Error, subject: subject.into(), message: message.into(), hint: code.hint().to_string() }
+        Finding {
+            code,
+            severity: Severity::Error,
+            subject: subject.into(),
+            message: message.into(),
+            hint: code.hint().to_string(),
+        }
     }
     /// A warning-severity finding with the code's default hint.
     pub fn warning(code: Code, subject: impl Into<String>, message: impl Into<String>) -> Finding {
-        Finding { code, severity: Severity::Warning, subject: subject.into(), message: message.into(), hint: code.hint().to_string() }
+        Finding {
+            code,
+            severity: Severity::Warning,
+            subject: subject.into(),
+            message: message.into(),
+            hint: code.hint().to_string(),
+        }
     }
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
@@ -219,10 +253,23 @@ mod tests {
     #[test]
     fn spec_codes_exist() {
         for needed in [
-            "blob-missing", "blob-digest-mismatch", "pin-mismatch", "registry-rewrite", "platform-missing",
-            "signature-missing", "signature-invalid", "signature-untrusted", "signature-digest-mismatch",
-            "signature-identity-mismatch", "attestation-missing", "attestation-invalid",
-            "attestation-subject-mismatch", "sbom-missing", "sbom-invalid", "policy-unmatched", "layout-invalid",
+            "blob-missing",
+            "blob-digest-mismatch",
+            "pin-mismatch",
+            "registry-rewrite",
+            "platform-missing",
+            "signature-missing",
+            "signature-invalid",
+            "signature-untrusted",
+            "signature-digest-mismatch",
+            "signature-identity-mismatch",
+            "attestation-missing",
+            "attestation-invalid",
+            "attestation-subject-mismatch",
+            "sbom-missing",
+            "sbom-invalid",
+            "policy-unmatched",
+            "layout-invalid",
         ] {
             assert!(Code::ALL.iter().any(|c| c.as_str() == needed), "{needed}");
         }

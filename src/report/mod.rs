@@ -33,7 +33,10 @@ pub struct Verifier {
 
 impl Default for Verifier {
     fn default() -> Self {
-        Verifier { name: "airlock".into(), version: env!("CARGO_PKG_VERSION").into() }
+        Verifier {
+            name: "airlock".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
     }
 }
 
@@ -202,13 +205,25 @@ impl Report {
                 passed += 1;
             }
         }
-        self.summary = Summary { images: self.images.len(), passed, failed: self.images.len() - passed, errors, warnings };
-        self.result = if errors == 0 { Outcome::Pass } else { Outcome::Fail };
+        self.summary = Summary {
+            images: self.images.len(),
+            passed,
+            failed: self.images.len() - passed,
+            errors,
+            warnings,
+        };
+        self.result = if errors == 0 {
+            Outcome::Pass
+        } else {
+            Outcome::Fail
+        };
     }
 
     /// Every finding, global first.
     pub fn all_findings(&self) -> impl Iterator<Item = &Finding> {
-        self.findings.iter().chain(self.images.iter().flat_map(|i| i.findings.iter()))
+        self.findings
+            .iter()
+            .chain(self.images.iter().flat_map(|i| i.findings.iter()))
     }
 
     pub fn passed(&self) -> bool {

@@ -5,7 +5,8 @@ use super::{Outcome, Report};
 
 /// JSON, pretty, with a trailing newline.
 pub fn json(report: &Report) -> String {
-    let mut s = serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    let mut s =
+        serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
     s.push('\n');
     s
 }
@@ -20,9 +21,22 @@ fn verdict(o: Outcome) -> &'static str {
 /// A readable table: one line per image, its findings under it, then a summary.
 pub fn text(report: &Report) -> String {
     let mut out = String::new();
-    let width = report.images.iter().map(|i| i.r#ref.len()).max().unwrap_or(0).clamp(10, 80);
+    let width = report
+        .images
+        .iter()
+        .map(|i| i.r#ref.len())
+        .max()
+        .unwrap_or(0)
+        .clamp(10, 80);
     for f in &report.findings {
-        let _ = writeln!(out, "{:5} {}: {} [{}]", sev(f.is_error()), f.code, f.message, f.subject);
+        let _ = writeln!(
+            out,
+            "{:5} {}: {} [{}]",
+            sev(f.is_error()),
+            f.code,
+            f.message,
+            f.subject
+        );
         if !f.hint.is_empty() {
             let _ = writeln!(out, "      hint: {}", f.hint);
         }
@@ -43,14 +57,21 @@ pub fn text(report: &Report) -> String {
             img.sboms.len(),
         );
         for f in &img.findings {
-            let _ = writeln!(out, "      {:5} {}: {}", sev(f.is_error()), f.code, f.message);
+            let _ = writeln!(
+                out,
+                "      {:5} {}: {}",
+                sev(f.is_error()),
+                f.code,
+                f.message
+            );
             if !f.hint.is_empty() {
                 let _ = writeln!(out, "            hint: {}", f.hint);
             }
         }
     }
     let s = &report.summary;
-    let _ = writeln!(
+    let _ =
+        writeln!(
         out,
         "{}: {} image(s), {} passed, {} failed; {} error(s), {} warning(s); policy {} (sha256 {})",
         verdict(report.result),

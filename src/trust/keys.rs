@@ -224,9 +224,8 @@ pub enum KeyError {
     EncryptedKey(String),
     /// Decryption failed: the passphrase is wrong (or the ciphertext was altered).
     #[error(
-        "wrong passphrase: the encrypted private key could not be decrypted with the passphrase \
-         given (from AIRLOCK_PASSWORD, COSIGN_PASSWORD or the prompt); check the passphrase, or \
-         the key file has been altered"
+        "wrong passphrase: the passphrase given does not decrypt the private key; check the \
+         passphrase (AIRLOCK_PASSWORD or COSIGN_PASSWORD), or the key file has been altered"
     )]
     WrongPassphrase,
     /// The key is encrypted and no passphrase was supplied.
@@ -965,7 +964,7 @@ pub fn load_signing_key_file(
 pub fn passphrase_from_env() -> Option<Vec<u8>> {
     PASSPHRASE_ENV_VARS
         .iter()
-        .find_map(|name| std::env::var_os(name))
+        .find_map(std::env::var_os)
         .map(os_string_bytes)
 }
 
@@ -1936,16 +1935,22 @@ mod tests {
 
     #[test]
     fn unknown_kdf_or_cipher_or_bad_nonce_is_encrypted_key_error() {
-        let edits: [(&str, fn(&mut serde_json::Value)); 4] = [
-            ("kdf", |doc| doc["kdf"]["name"] = "argon2".into()),
-            ("cipher", |doc| doc["cipher"]["name"] = "aes-gcm".into()),
-            ("nonce", |doc| doc["cipher"]["nonce"] = "AAAA".into()),
-            ("base64", |doc| doc["ciphertext"] = "%%%".into()),
+        let edits = [
+            ("/kdf/name", "argon2"),
+            ("/cipher/name", "aes-gcm"),
+            ("/cipher/nonce", "AAAA"),
+            ("/ciphertext", "%%%"),
+            ("/kdf/salt", ""),
         ];
-        for (what, edit) in edits {
-            let pem = with_json_body(fixture!("cosign-p256-n32768-cosign.key"), edit);
+        for (pointer, value) in edits {
+            let pem = with_json_body(fixture!("cosign-p256-n32768-cosign.key"), |doc| {
+                *doc.pointer_mut(pointer).unwrap() = value.into();
+            });
             let err = SigningKey::from_pem(pem.as_bytes(), Some(PASSPHRASE)).unwrap_err();
-            assert!(matches!(err, KeyError::EncryptedKey(_)), "{what}: {err:?}");
+            assert!(
+                matches!(err, KeyError::EncryptedKey(_)),
+                "{pointer}: {err:?}"
+            );
         }
     }
 
@@ -2036,6 +2041,35 @@ mod tests {
             PublicKey::from_pem(mismatched.as_bytes()),
             Err(KeyError::Pem(_))
         ));
+    }
+
+    #[test]
+    fn ec_pkcs8_without_public_key_is_clear_error() {
+        let pkcs8 = pem::parse(fixture!("ecdsa-p256.key")).unwrap();
+        let info = Pkcs8Info::parse(pkcs8.contents()).unwrap();
+        let mut outer = der::Reader::new(info.private_key);
+        let mut body = der::Reader::new(outer.read(der::SEQUENCE).unwrap());
+        let version = body.read(der::INTEGER).unwrap();
+        let scalar = body.read(der::OCTET_STRING).unwrap();
+        let stripped = der::seq(&[
+            &der::tlv(der::INTEGER, version),
+            &der::tlv(der::OCTET_STRING, scalar),
+        ]);
+        let without_public = der::seq(&[
+            &der::tlv(der::INTEGER, &[0]),
+            &der::seq(&[
+                &der::tlv(der::OID, oid::EC_PUBLIC_KEY),
+                &der::tlv(der::OID, oid::P256),
+            ]),
+            &der::tlv(der::OCTET_STRING, &stripped),
+        ]);
+        let pem = encode_pem(LABEL_PRIVATE_KEY, &without_public);
+        let err = SigningKey::from_pem(pem.as_bytes(), None).unwrap_err();
+        assert!(matches!(err, KeyError::Malformed(_)), "{err:?}");
+        assert!(
+            err.to_string().contains("does not include its public key"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -11,15 +11,16 @@ use super::view::{BundleView, ManifestProblem};
 use crate::layout::BlobState;
 use crate::lock::{parse_attachment_tag, AttachmentKind, Lock, LOCK_PAYLOAD_TYPE};
 use crate::oci::manifest::{
-    ANNOTATION_COSIGN_CERTIFICATE, ANNOTATION_COSIGN_SIGNATURE, ANNOTATION_REF_NAME, MEDIA_COSIGN_SIMPLESIGNING,
-    MEDIA_DSSE_ENVELOPE,
+    ANNOTATION_COSIGN_CERTIFICATE, ANNOTATION_COSIGN_SIGNATURE, ANNOTATION_REF_NAME,
+    MEDIA_COSIGN_SIMPLESIGNING, MEDIA_DSSE_ENVELOPE,
 };
 use crate::oci::reference::same_repository;
 use crate::oci::{Descriptor, Digest, Manifest, Reference};
 use crate::pins::Pins;
 use crate::policy::{Policy, Rule, SbomRequirement, SignatureRule, Unmatched};
 use crate::report::{
-    AttestationEntry, Code, Finding, ImageReport, Outcome, PlatformEntry, PolicyRef, Report, SbomEntry, SignatureEntry,
+    AttestationEntry, Code, Finding, ImageReport, Outcome, PlatformEntry, PolicyRef, Report,
+    SbomEntry, SignatureEntry,
 };
 use crate::trust::keys::PublicKey;
 
@@ -61,22 +62,38 @@ impl Attachments {
     fn build(view: &BundleView) -> Attachments {
         let mut a = Attachments::default();
         for e in &view.entries {
-            if let Some((subject, kind)) = e.annotation(ANNOTATION_REF_NAME).and_then(tag_of).and_then(parse_attachment_tag) {
-                a.by_tag.entry((subject, kind)).or_default().insert(e.digest.clone());
+            if let Some((subject, kind)) = e
+                .annotation(ANNOTATION_REF_NAME)
+                .and_then(tag_of)
+                .and_then(parse_attachment_tag)
+            {
+                a.by_tag
+                    .entry((subject, kind))
+                    .or_default()
+                    .insert(e.digest.clone());
             }
         }
         for (d, m) in &view.manifests {
             if let Some(s) = m.subject() {
-                a.referrers.entry(s.digest.clone()).or_default().insert(d.clone());
+                a.referrers
+                    .entry(s.digest.clone())
+                    .or_default()
+                    .insert(d.clone());
             }
         }
         a
     }
     fn tagged(&self, subject: &Digest, kind: AttachmentKind) -> Vec<Digest> {
-        self.by_tag.get(&(subject.clone(), kind)).map(|s| s.iter().cloned().collect()).unwrap_or_default()
+        self.by_tag
+            .get(&(subject.clone(), kind))
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
     }
     fn referrers_of(&self, subject: &Digest) -> Vec<Digest> {
-        self.referrers.get(subject).map(|s| s.iter().cloned().collect()).unwrap_or_default()
+        self.referrers
+            .get(subject)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
     }
 }
 
@@ -88,7 +105,11 @@ fn tag_of(name: &str) -> Option<&str> {
 }
 
 fn is_attachment_entry(view: &BundleView, e: &Descriptor) -> bool {
-    if e.annotation(ANNOTATION_REF_NAME).and_then(tag_of).and_then(parse_attachment_tag).is_some() {
+    if e.annotation(ANNOTATION_REF_NAME)
+        .and_then(tag_of)
+        .and_then(parse_attachment_tag)
+        .is_some()
+    {
         return true;
     }
     if let Some(k) = e.annotation("kind") {
@@ -96,18 +117,34 @@ fn is_attachment_entry(view: &BundleView, e: &Descriptor) -> bool {
             return true;
         }
     }
-    view.manifests.get(&e.digest).is_some_and(|m| m.subject().is_some())
+    view.manifests
+        .get(&e.digest)
+        .is_some_and(|m| m.subject().is_some())
 }
 
 /// Verify a bundle view against a policy at time `at` (RFC 3339 text, recorded in the report).
 pub fn verify(view: &BundleView, policy: &Policy, trust: &Trust, at: &str) -> Report {
-    let mut report = Report::new(at.to_string(), PolicyRef { path: policy.source.display().to_string(), sha256: policy.sha256.trim_start_matches("sha256:").to_string() });
+    let mut report = Report::new(
+        at.to_string(),
+        PolicyRef {
+            path: policy.source.display().to_string(),
+            sha256: policy.sha256.trim_start_matches("sha256:").to_string(),
+        },
+    );
     report.inputs.bundle = Some(view.location.clone());
     for (name, k) in &trust.keys {
-        report.inputs.keys.push(crate::report::KeyRef { name: name.clone(), key_id: k.key_id(), algorithm: k.algorithm().to_string() });
+        report.inputs.keys.push(crate::report::KeyRef {
+            name: name.clone(),
+            key_id: k.key_id(),
+            algorithm: k.algorithm().to_string(),
+        });
     }
     if let Some(err) = &view.layout_error {
-        report.findings.push(Finding::error(Code::LayoutInvalid, &view.location, err.clone()));
+        report.findings.push(Finding::error(
+            Code::LayoutInvalid,
+            &view.location,
+            err.clone(),
+        ));
         report.finalise();
         return report;
     }
@@ -119,12 +156,19 @@ pub fn verify(view: &BundleView, policy: &Policy, trust: &Trust, at: &str) -> Re
         .iter()
         .filter(|e| !is_attachment_entry(view, e))
         .map(|e| {
-            let name = e.annotation(ANNOTATION_REF_NAME).map(str::to_string).unwrap_or_else(|| format!("@{}", e.digest));
+            let name = e
+                .annotation(ANNOTATION_REF_NAME)
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("@{}", e.digest));
             let repository = lock
                 .as_ref()
                 .and_then(|l| l.image(&name).map(|i| i.repository.clone()))
                 .or_else(|| Reference::parse(&name).ok().map(|r| r.repository()));
-            Root { name, repository, desc: e }
+            Root {
+                name,
+                repository,
+                desc: e,
+            }
         })
         .collect();
     if roots.is_empty() {
@@ -138,18 +182,29 @@ pub fn verify(view: &BundleView, policy: &Policy, trust: &Trust, at: &str) -> Re
     // Pins and lock: every pinned/locked reference is present with the pinned digest.
     for p in &trust.pins.pins {
         let want = &p.digest;
-        let hit = roots.iter().find(|r| Reference::parse(&r.name).ok().is_some_and(|rr| trust.pins.find(&rr).map(|x| x.line) == Some(p.line)));
+        let hit = roots.iter().find(|r| {
+            Reference::parse(&r.name)
+                .ok()
+                .is_some_and(|rr| trust.pins.find(&rr).map(|x| x.line) == Some(p.line))
+        });
         match hit {
             Some(r) if &r.desc.digest == want => {}
             Some(r) => report.findings.push(Finding::error(
                 Code::PinMismatch,
                 format!("{}@{}", r.name, r.desc.digest),
-                format!("{} is pinned to {want} (pins line {}) but the bundle holds {}", r.name, p.line, r.desc.digest),
+                format!(
+                    "{} is pinned to {want} (pins line {}) but the bundle holds {}",
+                    r.name, p.line, r.desc.digest
+                ),
             )),
             None => report.findings.push(Finding::error(
                 Code::PinMissing,
                 p.reference.given(),
-                format!("pinned reference {} (line {}) is not in the bundle", p.reference.given(), p.line),
+                format!(
+                    "pinned reference {} (line {}) is not in the bundle",
+                    p.reference.given(),
+                    p.line
+                ),
             )),
         }
     }
@@ -160,12 +215,18 @@ pub fn verify(view: &BundleView, policy: &Policy, trust: &Trust, at: &str) -> Re
                 Some(r) => report.findings.push(Finding::error(
                     Code::PinMismatch,
                     format!("{}@{}", r.name, r.desc.digest),
-                    format!("the lock says {} is {} but the bundle's index.json names {}", li.r#ref, li.digest, r.desc.digest),
+                    format!(
+                        "the lock says {} is {} but the bundle's index.json names {}",
+                        li.r#ref, li.digest, r.desc.digest
+                    ),
                 )),
                 None => report.findings.push(Finding::error(
                     Code::PinMissing,
                     &li.r#ref,
-                    format!("the lock lists {} ({}) but the bundle's index.json does not name it", li.r#ref, li.digest),
+                    format!(
+                        "the lock lists {} ({}) but the bundle's index.json does not name it",
+                        li.r#ref, li.digest
+                    ),
                 )),
             }
         }
@@ -220,7 +281,11 @@ fn check_lock(input: &LockInput, report: &mut Report) -> Option<Lock> {
     match Lock::parse(bytes) {
         Ok(l) => Some(l),
         Err(e) => {
-            report.findings.push(Finding::error(Code::LockInvalid, &input.source, e.to_string()));
+            report.findings.push(Finding::error(
+                Code::LockInvalid,
+                &input.source,
+                e.to_string(),
+            ));
             None
         }
     }
@@ -236,14 +301,23 @@ struct Img<'a> {
 
 impl Img<'_> {
     fn err(&mut self, code: Code, msg: impl Into<String>) {
-        self.rep.findings.push(Finding::error(code, self.subject_name.clone(), msg));
+        self.rep
+            .findings
+            .push(Finding::error(code, self.subject_name.clone(), msg));
     }
     fn warn(&mut self, code: Code, msg: impl Into<String>) {
-        self.rep.findings.push(Finding::warning(code, self.subject_name.clone(), msg));
+        self.rep
+            .findings
+            .push(Finding::warning(code, self.subject_name.clone(), msg));
     }
 
     /// Integrity of one manifest and, recursively, everything it references.
-    fn integrity(&mut self, d: &Digest, what: &str, optional_children: &BTreeSet<Digest>) -> Option<&Manifest> {
+    fn integrity(
+        &mut self,
+        d: &Digest,
+        what: &str,
+        optional_children: &BTreeSet<Digest>,
+    ) -> Option<&Manifest> {
         if let Some(p) = self.view.manifest_problems.get(d) {
             let p = p.clone();
             match p {
@@ -251,17 +325,30 @@ impl Img<'_> {
                     if optional_children.contains(d) {
                         return None;
                     }
-                    self.err(Code::BlobMissing, format!("{what} manifest {d} is not in the bundle"))
+                    self.err(
+                        Code::BlobMissing,
+                        format!("{what} manifest {d} is not in the bundle"),
+                    )
                 }
-                ManifestProblem::DigestMismatch { actual } => {
-                    self.err(Code::BlobDigestMismatch, format!("{what} manifest {d} hashes to {actual}: altered after capture"))
+                ManifestProblem::DigestMismatch { actual } => self.err(
+                    Code::BlobDigestMismatch,
+                    format!("{what} manifest {d} hashes to {actual}: altered after capture"),
+                ),
+                ManifestProblem::NotRegular(k) => self.err(
+                    Code::LayoutInvalid,
+                    format!("{what} manifest {d} is {k}, not a regular file"),
+                ),
+                ManifestProblem::TooLarge { size, limit } => self.err(
+                    Code::LimitExceeded,
+                    format!("{what} manifest {d} is {size} bytes, over the {limit}-byte limit"),
+                ),
+                ManifestProblem::Invalid(e) => {
+                    self.err(Code::ManifestInvalid, format!("{what} manifest {d}: {e}"))
                 }
-                ManifestProblem::NotRegular(k) => self.err(Code::LayoutInvalid, format!("{what} manifest {d} is {k}, not a regular file")),
-                ManifestProblem::TooLarge { size, limit } => {
-                    self.err(Code::LimitExceeded, format!("{what} manifest {d} is {size} bytes, over the {limit}-byte limit"))
-                }
-                ManifestProblem::Invalid(e) => self.err(Code::ManifestInvalid, format!("{what} manifest {d}: {e}")),
-                ManifestProblem::Unreadable(e) => self.err(Code::BlobMissing, format!("{what} manifest {d} unreadable: {e}")),
+                ManifestProblem::Unreadable(e) => self.err(
+                    Code::BlobMissing,
+                    format!("{what} manifest {d} unreadable: {e}"),
+                ),
             }
             return None;
         }
@@ -271,34 +358,79 @@ impl Img<'_> {
             if !self.checked_blobs.insert(b.digest.clone()) {
                 continue;
             }
-            if !b.urls.is_empty() && matches!(view.blob_states.get(&b.digest), Some(BlobState::Missing)) {
-                self.warn(Code::BlobMissing, format!("foreign layer {} of {what} {d} is served from {:?} and not in the bundle", b.digest, b.urls));
+            if !b.urls.is_empty()
+                && matches!(view.blob_states.get(&b.digest), Some(BlobState::Missing))
+            {
+                self.warn(
+                    Code::BlobMissing,
+                    format!(
+                        "foreign layer {} of {what} {d} is served from {:?} and not in the bundle",
+                        b.digest, b.urls
+                    ),
+                );
                 continue;
             }
             match view.blob_states.get(&b.digest) {
                 Some(BlobState::Ok) => {}
-                Some(BlobState::Missing) | None => self.err(Code::BlobMissing, format!("blob {} ({}) of {what} {d} is not in the bundle", b.digest, b.media_type)),
+                Some(BlobState::Missing) | None => self.err(
+                    Code::BlobMissing,
+                    format!(
+                        "blob {} ({}) of {what} {d} is not in the bundle",
+                        b.digest, b.media_type
+                    ),
+                ),
                 Some(BlobState::DigestMismatch { actual }) => {
                     let actual = actual.clone();
-                    self.err(Code::BlobDigestMismatch, format!("blob {} of {what} {d} hashes to {actual}: altered after capture", b.digest))
+                    self.err(
+                        Code::BlobDigestMismatch,
+                        format!(
+                            "blob {} of {what} {d} hashes to {actual}: altered after capture",
+                            b.digest
+                        ),
+                    )
                 }
                 Some(BlobState::SizeMismatch { expected, actual }) => {
                     let (e, a) = (*expected, *actual);
-                    self.err(Code::BlobDigestMismatch, format!("blob {} of {what} {d} is {a} bytes, its descriptor says {e}", b.digest))
+                    self.err(
+                        Code::BlobDigestMismatch,
+                        format!(
+                            "blob {} of {what} {d} is {a} bytes, its descriptor says {e}",
+                            b.digest
+                        ),
+                    )
                 }
                 Some(BlobState::NotRegular(k)) => {
                     let k = k.clone();
-                    self.err(Code::LayoutInvalid, format!("blob {} of {what} {d} is {k}; refusing it", b.digest))
+                    self.err(
+                        Code::LayoutInvalid,
+                        format!("blob {} of {what} {d} is {k}; refusing it", b.digest),
+                    )
                 }
                 Some(BlobState::Unreadable(e)) => {
                     let e = e.clone();
-                    self.err(Code::BlobMissing, format!("blob {} of {what} {d} is unreadable: {e}", b.digest))
+                    self.err(
+                        Code::BlobMissing,
+                        format!("blob {} of {what} {d} is unreadable: {e}", b.digest),
+                    )
                 }
             }
         }
         for c in m.child_descriptors() {
-            if c.size != 0 && view.manifests.get(&c.digest).is_some_and(|cm| cm.size() != c.size) {
-                self.err(Code::BlobDigestMismatch, format!("child {} of {d} is {} bytes, the index says {}", c.digest, view.manifests[&c.digest].size(), c.size));
+            if c.size != 0
+                && view
+                    .manifests
+                    .get(&c.digest)
+                    .is_some_and(|cm| cm.size() != c.size)
+            {
+                self.err(
+                    Code::BlobDigestMismatch,
+                    format!(
+                        "child {} of {d} is {} bytes, the index says {}",
+                        c.digest,
+                        view.manifests[&c.digest].size(),
+                        c.size
+                    ),
+                );
             }
             self.integrity(&c.digest, "child", optional_children);
         }
@@ -306,7 +438,14 @@ impl Img<'_> {
     }
 }
 
-fn verify_root(view: &BundleView, policy: &Policy, trust: &Trust, lock: Option<&Lock>, att: &Attachments, root: &Root) -> ImageReport {
+fn verify_root(
+    view: &BundleView,
+    policy: &Policy,
+    trust: &Trust,
+    lock: Option<&Lock>,
+    att: &Attachments,
+    root: &Root,
+) -> ImageReport {
     let digest = root.desc.digest.clone();
     let mut img = Img {
         rep: ImageReport {
@@ -326,11 +465,31 @@ fn verify_root(view: &BundleView, policy: &Policy, trust: &Trust, lock: Option<&
     };
     let locked = lock.and_then(|l| l.image(&root.name));
     // Children that capture deliberately left out (--platform).
-    let skipped: BTreeSet<Digest> = locked.map(|l| l.platforms.iter().filter(|p| !p.captured).map(|p| p.digest.clone()).collect()).unwrap_or_default();
+    let skipped: BTreeSet<Digest> = locked
+        .map(|l| {
+            l.platforms
+                .iter()
+                .filter(|p| !p.captured)
+                .map(|p| p.digest.clone())
+                .collect()
+        })
+        .unwrap_or_default();
 
     // 1. Integrity of the image tree.
-    if root.desc.size != 0 && view.manifests.get(&digest).is_some_and(|m| m.size() != root.desc.size) {
-        img.err(Code::BlobDigestMismatch, format!("index.json says the manifest is {} bytes, it is {}", root.desc.size, view.manifests[&digest].size()));
+    if root.desc.size != 0
+        && view
+            .manifests
+            .get(&digest)
+            .is_some_and(|m| m.size() != root.desc.size)
+    {
+        img.err(
+            Code::BlobDigestMismatch,
+            format!(
+                "index.json says the manifest is {} bytes, it is {}",
+                root.desc.size,
+                view.manifests[&digest].size()
+            ),
+        );
     }
     let Some(m) = img.integrity(&digest, "image", &skipped).cloned() else {
         return img.rep;
@@ -339,7 +498,11 @@ fn verify_root(view: &BundleView, policy: &Policy, trust: &Trust, lock: Option<&
     for c in m.child_descriptors() {
         let present = view.manifests.contains_key(&c.digest);
         img.rep.platforms.push(PlatformEntry {
-            platform: c.platform.as_ref().map(|p| p.to_string()).unwrap_or_else(|| "unknown".into()),
+            platform: c
+                .platform
+                .as_ref()
+                .map(|p| p.to_string())
+                .unwrap_or_else(|| "unknown".into()),
             digest: c.digest.to_string(),
             present,
         });
@@ -347,24 +510,51 @@ fn verify_root(view: &BundleView, policy: &Policy, trust: &Trust, lock: Option<&
             tree.push(c.digest.clone());
         }
         if !present && skipped.contains(&c.digest) {
-            img.warn(Code::PlatformMissing, format!("platform {} ({}) was left out at capture (--platform)", c.platform.as_ref().map(|p| p.to_string()).unwrap_or_default(), c.digest));
+            img.warn(
+                Code::PlatformMissing,
+                format!(
+                    "platform {} ({}) was left out at capture (--platform)",
+                    c.platform
+                        .as_ref()
+                        .map(|p| p.to_string())
+                        .unwrap_or_default(),
+                    c.digest
+                ),
+            );
         }
     }
     if let Some(l) = locked {
         for p in &l.platforms {
             if p.captured && !m.child_descriptors().iter().any(|c| c.digest == p.digest) {
-                img.err(Code::PinMismatch, format!("the lock lists platform {} as {}, which the index does not name", p.platform, p.digest));
+                img.err(
+                    Code::PinMismatch,
+                    format!(
+                        "the lock lists platform {} as {}, which the index does not name",
+                        p.platform, p.digest
+                    ),
+                );
             }
         }
         for a in &l.attachments {
-            if !view.manifests.contains_key(&a.digest) && !view.manifest_problems.contains_key(&a.digest) {
+            if !view.manifests.contains_key(&a.digest)
+                && !view.manifest_problems.contains_key(&a.digest)
+            {
                 let code = match a.kind {
                     AttachmentKind::Sig => Code::SignatureMissing,
                     AttachmentKind::Att => Code::AttestationMissing,
                     AttachmentKind::Sbom => Code::SbomMissing,
                     _ => Code::BlobMissing,
                 };
-                img.err(code, format!("the lock lists {} {:?} ({}) for {}, but the bundle does not hold it", kind_name(a.kind), a.r#ref.as_deref().unwrap_or(""), a.digest, a.subject));
+                img.err(
+                    code,
+                    format!(
+                        "the lock lists {} {:?} ({}) for {}, but the bundle does not hold it",
+                        kind_name(a.kind),
+                        a.r#ref.as_deref().unwrap_or(""),
+                        a.digest,
+                        a.subject
+                    ),
+                );
             }
         }
     }
@@ -381,9 +571,16 @@ fn verify_root(view: &BundleView, policy: &Policy, trust: &Trust, lock: Option<&
         if depth > 3 || !seen.insert(subject.clone()) {
             continue;
         }
-        for (kind, list) in [(AttachmentKind::Sig, &mut sig_manifests), (AttachmentKind::Att, &mut att_manifests), (AttachmentKind::Sbom, &mut sbom_manifests)] {
+        for (kind, list) in [
+            (AttachmentKind::Sig, &mut sig_manifests),
+            (AttachmentKind::Att, &mut att_manifests),
+            (AttachmentKind::Sbom, &mut sbom_manifests),
+        ] {
             for d in att.tagged(&subject, kind) {
-                if img.integrity(&d, kind_name(kind), &BTreeSet::new()).is_some() {
+                if img
+                    .integrity(&d, kind_name(kind), &BTreeSet::new())
+                    .is_some()
+                {
                     list.push((subject.clone(), d.clone()));
                     frontier.push((d, depth + 1));
                 }
@@ -392,13 +589,30 @@ fn verify_root(view: &BundleView, policy: &Policy, trust: &Trust, lock: Option<&
         for d in att.referrers_of(&subject) {
             if let Some(rm) = img.integrity(&d, "referrer", &BTreeSet::new()) {
                 let at = rm.artifact_type().unwrap_or("").to_string();
-                if at.starts_with("application/vnd.dev.sigstore.bundle") || rm.layers().iter().any(|l| l.media_type.starts_with("application/vnd.dev.sigstore.bundle")) {
+                if at.starts_with("application/vnd.dev.sigstore.bundle")
+                    || rm.layers().iter().any(|l| {
+                        l.media_type
+                            .starts_with("application/vnd.dev.sigstore.bundle")
+                    })
+                {
                     bundle_manifests.push((subject.clone(), d.clone()));
-                } else if rm.layers().iter().any(|l| l.media_type == MEDIA_COSIGN_SIMPLESIGNING) {
+                } else if rm
+                    .layers()
+                    .iter()
+                    .any(|l| l.media_type == MEDIA_COSIGN_SIMPLESIGNING)
+                {
                     sig_manifests.push((subject.clone(), d.clone()));
-                } else if rm.layers().iter().any(|l| l.media_type == MEDIA_DSSE_ENVELOPE) {
+                } else if rm
+                    .layers()
+                    .iter()
+                    .any(|l| l.media_type == MEDIA_DSSE_ENVELOPE)
+                {
                     att_manifests.push((subject.clone(), d.clone()));
-                } else if rm.layers().iter().any(|l| sbom::sbom_media_type_kind(&l.media_type).is_some()) {
+                } else if rm
+                    .layers()
+                    .iter()
+                    .any(|l| sbom::sbom_media_type_kind(&l.media_type).is_some())
+                {
                     sbom_manifests.push((subject.clone(), d.clone()));
                 } else {
                     other_referrers.push((subject.clone(), d.clone()));
@@ -426,44 +640,91 @@ fn verify_root(view: &BundleView, policy: &Policy, trust: &Trust, lock: Option<&
     // 3. Platforms.
     if !rule.platforms.is_empty() && m.is_index() {
         for want in &rule.platforms {
-            let found = m.child_descriptors().iter().find(|c| c.platform.as_ref().is_some_and(|p| platform_eq(want, p)));
+            let found = m
+                .child_descriptors()
+                .iter()
+                .find(|c| c.platform.as_ref().is_some_and(|p| platform_eq(want, p)));
             match found {
-                None => img.err(Code::PlatformMissing, format!("the policy requires platform {want}; the index has {}", platform_list(&m))),
-                Some(c) if !view.manifests.contains_key(&c.digest) => {
-                    img.err(Code::PlatformMissing, format!("the policy requires platform {want}; its manifest {} is not in the bundle", c.digest))
-                }
+                None => img.err(
+                    Code::PlatformMissing,
+                    format!(
+                        "the policy requires platform {want}; the index has {}",
+                        platform_list(&m)
+                    ),
+                ),
+                Some(c) if !view.manifests.contains_key(&c.digest) => img.err(
+                    Code::PlatformMissing,
+                    format!(
+                        "the policy requires platform {want}; its manifest {} is not in the bundle",
+                        c.digest
+                    ),
+                ),
                 Some(_) => {}
             }
         }
     } else if !rule.platforms.is_empty() {
-        img.warn(Code::PlatformMissing, format!("the policy lists platforms {:?} but {} is a single-platform manifest", rule.platforms, digest));
+        img.warn(
+            Code::PlatformMissing,
+            format!(
+                "the policy lists platforms {:?} but {} is a single-platform manifest",
+                rule.platforms, digest
+            ),
+        );
     }
 
     // 4. Signatures and attestations.
-    let all_keys: Vec<(&str, &PublicKey)> = trust.keys.iter().map(|(n, k)| (n.as_str(), k)).collect();
-    let known: Vec<(&str, &PublicKey)> = all_keys.iter().copied().chain(trust.known_keys.iter().map(|(n, k)| (n.as_str(), k))).collect();
+    let all_keys: Vec<(&str, &PublicKey)> =
+        trust.keys.iter().map(|(n, k)| (n.as_str(), k)).collect();
+    let known: Vec<(&str, &PublicKey)> = all_keys
+        .iter()
+        .copied()
+        .chain(trust.known_keys.iter().map(|(n, k)| (n.as_str(), k)))
+        .collect();
     let (sig_keys, required_sigs) = match &rule.signatures {
         SignatureRule::None => (Vec::new(), false),
-        SignatureRule::Required(s) => (s.keys.iter().filter_map(|n| trust.keys.get(n).map(|k| (n.as_str(), k))).collect::<Vec<_>>(), true),
+        SignatureRule::Required(s) => (
+            s.keys
+                .iter()
+                .filter_map(|n| trust.keys.get(n).map(|k| (n.as_str(), k)))
+                .collect::<Vec<_>>(),
+            true,
+        ),
     };
     let mut trusted_sig_on_root = false;
     if required_sigs {
-        let SignatureRule::Required(signers) = &rule.signatures else { unreachable_none() };
+        let SignatureRule::Required(signers) = &rule.signatures else {
+            unreachable_none()
+        };
         for (subject, sm) in &sig_manifests {
-            let ok = check_simple_signatures(&mut img, view, subject, sm, &sig_keys, &known, signers, &repository);
+            let ok = check_simple_signatures(
+                &mut img,
+                view,
+                subject,
+                sm,
+                &sig_keys,
+                &known,
+                signers,
+                &repository,
+            );
             if ok && subject == &digest {
                 trusted_sig_on_root = true;
             }
         }
         for (subject, bm) in &bundle_manifests {
-            if let Some(true) = check_bundle(&mut img, view, subject, bm, &sig_keys, &known, rule, true) {
+            if let Some(true) =
+                check_bundle(&mut img, view, subject, bm, &sig_keys, &known, rule, true)
+            {
                 if subject == &digest {
                     trusted_sig_on_root = true;
                 }
             }
         }
         if !trusted_sig_on_root {
-            let have = sig_manifests.iter().filter(|(s, _)| s == &digest).count() + bundle_manifests.iter().filter(|(s, _)| s == &digest).count();
+            let have = sig_manifests.iter().filter(|(s, _)| s == &digest).count()
+                + bundle_manifests
+                    .iter()
+                    .filter(|(s, _)| s == &digest)
+                    .count();
             let signers_desc = describe_signers(signers);
             img.err(
                 Code::SignatureMissing,
@@ -487,11 +748,21 @@ fn verify_root(view: &BundleView, policy: &Policy, trust: &Trust, lock: Option<&
             }
         }
     }
-    let needs_atts = !rule.attestations.is_empty() || rule.sbom == SbomRequirement::Required || !att_keys.is_empty();
+    let needs_atts = !rule.attestations.is_empty()
+        || rule.sbom == SbomRequirement::Required
+        || !att_keys.is_empty();
     let mut verified: Vec<(String, String, Statement)> = Vec::new(); // (key name, subject, statement)
     if needs_atts {
         for (subject, am) in &att_manifests {
-            verify_attestations(&mut img, view, subject, am, &att_keys, &known, &mut verified);
+            verify_attestations(
+                &mut img,
+                view,
+                subject,
+                am,
+                &att_keys,
+                &known,
+                &mut verified,
+            );
         }
         for (subject, bm) in &bundle_manifests {
             check_bundle_attestation(&mut img, view, subject, bm, &att_keys, &mut verified);
@@ -499,10 +770,16 @@ fn verify_root(view: &BundleView, policy: &Policy, trust: &Trust, lock: Option<&
     }
     for req in &rule.attestations {
         let ok = verified.iter().any(|(signer, subj, st)| {
-            subj == &digest.to_string() && intoto::predicate_type_matches(&req.predicate_type, &st.predicate_type) && (req.keys.is_empty() || req.keys.iter().any(|k| k == signer))
+            subj == &digest.to_string()
+                && intoto::predicate_type_matches(&req.predicate_type, &st.predicate_type)
+                && (req.keys.is_empty() || req.keys.iter().any(|k| k == signer))
         });
         if !ok {
-            let from = if req.keys.is_empty() { String::from("any trusted key") } else { format!("key(s) {}", req.keys.join(", ")) };
+            let from = if req.keys.is_empty() {
+                String::from("any trusted key")
+            } else {
+                format!("key(s) {}", req.keys.join(", "))
+            };
             img.err(Code::AttestationMissing, format!("expected an attestation with predicateType {} signed by {from} for {digest}; none found that verifies", req.predicate_type));
         }
     }
@@ -512,14 +789,21 @@ fn verify_root(view: &BundleView, policy: &Policy, trust: &Trust, lock: Option<&
         if st.predicate_kind().is_sbom() {
             match sbom::parse_sbom_value(&st.predicate) {
                 Ok(s) => img.rep.sboms.push(sbom_entry(&s, "attestation")),
-                Err(e) => img.err(Code::SbomInvalid, format!("SBOM attestation ({}) for {subj}: {e}", st.predicate_type)),
+                Err(e) => img.err(
+                    Code::SbomInvalid,
+                    format!("SBOM attestation ({}) for {subj}: {e}", st.predicate_type),
+                ),
             }
         }
     }
     for (subject, sm) in &sbom_manifests {
-        let Some(man) = view.manifests.get(sm) else { continue };
+        let Some(man) = view.manifests.get(sm) else {
+            continue;
+        };
         for l in man.layers() {
-            let Some(bytes) = view.blobs.get(&l.digest) else { continue };
+            let Some(bytes) = view.blobs.get(&l.digest) else {
+                continue;
+            };
             match sbom::sbom_media_type_kind(&l.media_type) {
                 Some(_) => match sbom::parse_sbom_json(bytes) {
                     Ok(s) => {
@@ -560,7 +844,11 @@ fn platform_eq(want: &str, p: &crate::oci::Platform) -> bool {
 }
 
 fn platform_list(m: &Manifest) -> String {
-    let v: Vec<String> = m.child_descriptors().iter().filter_map(|c| c.platform.as_ref().map(|p| p.to_string())).collect();
+    let v: Vec<String> = m
+        .child_descriptors()
+        .iter()
+        .filter_map(|c| c.platform.as_ref().map(|p| p.to_string()))
+        .collect();
     if v.is_empty() {
         "no platforms".into()
     } else {
@@ -573,8 +861,14 @@ fn describe_signers(s: &crate::policy::Signers) -> String {
     for k in &s.keyless {
         parts.push(format!(
             "keyless {} / {}",
-            k.issuer.as_deref().or(k.issuer_regexp.as_deref()).unwrap_or("?"),
-            k.subject.as_deref().or(k.subject_regexp.as_deref()).unwrap_or("?")
+            k.issuer
+                .as_deref()
+                .or(k.issuer_regexp.as_deref())
+                .unwrap_or("?"),
+            k.subject
+                .as_deref()
+                .or(k.subject_regexp.as_deref())
+                .unwrap_or("?")
         ));
     }
     if parts.is_empty() {
@@ -620,7 +914,9 @@ fn check_simple_signatures(
     signers: &crate::policy::Signers,
     repository: &str,
 ) -> bool {
-    let Some(man) = view.manifests.get(sig_manifest) else { return false };
+    let Some(man) = view.manifests.get(sig_manifest) else {
+        return false;
+    };
     let mut any_ok = false;
     for layer in man.layers() {
         if layer.media_type != MEDIA_COSIGN_SIMPLESIGNING {
@@ -646,7 +942,13 @@ fn check_simple_signatures(
             continue;
         };
         let Some(sig) = b64_decode(sig_b64) else {
-            img.err(Code::SignatureInvalid, format!("signature layer {} of {sig_manifest}: the signature annotation is not base64", layer.digest));
+            img.err(
+                Code::SignatureInvalid,
+                format!(
+                    "signature layer {} of {sig_manifest}: the signature annotation is not base64",
+                    layer.digest
+                ),
+            );
             img.rep.signatures.push(entry);
             continue;
         };
@@ -661,7 +963,14 @@ fn check_simple_signatures(
             } else if parsed.is_err() {
                 img.err(Code::SignatureInvalid, format!("signature {} on {subject}: the payload is not a cosign simple-signing payload ({}) and verifies with no trusted key", layer.digest, parsed.err().map(|e| e.to_string()).unwrap_or_default()));
             } else if sig.len() < 8 {
-                img.err(Code::SignatureInvalid, format!("signature {} on {subject} is {} bytes: malformed", layer.digest, sig.len()));
+                img.err(
+                    Code::SignatureInvalid,
+                    format!(
+                        "signature {} on {subject} is {} bytes: malformed",
+                        layer.digest,
+                        sig.len()
+                    ),
+                );
             } else {
                 img.err(
                     Code::SignatureUntrusted,
@@ -695,8 +1004,15 @@ fn check_simple_signatures(
             continue;
         }
         let signed_repo = ss.docker_reference.split('@').next().unwrap_or("");
-        let signed_repo = Reference::parse(signed_repo).map(|r| r.repository()).unwrap_or_else(|_| signed_repo.to_string());
-        if !(signers.allows_identity(repository, &signed_repo) || signers.identities.iter().any(|i| matches!(i, crate::policy::Identity::Source) && same_repository(repository, &signed_repo))) {
+        let signed_repo = Reference::parse(signed_repo)
+            .map(|r| r.repository())
+            .unwrap_or_else(|_| signed_repo.to_string());
+        if !(signers.allows_identity(repository, &signed_repo)
+            || signers.identities.iter().any(|i| {
+                matches!(i, crate::policy::Identity::Source)
+                    && same_repository(repository, &signed_repo)
+            }))
+        {
             img.err(
                 Code::SignatureIdentityMismatch,
                 format!("signature {} verifies with key {name} but its docker-reference is {:?}, not the source repository {repository:?} or an allowed identity", layer.digest, ss.docker_reference),
@@ -711,7 +1027,14 @@ fn check_simple_signatures(
             }
         }
         if !missing_ann.is_empty() {
-            img.err(Code::SignatureInvalid, format!("signature {} lacks required annotation(s) {}", layer.digest, missing_ann.join(", ")));
+            img.err(
+                Code::SignatureInvalid,
+                format!(
+                    "signature {} lacks required annotation(s) {}",
+                    layer.digest,
+                    missing_ann.join(", ")
+                ),
+            );
             img.rep.signatures.push(entry);
             continue;
         }
@@ -731,13 +1054,22 @@ fn verify_attestations(
     known: &[(&str, &PublicKey)],
     verified: &mut Vec<(String, String, Statement)>,
 ) {
-    let Some(man) = view.manifests.get(att_manifest) else { return };
+    let Some(man) = view.manifests.get(att_manifest) else {
+        return;
+    };
     for layer in man.layers() {
         if layer.media_type != MEDIA_DSSE_ENVELOPE {
             continue;
         }
         let hint = layer.annotation("predicateType").unwrap_or("?").to_string();
-        let mut entry = AttestationEntry { predicate_type: hint.clone(), subject: subject.to_string(), manifest: att_manifest.to_string(), verified: false, signer: None, key_id: None };
+        let mut entry = AttestationEntry {
+            predicate_type: hint.clone(),
+            subject: subject.to_string(),
+            manifest: att_manifest.to_string(),
+            verified: false,
+            signer: None,
+            key_id: None,
+        };
         let Some(bytes) = view.blobs.get(&layer.digest) else {
             img.rep.attestations.push(entry);
             continue;
@@ -745,13 +1077,22 @@ fn verify_attestations(
         let env = match Envelope::parse(bytes) {
             Ok(e) => e,
             Err(e) => {
-                img.err(Code::AttestationInvalid, format!("attestation {} on {subject}: {e}", layer.digest));
+                img.err(
+                    Code::AttestationInvalid,
+                    format!("attestation {} on {subject}: {e}", layer.digest),
+                );
                 img.rep.attestations.push(entry);
                 continue;
             }
         };
         if !intoto::is_intoto_payload_type(&env.payload_type) {
-            img.err(Code::AttestationInvalid, format!("attestation {} on {subject}: payloadType {:?} is not {INTOTO_PAYLOAD_TYPE}", layer.digest, env.payload_type));
+            img.err(
+                Code::AttestationInvalid,
+                format!(
+                    "attestation {} on {subject}: payloadType {:?} is not {INTOTO_PAYLOAD_TYPE}",
+                    layer.digest, env.payload_type
+                ),
+            );
             img.rep.attestations.push(entry);
             continue;
         }
@@ -777,7 +1118,11 @@ fn verify_attestations(
         };
         entry.predicate_type = st.predicate_type.clone();
         if !st.has_subject(subject) {
-            let subs: Vec<String> = st.subjects.iter().flat_map(|s| s.digest.iter().map(|(a, h)| format!("{a}:{h}"))).collect();
+            let subs: Vec<String> = st
+                .subjects
+                .iter()
+                .flat_map(|s| s.digest.iter().map(|(a, h)| format!("{a}:{h}")))
+                .collect();
             img.err(Code::AttestationSubjectMismatch, format!("attestation {} ({}) verifies with key {name} but its subjects are [{}], not {subject}", layer.digest, st.predicate_type, subs.join(", ")));
             img.rep.attestations.push(entry);
             continue;
@@ -794,7 +1139,16 @@ fn verify_attestations(
 /// Sigstore bundle referrers (cosign v3). Key-based DSSE bundles are verified here; keyless ones
 /// are reported as not verifiable by key.
 #[allow(clippy::too_many_arguments)]
-fn check_bundle(img: &mut Img, view: &BundleView, subject: &Digest, bm: &Digest, keys: &[(&str, &PublicKey)], _known: &[(&str, &PublicKey)], _rule: &Rule, _as_signature: bool) -> Option<bool> {
+fn check_bundle(
+    img: &mut Img,
+    view: &BundleView,
+    subject: &Digest,
+    bm: &Digest,
+    keys: &[(&str, &PublicKey)],
+    _known: &[(&str, &PublicKey)],
+    _rule: &Rule,
+    _as_signature: bool,
+) -> Option<bool> {
     let (env, name, key, st) = open_bundle(img, view, subject, bm, keys)?;
     let _ = env;
     if st.predicate_kind() != PredicateKind::CosignSign {
@@ -819,8 +1173,17 @@ fn check_bundle(img: &mut Img, view: &BundleView, subject: &Digest, bm: &Digest,
     Some(true)
 }
 
-fn check_bundle_attestation(img: &mut Img, view: &BundleView, subject: &Digest, bm: &Digest, keys: &[(&str, &PublicKey)], verified: &mut Vec<(String, String, Statement)>) {
-    let Some((_, name, key, st)) = open_bundle(img, view, subject, bm, keys) else { return };
+fn check_bundle_attestation(
+    img: &mut Img,
+    view: &BundleView,
+    subject: &Digest,
+    bm: &Digest,
+    keys: &[(&str, &PublicKey)],
+    verified: &mut Vec<(String, String, Statement)>,
+) {
+    let Some((_, name, key, st)) = open_bundle(img, view, subject, bm, keys) else {
+        return;
+    };
     if st.predicate_kind() == PredicateKind::CosignSign {
         return;
     }
@@ -834,21 +1197,39 @@ fn check_bundle_attestation(img: &mut Img, view: &BundleView, subject: &Digest, 
         key_id: Some(key.key_id()),
     });
     if !ok {
-        img.err(Code::AttestationSubjectMismatch, format!("sigstore bundle {bm} ({}) verifies with key {name} but does not name {subject}", st.predicate_type));
+        img.err(
+            Code::AttestationSubjectMismatch,
+            format!(
+                "sigstore bundle {bm} ({}) verifies with key {name} but does not name {subject}",
+                st.predicate_type
+            ),
+        );
         return;
     }
     verified.push((name, subject.to_string(), st));
 }
 
 /// Parse a Sigstore bundle referrer's DSSE envelope and verify it with a trusted key.
-fn open_bundle(img: &mut Img, view: &BundleView, subject: &Digest, bm: &Digest, keys: &[(&str, &PublicKey)]) -> Option<(Envelope, String, PublicKey, Statement)> {
+fn open_bundle(
+    img: &mut Img,
+    view: &BundleView,
+    subject: &Digest,
+    bm: &Digest,
+    keys: &[(&str, &PublicKey)],
+) -> Option<(Envelope, String, PublicKey, Statement)> {
     let man = view.manifests.get(bm)?;
-    let layer = man.layers().iter().find(|l| l.media_type.starts_with("application/vnd.dev.sigstore.bundle"))?;
+    let layer = man.layers().iter().find(|l| {
+        l.media_type
+            .starts_with("application/vnd.dev.sigstore.bundle")
+    })?;
     let bytes = view.blobs.get(&layer.digest)?;
     let v: serde_json::Value = match serde_json::from_slice(bytes) {
         Ok(v) => v,
         Err(e) => {
-            img.err(Code::SignatureInvalid, format!("sigstore bundle {bm} on {subject} is not JSON: {e}"));
+            img.err(
+                Code::SignatureInvalid,
+                format!("sigstore bundle {bm} on {subject} is not JSON: {e}"),
+            );
             return None;
         }
     };
@@ -857,7 +1238,10 @@ fn open_bundle(img: &mut Img, view: &BundleView, subject: &Digest, bm: &Digest, 
     let env = match Envelope::parse(&env_bytes) {
         Ok(e) => e,
         Err(e) => {
-            img.err(Code::SignatureInvalid, format!("sigstore bundle {bm} on {subject}: {e}"));
+            img.err(
+                Code::SignatureInvalid,
+                format!("sigstore bundle {bm} on {subject}: {e}"),
+            );
             return None;
         }
     };
@@ -867,14 +1251,20 @@ fn open_bundle(img: &mut Img, view: &BundleView, subject: &Digest, bm: &Digest, 
         if keyless {
             img.warn(Code::SignatureUntrusted, format!("sigstore bundle {bm} on {subject} is keyless; keyless verification of bundle referrers is not available in this build, so it does not count"));
         } else {
-            img.err(Code::SignatureUntrusted, format!("sigstore bundle {bm} on {subject} does not verify with any trusted key"));
+            img.err(
+                Code::SignatureUntrusted,
+                format!("sigstore bundle {bm} on {subject} does not verify with any trusted key"),
+            );
         }
         return None;
     };
     let st = match Statement::from_envelope(&env) {
         Ok(s) => s,
         Err(e) => {
-            img.err(Code::SignatureInvalid, format!("sigstore bundle {bm} on {subject}: {e}"));
+            img.err(
+                Code::SignatureInvalid,
+                format!("sigstore bundle {bm} on {subject}: {e}"),
+            );
             return None;
         }
     };

@@ -20,7 +20,8 @@ use base64::alphabet;
 use base64::engine::general_purpose::GeneralPurpose;
 use base64::engine::{DecodePaddingMode, GeneralPurposeConfig};
 use base64::Engine as _;
-use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use crate::trust::keys::PublicKey;
@@ -30,7 +31,9 @@ pub const INTOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 
 /// Largest envelope accepted, in bytes (checked before parsing).
 pub const MAX_ENVELOPE_BYTES: usize = 16 * 1024 * 1024;
-/// Deepest JSON nesting accepted in any document parsed by `verify` (serde_json's own limit is 128).
+/// JSON nesting limit for every document parsed under `verify`: a document whose arrays/objects
+/// nest `MAX_JSON_DEPTH` levels deep is refused (at most 127 levels pass), the same bound as
+/// serde_json's own recursion limit, but checked first and reported as a named limit.
 pub const MAX_JSON_DEPTH: usize = 128;
 /// Most signatures one envelope may carry.
 pub const MAX_SIGNATURES: usize = 64;
@@ -46,7 +49,7 @@ pub const MAX_SIG_B64_BYTES: usize = 16 * 1024;
 pub enum DsseError {
     #[error("DSSE envelope is {found} bytes, larger than the limit of {limit} bytes")]
     TooLarge { limit: usize, found: usize },
-    #[error("DSSE envelope JSON nests deeper than the limit of {limit} levels")]
+    #[error("DSSE envelope JSON nests too deeply (limit: fewer than {limit} levels)")]
     TooDeep { limit: usize },
     #[error("DSSE envelope: expected a JSON object {{payload, payloadType, signatures}}: {0}")]
     Json(String),
@@ -57,15 +60,29 @@ pub enum DsseError {
     #[error("DSSE envelope: payloadType is {found} bytes, longer than the limit of {limit}")]
     PayloadTypeTooLong { limit: usize, found: usize },
     #[error("DSSE envelope: signatures[{index}].keyid is {found} bytes, longer than the limit of {limit}")]
-    KeyidTooLong { index: usize, limit: usize, found: usize },
+    KeyidTooLong {
+        index: usize,
+        limit: usize,
+        found: usize,
+    },
     #[error("DSSE envelope: signatures[{index}].sig is {found} base64 characters, longer than the limit of {limit}")]
-    SignatureTooLong { index: usize, limit: usize, found: usize },
+    SignatureTooLong {
+        index: usize,
+        limit: usize,
+        found: usize,
+    },
     #[error("DSSE envelope: {field} is not valid base64 (standard or URL-safe): {reason}")]
     Base64 { field: String, reason: String },
     #[error("DSSE envelope has no signatures (expected at least one)")]
     NoSignatures,
-    #[error("none of the {tried} DSSE signatures verifies with the given key (last error: {last_error})")]
-    NoValidSignature { tried: usize, last_error: String },
+    #[error(
+        "none of the {tried} DSSE signatures verifies with key {key} (last error: {last_error})"
+    )]
+    NoValidSignature {
+        tried: usize,
+        key: String,
+        last_error: String,
+    },
 }
 
 /// One signature of an envelope.
@@ -108,12 +125,17 @@ impl Envelope {
     /// Parse an envelope strictly: size and depth limits first, then JSON shape, then base64.
     pub fn parse(bytes: &[u8]) -> Result<Envelope, DsseError> {
         if bytes.len() > MAX_ENVELOPE_BYTES {
-            return Err(DsseError::TooLarge { limit: MAX_ENVELOPE_BYTES, found: bytes.len() });
+            return Err(DsseError::TooLarge {
+                limit: MAX_ENVELOPE_BYTES,
+                found: bytes.len(),
+            });
         }
-        if exceeds_json_depth(bytes, MAX_JSON_DEPTH) {
-            return Err(DsseError::TooDeep { limit: MAX_JSON_DEPTH });
+        if json_too_deep(bytes) {
+            return Err(DsseError::TooDeep {
+                limit: MAX_JSON_DEPTH,
+            });
         }
-        let raw: RawEnvelope =
+        let Obj(raw): Obj<RawEnvelope> =
             serde_json::from_slice(bytes).map_err(|e| DsseError::Json(e.to_string()))?;
         if raw.signatures.total > MAX_SIGNATURES {
             return Err(DsseError::TooManySignatures {
@@ -159,7 +181,11 @@ impl Envelope {
             })?;
             signatures.push(EnvelopeSignature { keyid, sig });
         }
-        Ok(Envelope { payload_type: raw.payload_type, payload, signatures })
+        Ok(Envelope {
+            payload_type: raw.payload_type,
+            payload,
+            signatures,
+        })
     }
 
     /// The bytes every signature is computed over: `PAE(payloadType, payload)`.
@@ -170,12 +196,14 @@ impl Envelope {
     /// Verify with `key`: returns the index of the first signature that verifies over the PAE of
     /// the exact decoded payload bytes. Fails when there are no signatures or none verifies.
     pub fn verify(&self, key: &PublicKey) -> Result<usize, DsseError> {
-        self.verify_with(|message, sig| key.verify(message, sig))
+        self.verify_with(&key.key_id(), |message, sig| key.verify(message, sig))
     }
 
-    /// Like [`Envelope::verify`], with any verification function `(message, signature)`.
+    /// Like [`Envelope::verify`], with any verification function `(message, signature)`;
+    /// `key_label` names the key in the error.
     pub fn verify_with<E: fmt::Display>(
         &self,
+        key_label: &str,
         mut verify: impl FnMut(&[u8], &[u8]) -> Result<(), E>,
     ) -> Result<usize, DsseError> {
         if self.signatures.is_empty() {
@@ -189,7 +217,11 @@ impl Envelope {
                 Err(e) => last_error = e.to_string(),
             }
         }
-        Err(DsseError::NoValidSignature { tried: self.signatures.len(), last_error })
+        Err(DsseError::NoValidSignature {
+            tried: self.signatures.len(),
+            key: key_label.to_string(),
+            last_error,
+        })
     }
 }
 
@@ -227,8 +259,8 @@ impl<'de> Deserialize<'de> for SignatureList {
                 let mut items = Vec::new();
                 let mut total = 0usize;
                 while total < MAX_SIGNATURES {
-                    match seq.next_element::<RawSignature>()? {
-                        Some(s) => {
+                    match seq.next_element::<Obj<RawSignature>>()? {
+                        Some(Obj(s)) => {
                             items.push(s);
                             total += 1;
                         }
@@ -242,6 +274,27 @@ impl<'de> Deserialize<'de> for SignatureList {
             }
         }
         d.deserialize_seq(V)
+    }
+}
+
+/// A `T` that must be written as a JSON object. Derived `Deserialize` for structs also accepts a
+/// JSON array of the fields in order (`["payload","type",[…]]`); strict parsers must not, so
+/// every struct read from hostile JSON goes through this wrapper.
+pub(crate) struct Obj<T>(pub(crate) T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = Obj<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Obj<T>, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map)).map(Obj)
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
     }
 }
 
@@ -259,6 +312,11 @@ pub(crate) fn decode_base64_any(text: &str) -> Result<Vec<u8>, String> {
     }
     let engine = if url_safe { &URL_SAFE } else { &STANDARD };
     engine.decode(text).map_err(|e| e.to_string())
+}
+
+/// Does `bytes`, read as JSON, reach [`MAX_JSON_DEPTH`] levels of nesting?
+pub(crate) fn json_too_deep(bytes: &[u8]) -> bool {
+    exceeds_json_depth(bytes, MAX_JSON_DEPTH - 1)
 }
 
 /// Does `bytes`, read as JSON, nest arrays/objects deeper than `limit`? A linear scan that
@@ -311,14 +369,19 @@ mod tests {
     impl TestKey {
         fn new() -> TestKey {
             let rng = SystemRandom::new();
-            let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
+            let pkcs8 =
+                EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
             let pair =
                 EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng)
                     .unwrap();
             TestKey { pair, rng }
         }
         fn sign(&self, message: &[u8]) -> Vec<u8> {
-            self.pair.sign(&self.rng, message).unwrap().as_ref().to_vec()
+            self.pair
+                .sign(&self.rng, message)
+                .unwrap()
+                .as_ref()
+                .to_vec()
         }
         fn verifier(&self) -> impl Fn(&[u8], &[u8]) -> Result<(), String> + '_ {
             move |m, s| {
@@ -330,7 +393,10 @@ mod tests {
     }
 
     fn envelope_json(payload_b64: &str, payload_type: &str, sigs: &[&str]) -> Vec<u8> {
-        let sigs: Vec<_> = sigs.iter().map(|s| serde_json::json!({"keyid": "", "sig": s})).collect();
+        let sigs: Vec<_> = sigs
+            .iter()
+            .map(|s| serde_json::json!({"keyid": "", "sig": s}))
+            .collect();
         serde_json::to_vec(&serde_json::json!({
             "payload": payload_b64, "payloadType": payload_type, "signatures": sigs
         }))
@@ -358,11 +424,15 @@ mod tests {
         let pae_bytes = pae(INTOTO_PAYLOAD_TYPE, payload);
         let bad = STANDARD.encode(other.sign(&pae_bytes));
         let good = STANDARD.encode(key.sign(&pae_bytes));
-        let json = envelope_json(&STANDARD.encode(payload), INTOTO_PAYLOAD_TYPE, &[&bad, &good]);
+        let json = envelope_json(
+            &STANDARD.encode(payload),
+            INTOTO_PAYLOAD_TYPE,
+            &[&bad, &good],
+        );
         let env = Envelope::parse(&json).unwrap();
         assert_eq!(env.payload, payload.to_vec());
         assert_eq!(env.signatures[0].keyid, None);
-        assert_eq!(env.verify_with(key.verifier()).unwrap(), 1);
+        assert_eq!(env.verify_with("test", key.verifier()).unwrap(), 1);
     }
 
     #[test]
@@ -372,8 +442,11 @@ mod tests {
         let sig = STANDARD.encode(key.sign(&pae("application/json", payload)));
         let json = envelope_json(&STANDARD.encode(payload), INTOTO_PAYLOAD_TYPE, &[&sig]);
         let env = Envelope::parse(&json).unwrap();
-        let err = env.verify_with(key.verifier()).unwrap_err();
-        assert!(matches!(err, DsseError::NoValidSignature { tried: 1, .. }), "{err}");
+        let err = env.verify_with("test", key.verifier()).unwrap_err();
+        assert!(
+            matches!(err, DsseError::NoValidSignature { tried: 1, .. }),
+            "{err}"
+        );
     }
 
     #[test]
@@ -397,7 +470,10 @@ mod tests {
     fn mixed_base64_alphabets_are_rejected() {
         let json = envelope_json("+_8", "x/y", &[]);
         let err = Envelope::parse(&json).unwrap_err();
-        assert!(matches!(&err, DsseError::Base64 { field, .. } if field == "payload"), "{err}");
+        assert!(
+            matches!(&err, DsseError::Base64 { field, .. } if field == "payload"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -413,7 +489,10 @@ mod tests {
         let env = Envelope::parse(&json).unwrap();
         assert!(env.signatures.is_empty());
         let key = TestKey::new();
-        assert!(matches!(env.verify_with(key.verifier()), Err(DsseError::NoSignatures)));
+        assert!(matches!(
+            env.verify_with("test", key.verifier()),
+            Err(DsseError::NoSignatures)
+        ));
     }
 
     #[test]
@@ -425,7 +504,10 @@ mod tests {
     #[test]
     fn empty_payload_type_is_rejected() {
         let json = envelope_json("aGk=", "", &[]);
-        assert!(matches!(Envelope::parse(&json), Err(DsseError::EmptyPayloadType)));
+        assert!(matches!(
+            Envelope::parse(&json),
+            Err(DsseError::EmptyPayloadType)
+        ));
     }
 
     #[test]
@@ -439,7 +521,9 @@ mod tests {
     fn oversized_envelope_is_limit_error() {
         let big = vec![b' '; MAX_ENVELOPE_BYTES + 1];
         let err = Envelope::parse(&big).unwrap_err();
-        assert!(matches!(err, DsseError::TooLarge { found, .. } if found == MAX_ENVELOPE_BYTES + 1));
+        assert!(
+            matches!(err, DsseError::TooLarge { found, .. } if found == MAX_ENVELOPE_BYTES + 1)
+        );
     }
 
     #[test]
@@ -462,9 +546,12 @@ mod tests {
 
     #[test]
     fn deeply_nested_envelope_is_depth_error() {
-        let mut doc = "[".repeat(MAX_JSON_DEPTH + 1);
-        doc.push_str(&"]".repeat(MAX_JSON_DEPTH + 1));
-        assert!(matches!(Envelope::parse(doc.as_bytes()), Err(DsseError::TooDeep { .. })));
+        let mut doc = "[".repeat(MAX_JSON_DEPTH);
+        doc.push_str(&"]".repeat(MAX_JSON_DEPTH));
+        assert!(matches!(
+            Envelope::parse(doc.as_bytes()),
+            Err(DsseError::TooDeep { .. })
+        ));
     }
 
     #[test]
@@ -476,18 +563,31 @@ mod tests {
     }
 
     #[test]
-    fn serde_json_accepts_the_depth_this_module_allows() {
-        let mut doc = "[".repeat(MAX_JSON_DEPTH);
-        doc.push_str(&"]".repeat(MAX_JSON_DEPTH));
-        assert!(!exceeds_json_depth(doc.as_bytes(), MAX_JSON_DEPTH));
-        assert!(serde_json::from_str::<serde_json::Value>(&doc).is_ok());
+    fn depth_limit_matches_serde_json_recursion_limit() {
+        let ok = format!(
+            "{}{}",
+            "[".repeat(MAX_JSON_DEPTH - 1),
+            "]".repeat(MAX_JSON_DEPTH - 1)
+        );
+        assert!(!json_too_deep(ok.as_bytes()));
+        assert!(serde_json::from_str::<serde_json::Value>(&ok).is_ok());
+        let deep = format!(
+            "{}{}",
+            "[".repeat(MAX_JSON_DEPTH),
+            "]".repeat(MAX_JSON_DEPTH)
+        );
+        assert!(json_too_deep(deep.as_bytes()));
+        assert!(serde_json::from_str::<serde_json::Value>(&deep).is_err());
     }
 
     #[test]
     fn overlong_signature_text_is_limit_error() {
         let long = "A".repeat(MAX_SIG_B64_BYTES + 4);
         let err = Envelope::parse(&envelope_json("aGk=", "x/y", &[&long])).unwrap_err();
-        assert!(matches!(err, DsseError::SignatureTooLong { index: 0, .. }), "{err}");
+        assert!(
+            matches!(err, DsseError::SignatureTooLong { index: 0, .. }),
+            "{err}"
+        );
     }
 
     #[test]
@@ -498,8 +598,19 @@ mod tests {
     }
 
     #[test]
+    fn envelope_written_as_array_is_rejected() {
+        let err = Envelope::parse(br#"["aGk=","x/y",[]]"#).unwrap_err();
+        assert!(matches!(err, DsseError::Json(_)), "{err}");
+        let err =
+            Envelope::parse(br#"{"payload":"aGk=","payloadType":"x","signatures":[["","aGk="]]}"#)
+                .unwrap_err();
+        assert!(matches!(err, DsseError::Json(_)), "{err}");
+    }
+
+    #[test]
     fn non_empty_keyid_is_kept() {
-        let json = br#"{"payload":"aGk=","payloadType":"x","signatures":[{"keyid":"k1","sig":"aGk="}]}"#;
+        let json =
+            br#"{"payload":"aGk=","payloadType":"x","signatures":[{"keyid":"k1","sig":"aGk="}]}"#;
         let env = Envelope::parse(json).unwrap();
         assert_eq!(env.signatures[0].keyid.as_deref(), Some("k1"));
     }

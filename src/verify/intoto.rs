@@ -26,7 +26,7 @@ use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use crate::oci::Digest;
-use crate::verify::dsse::{exceeds_json_depth, Envelope, INTOTO_PAYLOAD_TYPE};
+use crate::verify::dsse::{json_too_deep, Envelope, Obj, INTOTO_PAYLOAD_TYPE};
 
 pub use crate::verify::dsse::MAX_JSON_DEPTH;
 
@@ -56,13 +56,17 @@ pub const PREDICATE_VSA_V1: &str = "https://slsa.dev/verification_summary/v1";
 pub enum StatementError {
     #[error("in-toto statement is {found} bytes, larger than the limit of {limit} bytes")]
     TooLarge { limit: usize, found: usize },
-    #[error("in-toto statement JSON nests deeper than the limit of {limit} levels")]
+    #[error("in-toto statement JSON nests too deeply (limit: fewer than {limit} levels)")]
     TooDeep { limit: usize },
     #[error("in-toto statement: expected a JSON object {{_type, subject, predicateType, predicate}}: {0}")]
     Json(String),
-    #[error("DSSE payloadType is {found:?}, expected {INTOTO_PAYLOAD_TYPE:?} for an in-toto statement")]
+    #[error(
+        "DSSE payloadType is {found:?}, expected {INTOTO_PAYLOAD_TYPE:?} for an in-toto statement"
+    )]
     WrongPayloadType { found: String },
-    #[error("in-toto statement _type is {found:?}, expected {STATEMENT_V01:?} or {STATEMENT_V1:?}")]
+    #[error(
+        "in-toto statement _type is {found:?}, expected {STATEMENT_V01:?} or {STATEMENT_V1:?}"
+    )]
     WrongType { found: String },
     #[error("in-toto statement has an empty subject list (expected at least one subject)")]
     NoSubjects,
@@ -70,8 +74,14 @@ pub enum StatementError {
     TooManySubjects { limit: usize, found: usize },
     #[error("in-toto statement subject[{index}] ({name:?}) has no digest (expected e.g. {{\"sha256\": \"<hex>\"}})")]
     SubjectWithoutDigest { index: usize, name: String },
-    #[error("in-toto statement subject[{index}] has {found} digests, more than the limit of {limit}")]
-    TooManyDigests { index: usize, limit: usize, found: usize },
+    #[error(
+        "in-toto statement subject[{index}] has {found} digests, more than the limit of {limit}"
+    )]
+    TooManyDigests {
+        index: usize,
+        limit: usize,
+        found: usize,
+    },
     #[error("in-toto statement predicateType is empty (expected a URI)")]
     EmptyPredicateType,
     #[error("in-toto statement predicateType is {found} bytes, longer than the limit of {limit}")]
@@ -116,20 +126,32 @@ impl Statement {
     /// Parse statement bytes (the verified DSSE payload).
     pub fn parse(payload: &[u8]) -> Result<Statement, StatementError> {
         if payload.len() > MAX_STATEMENT_BYTES {
-            return Err(StatementError::TooLarge { limit: MAX_STATEMENT_BYTES, found: payload.len() });
+            return Err(StatementError::TooLarge {
+                limit: MAX_STATEMENT_BYTES,
+                found: payload.len(),
+            });
         }
-        if exceeds_json_depth(payload, MAX_JSON_DEPTH) {
-            return Err(StatementError::TooDeep { limit: MAX_JSON_DEPTH });
+        if json_too_deep(payload) {
+            return Err(StatementError::TooDeep {
+                limit: MAX_JSON_DEPTH,
+            });
         }
-        let raw: RawStatement =
+        let Obj(raw): Obj<RawStatement> =
             serde_json::from_slice(payload).map_err(|e| StatementError::Json(e.to_string()))?;
         let version = match raw.type_.as_str() {
             STATEMENT_V01 => StatementVersion::V01,
             STATEMENT_V1 => StatementVersion::V1,
-            _ => return Err(StatementError::WrongType { found: shorten(&raw.type_) }),
+            _ => {
+                return Err(StatementError::WrongType {
+                    found: shorten(&raw.type_),
+                })
+            }
         };
         if raw.subject.total > MAX_SUBJECTS {
-            return Err(StatementError::TooManySubjects { limit: MAX_SUBJECTS, found: raw.subject.total });
+            return Err(StatementError::TooManySubjects {
+                limit: MAX_SUBJECTS,
+                found: raw.subject.total,
+            });
         }
         if raw.subject.items.is_empty() {
             return Err(StatementError::NoSubjects);
@@ -139,7 +161,10 @@ impl Statement {
             let name = s.name.unwrap_or_default();
             let digest = s.digest.unwrap_or_default();
             if digest.is_empty() {
-                return Err(StatementError::SubjectWithoutDigest { index, name: shorten(&name) });
+                return Err(StatementError::SubjectWithoutDigest {
+                    index,
+                    name: shorten(&name),
+                });
             }
             if digest.len() > MAX_DIGESTS_PER_SUBJECT {
                 return Err(StatementError::TooManyDigests {
@@ -161,7 +186,9 @@ impl Statement {
             });
         }
         if !is_absolute_uri(&predicate_type) {
-            return Err(StatementError::PredicateTypeNotUri { found: shorten(&predicate_type) });
+            return Err(StatementError::PredicateTypeNotUri {
+                found: shorten(&predicate_type),
+            });
         }
         Ok(Statement {
             version,
@@ -175,7 +202,9 @@ impl Statement {
     /// Call only after [`Envelope::verify`] succeeded.
     pub fn from_envelope(envelope: &Envelope) -> Result<Statement, StatementError> {
         if !is_intoto_payload_type(&envelope.payload_type) {
-            return Err(StatementError::WrongPayloadType { found: shorten(&envelope.payload_type) });
+            return Err(StatementError::WrongPayloadType {
+                found: shorten(&envelope.payload_type),
+            });
         }
         Statement::parse(&envelope.payload)
     }
@@ -183,7 +212,9 @@ impl Statement {
     /// Does any subject carry `d` (same algorithm name, identical lowercase hex)? Names are ignored.
     pub fn has_subject(&self, d: &Digest) -> bool {
         let alg = d.algorithm().as_str();
-        self.subjects.iter().any(|s| s.digest.get(alg).is_some_and(|hex| hex == d.hex()))
+        self.subjects
+            .iter()
+            .any(|s| s.digest.get(alg).is_some_and(|hex| hex == d.hex()))
     }
 
     /// The family of this statement's predicate type.
@@ -203,7 +234,9 @@ pub fn is_intoto_payload_type(payload_type: &str) -> bool {
         .and_then(|rest| rest.strip_suffix("+json"))
         .is_some_and(|mid| {
             !mid.is_empty()
-                && mid.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+                && mid
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
         })
 }
 
@@ -342,8 +375,8 @@ impl<'de> Deserialize<'de> for SubjectList {
                 let mut items = Vec::new();
                 let mut total = 0usize;
                 while total < MAX_SUBJECTS {
-                    match seq.next_element::<RawSubject>()? {
-                        Some(s) => {
+                    match seq.next_element::<Obj<RawSubject>>()? {
+                        Some(Obj(s)) => {
                             items.push(s);
                             total += 1;
                         }
@@ -393,8 +426,15 @@ mod tests {
 
     #[test]
     fn statement_with_wrong_type_is_rejected() {
-        let err = statement(minimal("https://in-toto.io/Statement/v0.2", "https://x.example/p")).unwrap_err();
-        assert!(matches!(&err, StatementError::WrongType { found } if found.ends_with("v0.2")), "{err}");
+        let err = statement(minimal(
+            "https://in-toto.io/Statement/v0.2",
+            "https://x.example/p",
+        ))
+        .unwrap_err();
+        assert!(
+            matches!(&err, StatementError::WrongType { found } if found.ends_with("v0.2")),
+            "{err}"
+        );
     }
 
     #[test]
@@ -409,7 +449,10 @@ mod tests {
         let mut v = minimal(STATEMENT_V01, "https://x.example/p");
         v["subject"] = json!([{"name": "blob", "digest": {}}]);
         let err = statement(v).unwrap_err();
-        assert!(matches!(&err, StatementError::SubjectWithoutDigest { index: 0, .. }), "{err}");
+        assert!(
+            matches!(&err, StatementError::SubjectWithoutDigest { index: 0, .. }),
+            "{err}"
+        );
     }
 
     #[test]
@@ -436,13 +479,20 @@ mod tests {
 
     #[test]
     fn empty_predicate_type_is_rejected() {
-        assert!(matches!(statement(minimal(STATEMENT_V1, "")), Err(StatementError::EmptyPredicateType)));
+        assert!(matches!(
+            statement(minimal(STATEMENT_V1, "")),
+            Err(StatementError::EmptyPredicateType)
+        ));
     }
 
     #[test]
     fn predicate_type_without_scheme_is_rejected() {
-        let err = statement(minimal(STATEMENT_V01, "cosign.sigstore.dev/attestation/v1")).unwrap_err();
-        assert!(matches!(err, StatementError::PredicateTypeNotUri { .. }), "{err}");
+        let err =
+            statement(minimal(STATEMENT_V01, "cosign.sigstore.dev/attestation/v1")).unwrap_err();
+        assert!(
+            matches!(err, StatementError::PredicateTypeNotUri { .. }),
+            "{err}"
+        );
     }
 
     #[test]
@@ -456,7 +506,24 @@ mod tests {
     fn string_predicate_is_kept() {
         let mut v = minimal(STATEMENT_V01, PREDICATE_SPDX);
         v["predicate"] = json!("SPDXVersion: SPDX-2.2");
-        assert_eq!(statement(v).unwrap().predicate, json!("SPDXVersion: SPDX-2.2"));
+        assert_eq!(
+            statement(v).unwrap().predicate,
+            json!("SPDXVersion: SPDX-2.2")
+        );
+    }
+
+    #[test]
+    fn statement_written_as_array_is_rejected() {
+        let doc = format!(
+            r#"["{STATEMENT_V1}",[["n",{{"sha256":"{HEX}"}}]],"https://x.example/p",{{}}]"#
+        );
+        assert!(matches!(
+            Statement::parse(doc.as_bytes()),
+            Err(StatementError::Json(_))
+        ));
+        let mut v = minimal(STATEMENT_V1, "https://x.example/p");
+        v["subject"] = json!([["n", {"sha256": HEX}]]);
+        assert!(matches!(statement(v), Err(StatementError::Json(_))));
     }
 
     #[test]
@@ -491,16 +558,23 @@ mod tests {
     #[test]
     fn too_many_digests_in_a_subject_is_limit_error() {
         let mut v = minimal(STATEMENT_V1, "https://x.example/p");
-        let digests: serde_json::Map<String, serde_json::Value> =
-            (0..=MAX_DIGESTS_PER_SUBJECT).map(|i| (format!("alg{i}"), json!(HEX))).collect();
+        let digests: serde_json::Map<String, serde_json::Value> = (0..=MAX_DIGESTS_PER_SUBJECT)
+            .map(|i| (format!("alg{i}"), json!(HEX)))
+            .collect();
         v["subject"] = json!([{"digest": digests}]);
-        assert!(matches!(statement(v), Err(StatementError::TooManyDigests { index: 0, .. })));
+        assert!(matches!(
+            statement(v),
+            Err(StatementError::TooManyDigests { index: 0, .. })
+        ));
     }
 
     #[test]
     fn oversized_statement_is_limit_error() {
         let big = vec![b' '; MAX_STATEMENT_BYTES + 1];
-        assert!(matches!(Statement::parse(&big), Err(StatementError::TooLarge { .. })));
+        assert!(matches!(
+            Statement::parse(&big),
+            Err(StatementError::TooLarge { .. })
+        ));
     }
 
     #[test]
@@ -510,7 +584,10 @@ mod tests {
             "[".repeat(MAX_JSON_DEPTH),
             "]".repeat(MAX_JSON_DEPTH)
         );
-        assert!(matches!(Statement::parse(doc.as_bytes()), Err(StatementError::TooDeep { .. })));
+        assert!(matches!(
+            Statement::parse(doc.as_bytes()),
+            Err(StatementError::TooDeep { .. })
+        ));
     }
 
     #[test]
@@ -544,28 +621,60 @@ mod tests {
     #[test]
     fn envelope_with_other_payload_type_is_rejected() {
         let payload = serde_json::to_vec(&minimal(STATEMENT_V1, "https://x.example/p")).unwrap();
-        let env = Envelope { payload_type: "application/json".into(), payload, signatures: vec![] };
-        assert!(matches!(Statement::from_envelope(&env), Err(StatementError::WrongPayloadType { .. })));
+        let env = Envelope {
+            payload_type: "application/json".into(),
+            payload,
+            signatures: vec![],
+        };
+        assert!(matches!(
+            Statement::from_envelope(&env),
+            Err(StatementError::WrongPayloadType { .. })
+        ));
     }
 
     #[test]
     fn intoto_payload_type_forms_are_recognised() {
         assert!(is_intoto_payload_type(INTOTO_PAYLOAD_TYPE));
-        assert!(is_intoto_payload_type("application/vnd.in-toto.provenance+json"));
+        assert!(is_intoto_payload_type(
+            "application/vnd.in-toto.provenance+json"
+        ));
         assert!(!is_intoto_payload_type("application/vnd.in-toto.+json"));
-        assert!(!is_intoto_payload_type("application/vnd.in-toto+json; charset=utf-8"));
+        assert!(!is_intoto_payload_type(
+            "application/vnd.in-toto+json; charset=utf-8"
+        ));
         assert!(!is_intoto_payload_type("application/json"));
     }
 
     #[test]
     fn versioned_sbom_predicate_types_are_classified() {
-        assert_eq!(predicate_kind("https://spdx.dev/Document/v2.3"), PredicateKind::Spdx);
-        assert_eq!(predicate_kind("https://spdx.dev/Document"), PredicateKind::Spdx);
-        assert_eq!(predicate_kind("https://cyclonedx.org/bom/v1.4"), PredicateKind::CycloneDx);
-        assert_eq!(predicate_kind("https://cyclonedx.org/bom"), PredicateKind::CycloneDx);
-        assert_eq!(predicate_kind("https://slsa.dev/provenance/v1"), PredicateKind::SlsaProvenanceV1);
-        assert_eq!(predicate_kind("https://slsa.dev/provenance/v0.2"), PredicateKind::SlsaProvenanceV02);
-        assert_eq!(predicate_kind(PREDICATE_COSIGN_SIGN), PredicateKind::CosignSign);
+        assert_eq!(
+            predicate_kind("https://spdx.dev/Document/v2.3"),
+            PredicateKind::Spdx
+        );
+        assert_eq!(
+            predicate_kind("https://spdx.dev/Document"),
+            PredicateKind::Spdx
+        );
+        assert_eq!(
+            predicate_kind("https://cyclonedx.org/bom/v1.4"),
+            PredicateKind::CycloneDx
+        );
+        assert_eq!(
+            predicate_kind("https://cyclonedx.org/bom"),
+            PredicateKind::CycloneDx
+        );
+        assert_eq!(
+            predicate_kind("https://slsa.dev/provenance/v1"),
+            PredicateKind::SlsaProvenanceV1
+        );
+        assert_eq!(
+            predicate_kind("https://slsa.dev/provenance/v0.2"),
+            PredicateKind::SlsaProvenanceV02
+        );
+        assert_eq!(
+            predicate_kind(PREDICATE_COSIGN_SIGN),
+            PredicateKind::CosignSign
+        );
         assert_eq!(predicate_kind(PREDICATE_VSA_V1), PredicateKind::Vsa);
     }
 
@@ -588,17 +697,35 @@ mod tests {
 
     #[test]
     fn unversioned_sbom_requirement_accepts_any_version() {
-        assert!(predicate_type_matches(PREDICATE_SPDX, "https://spdx.dev/Document/v2.3"));
-        assert!(predicate_type_matches(PREDICATE_CYCLONEDX, "https://cyclonedx.org/bom/v1.5"));
+        assert!(predicate_type_matches(
+            PREDICATE_SPDX,
+            "https://spdx.dev/Document/v2.3"
+        ));
+        assert!(predicate_type_matches(
+            PREDICATE_CYCLONEDX,
+            "https://cyclonedx.org/bom/v1.5"
+        ));
         assert!(predicate_type_matches(PREDICATE_SPDX, PREDICATE_SPDX));
     }
 
     #[test]
     fn versioned_or_other_requirement_needs_exact_match() {
-        assert!(!predicate_type_matches("https://spdx.dev/Document/v2.3", "https://spdx.dev/Document/v2.2"));
-        assert!(!predicate_type_matches("https://spdx.dev/Document/v2.3", PREDICATE_SPDX));
+        assert!(!predicate_type_matches(
+            "https://spdx.dev/Document/v2.3",
+            "https://spdx.dev/Document/v2.2"
+        ));
+        assert!(!predicate_type_matches(
+            "https://spdx.dev/Document/v2.3",
+            PREDICATE_SPDX
+        ));
         assert!(!predicate_type_matches(PREDICATE_SPDX, PREDICATE_CYCLONEDX));
-        assert!(!predicate_type_matches(PREDICATE_SLSA_PROVENANCE_V02, PREDICATE_SLSA_PROVENANCE_V1));
-        assert!(!predicate_type_matches("notreallyslsaprovenance", PREDICATE_SLSA_PROVENANCE_V02));
+        assert!(!predicate_type_matches(
+            PREDICATE_SLSA_PROVENANCE_V02,
+            PREDICATE_SLSA_PROVENANCE_V1
+        ));
+        assert!(!predicate_type_matches(
+            "notreallyslsaprovenance",
+            PREDICATE_SLSA_PROVENANCE_V02
+        ));
     }
 }

@@ -25,7 +25,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::verify::dsse::exceeds_json_depth;
+use crate::verify::dsse::{json_too_deep, Obj};
 
 pub use crate::verify::dsse::MAX_JSON_DEPTH;
 
@@ -35,8 +35,9 @@ pub const MAX_SBOM_BYTES: usize = 128 * 1024 * 1024;
 pub const MAX_PACKAGES: usize = 1_000_000;
 /// Most CycloneDX components (nested ones included) before the document is refused.
 pub const MAX_COMPONENTS: usize = 1_000_000;
-/// Deepest nesting of CycloneDX `components` inside components.
-pub const MAX_COMPONENT_DEPTH: usize = 64;
+/// Deepest nesting of CycloneDX `components` inside components (each level is two JSON levels,
+/// an array and an object, so this stays well under [`MAX_JSON_DEPTH`]).
+pub const MAX_COMPONENT_DEPTH: usize = 32;
 
 /// The `SPDXID` an SPDX 2.x document must carry.
 pub const SPDX_DOCUMENT_ID: &str = "SPDXRef-DOCUMENT";
@@ -84,7 +85,7 @@ pub struct SbomSummary {
 pub enum SbomError {
     #[error("SBOM is {found} bytes, larger than the limit of {limit} bytes")]
     TooLarge { limit: usize, found: usize },
-    #[error("SBOM JSON nests deeper than the limit of {limit} levels")]
+    #[error("SBOM JSON nests too deeply (limit: fewer than {limit} levels)")]
     TooDeep { limit: usize },
     #[error("SBOM is not valid JSON of the expected shape: {0}")]
     Json(String),
@@ -95,7 +96,10 @@ pub enum SbomError {
     #[error("SBOM has both spdxVersion and bomFormat; expected exactly one format")]
     AmbiguousFormat,
     #[error("{what} is not supported (expected SPDX 2.x JSON or CycloneDX JSON){hint}")]
-    Unsupported { what: &'static str, hint: &'static str },
+    Unsupported {
+        what: &'static str,
+        hint: &'static str,
+    },
     #[error("SPDX spdxVersion is {found:?}, expected \"SPDX-2.<minor>\"")]
     UnsupportedSpdxVersion { found: String },
     #[error("SPDX document SPDXID is {found:?}, expected {SPDX_DOCUMENT_ID:?}")]
@@ -113,7 +117,11 @@ pub enum SbomError {
     #[error("media type {media_type:?} is not an SBOM media type (expected text/spdx+json or application/vnd.cyclonedx+json)")]
     NotSbomMediaType { media_type: String },
     #[error("layer media type {media_type:?} says {expected}, but the document is {found}")]
-    FormatMismatch { media_type: String, expected: SbomFormat, found: SbomFormat },
+    FormatMismatch {
+        media_type: String,
+        expected: SbomFormat,
+        found: SbomFormat,
+    },
 }
 
 /// Parse an SBOM document from bytes (SPDX 2.x JSON or CycloneDX JSON, auto-detected).
@@ -123,9 +131,13 @@ pub fn parse_sbom_json(bytes: &[u8]) -> Result<SbomSummary, SbomError> {
         Some(b'{') => {}
         Some(b'<') => return Err(xml_unsupported()),
         _ if looks_like_tag_value(bytes) => return Err(tag_value_unsupported()),
-        _ => {}
+        first => {
+            return Err(SbomError::NotAnObject {
+                found: describe_json_start(first),
+            })
+        }
     }
-    let skeleton: Skeleton =
+    let Obj(skeleton): Obj<Skeleton> =
         serde_json::from_slice(bytes).map_err(|e| SbomError::Json(e.to_string()))?;
     skeleton.summarize()
 }
@@ -135,10 +147,13 @@ pub fn parse_sbom_json(bytes: &[u8]) -> Result<SbomSummary, SbomError> {
 pub fn parse_sbom_value(v: &Value) -> Result<SbomSummary, SbomError> {
     match v {
         Value::Object(_) => {
-            if value_exceeds_depth(v, MAX_JSON_DEPTH) {
-                return Err(SbomError::TooDeep { limit: MAX_JSON_DEPTH });
+            if value_exceeds_depth(v, MAX_JSON_DEPTH - 1) {
+                return Err(SbomError::TooDeep {
+                    limit: MAX_JSON_DEPTH,
+                });
             }
-            let skeleton = Skeleton::deserialize(v).map_err(|e| SbomError::Json(e.to_string()))?;
+            let Obj(skeleton) =
+                Obj::<Skeleton>::deserialize(v).map_err(|e| SbomError::Json(e.to_string()))?;
             skeleton.summarize()
         }
         Value::String(text) => parse_sbom_json(text.as_bytes()),
@@ -174,7 +189,9 @@ pub fn parse_sbom_layer(media_type: &str, bytes: &[u8]) -> Result<SbomSummary, S
         _ => {}
     }
     let Some(expected) = sbom_media_type_kind(&essence) else {
-        return Err(SbomError::NotSbomMediaType { media_type: shorten(media_type) });
+        return Err(SbomError::NotSbomMediaType {
+            media_type: shorten(media_type),
+        });
     };
     // `text/spdx` is tag-value and bare `application/vnd.cyclonedx` names no encoding: both are
     // read only if the content is in fact JSON; parse_sbom_json names any other encoding.
@@ -190,17 +207,40 @@ pub fn parse_sbom_layer(media_type: &str, bytes: &[u8]) -> Result<SbomSummary, S
 }
 
 fn essence(media_type: &str) -> String {
-    media_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase()
+    media_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
 }
 
 fn check_bytes(bytes: &[u8]) -> Result<(), SbomError> {
     if bytes.len() > MAX_SBOM_BYTES {
-        return Err(SbomError::TooLarge { limit: MAX_SBOM_BYTES, found: bytes.len() });
+        return Err(SbomError::TooLarge {
+            limit: MAX_SBOM_BYTES,
+            found: bytes.len(),
+        });
     }
-    if exceeds_json_depth(bytes, MAX_JSON_DEPTH) {
-        return Err(SbomError::TooDeep { limit: MAX_JSON_DEPTH });
+    if json_too_deep(bytes) {
+        return Err(SbomError::TooDeep {
+            limit: MAX_JSON_DEPTH,
+        });
     }
     Ok(())
+}
+
+/// What a document starting with `first` (its first non-blank byte) is, for error messages.
+fn describe_json_start(first: Option<&u8>) -> &'static str {
+    match first {
+        None => "an empty document",
+        Some(b'[') => "an array",
+        Some(b'"') => "a string",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'n') => "null",
+        Some(b) if b.is_ascii_digit() || *b == b'-' => "a number",
+        Some(_) => "text that is not JSON",
+    }
 }
 
 fn looks_like_tag_value(bytes: &[u8]) -> bool {
@@ -209,7 +249,10 @@ fn looks_like_tag_value(bytes: &[u8]) -> bool {
 }
 
 fn xml_unsupported() -> SbomError {
-    SbomError::Unsupported { what: "an XML SBOM", hint: "; convert it to JSON before capture" }
+    SbomError::Unsupported {
+        what: "an XML SBOM",
+        hint: "; convert it to JSON before capture",
+    }
 }
 
 fn tag_value_unsupported() -> SbomError {
@@ -268,7 +311,7 @@ struct Skeleton {
     bom_format: Option<String>,
     #[serde(rename = "specVersion")]
     spec_version: Option<String>,
-    metadata: Option<CdxMetadata>,
+    metadata: Option<Obj<CdxMetadata>>,
     components: Option<ComponentCount>,
     #[serde(rename = "@context")]
     json_ld_context: Option<IgnoredAny>,
@@ -280,7 +323,7 @@ struct Skeleton {
 
 #[derive(Deserialize)]
 struct CdxMetadata {
-    component: Option<CdxMetadataComponent>,
+    component: Option<Obj<CdxMetadataComponent>>,
 }
 
 #[derive(Deserialize)]
@@ -315,28 +358,41 @@ impl Skeleton {
             .strip_prefix("SPDX-2.")
             .is_some_and(|m| !m.is_empty() && m.bytes().all(|b| b.is_ascii_digit()));
         if !minor_ok {
-            return Err(SbomError::UnsupportedSpdxVersion { found: shorten(&version) });
+            return Err(SbomError::UnsupportedSpdxVersion {
+                found: shorten(&version),
+            });
         }
         if self.spdx_id.as_deref() != Some(SPDX_DOCUMENT_ID) {
-            return Err(SbomError::WrongSpdxId { found: self.spdx_id.map(|s| shorten(&s)) });
+            return Err(SbomError::WrongSpdxId {
+                found: self.spdx_id.map(|s| shorten(&s)),
+            });
         }
         let packages = self.packages.map_or(0, |p| p.0);
         if packages > MAX_PACKAGES {
-            return Err(SbomError::TooManyPackages { limit: MAX_PACKAGES, found: packages });
+            return Err(SbomError::TooManyPackages {
+                limit: MAX_PACKAGES,
+                found: packages,
+            });
         }
-        Ok(SbomSummary { format: SbomFormat::Spdx, spec_version: version, name: self.name, packages })
+        Ok(SbomSummary {
+            format: SbomFormat::Spdx,
+            spec_version: version,
+            name: self.name,
+            packages,
+        })
     }
 
     fn summarize_cyclonedx(self) -> Result<SbomSummary, SbomError> {
         let bom_format = self.bom_format.unwrap_or_default();
         if bom_format != "CycloneDX" {
-            return Err(SbomError::WrongBomFormat { found: shorten(&bom_format) });
+            return Err(SbomError::WrongBomFormat {
+                found: shorten(&bom_format),
+            });
         }
         let spec_version = match self.spec_version {
             Some(v)
-                if v.strip_prefix("1.").is_some_and(|m| {
-                    !m.is_empty() && m.bytes().all(|b| b.is_ascii_digit())
-                }) =>
+                if v.strip_prefix("1.")
+                    .is_some_and(|m| !m.is_empty() && m.bytes().all(|b| b.is_ascii_digit())) =>
             {
                 v
             }
@@ -348,13 +404,26 @@ impl Skeleton {
         };
         let components = self.components.unwrap_or_default();
         if components.too_deep {
-            return Err(SbomError::ComponentsTooDeep { limit: MAX_COMPONENT_DEPTH });
+            return Err(SbomError::ComponentsTooDeep {
+                limit: MAX_COMPONENT_DEPTH,
+            });
         }
         if components.count > MAX_COMPONENTS {
-            return Err(SbomError::TooManyComponents { limit: MAX_COMPONENTS, found: components.count });
+            return Err(SbomError::TooManyComponents {
+                limit: MAX_COMPONENTS,
+                found: components.count,
+            });
         }
-        let name = self.metadata.and_then(|m| m.component).and_then(|c| c.name);
-        Ok(SbomSummary { format: SbomFormat::CycloneDx, spec_version, name, packages: components.count })
+        let name = self
+            .metadata
+            .and_then(|Obj(m)| m.component)
+            .and_then(|Obj(c)| c.name);
+        Ok(SbomSummary {
+            format: SbomFormat::CycloneDx,
+            spec_version,
+            name,
+            packages: components.count,
+        })
     }
 }
 
@@ -411,7 +480,11 @@ struct ComponentCount {
 impl<'de> Deserialize<'de> for ComponentCount {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut acc = ComponentCount::default();
-        ComponentsSeed { depth: 1, acc: &mut acc }.deserialize(d)?;
+        ComponentsSeed {
+            depth: 1,
+            acc: &mut acc,
+        }
+        .deserialize(d)?;
         Ok(acc)
     }
 }
@@ -442,7 +515,13 @@ impl<'de> Visitor<'de> for ComponentsSeed<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let depth = self.depth;
         let acc = self.acc;
-        while seq.next_element_seed(ComponentSeed { depth, acc: &mut *acc })?.is_some() {
+        while seq
+            .next_element_seed(ComponentSeed {
+                depth,
+                acc: &mut *acc,
+            })?
+            .is_some()
+        {
             acc.count = acc.count.saturating_add(1);
         }
         Ok(())
@@ -475,7 +554,10 @@ impl<'de> Visitor<'de> for ComponentSeed<'_> {
                     return Err(de::Error::duplicate_field("components"));
                 }
                 seen_components = true;
-                map.next_value_seed(ComponentsSeed { depth: self.depth + 1, acc: &mut *self.acc })?;
+                map.next_value_seed(ComponentsSeed {
+                    depth: self.depth + 1,
+                    acc: &mut *self.acc,
+                })?;
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -561,7 +643,10 @@ mod tests {
     #[test]
     fn value_and_bytes_paths_agree() {
         for v in [spdx(), cdx()] {
-            assert_eq!(parse_sbom_value(&v).unwrap(), parse_sbom_json(&bytes(&v)).unwrap());
+            assert_eq!(
+                parse_sbom_value(&v).unwrap(),
+                parse_sbom_json(&bytes(&v)).unwrap()
+            );
         }
     }
 
@@ -588,9 +673,34 @@ mod tests {
     }
 
     #[test]
+    fn non_object_document_is_rejected_naming_what_it_is() {
+        let err = parse_sbom_json(b" [1, 2]").unwrap_err();
+        assert!(
+            matches!(err, SbomError::NotAnObject { found: "an array" }),
+            "{err}"
+        );
+        let err = parse_sbom_json(b"").unwrap_err();
+        assert!(
+            matches!(
+                err,
+                SbomError::NotAnObject {
+                    found: "an empty document"
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn non_object_predicate_is_rejected() {
-        assert!(matches!(parse_sbom_value(&json!([1])), Err(SbomError::NotAnObject { .. })));
-        assert!(matches!(parse_sbom_value(&Value::Null), Err(SbomError::NotAnObject { .. })));
+        assert!(matches!(
+            parse_sbom_value(&json!([1])),
+            Err(SbomError::NotAnObject { .. })
+        ));
+        assert!(matches!(
+            parse_sbom_value(&Value::Null),
+            Err(SbomError::NotAnObject { .. })
+        ));
     }
 
     #[test]
@@ -598,13 +708,19 @@ mod tests {
         let mut v = spdx();
         v["spdxVersion"] = json!("SPDX-3.0");
         let err = parse_sbom_json(&bytes(&v)).unwrap_err();
-        assert!(matches!(err, SbomError::UnsupportedSpdxVersion { .. }), "{err}");
+        assert!(
+            matches!(err, SbomError::UnsupportedSpdxVersion { .. }),
+            "{err}"
+        );
     }
 
     #[test]
     fn spdx_json_ld_is_unsupported() {
         let v = json!({"@context": "https://spdx.org/rdf/3.0.1/spdx-context.jsonld", "@graph": []});
-        assert!(matches!(parse_sbom_json(&bytes(&v)), Err(SbomError::Unsupported { .. })));
+        assert!(matches!(
+            parse_sbom_json(&bytes(&v)),
+            Err(SbomError::Unsupported { .. })
+        ));
     }
 
     #[test]
@@ -618,16 +734,36 @@ mod tests {
     fn wrong_spdx_id_is_rejected() {
         let mut v = spdx();
         v["SPDXID"] = json!("SPDXRef-Other");
-        assert!(matches!(parse_sbom_json(&bytes(&v)), Err(SbomError::WrongSpdxId { .. })));
+        assert!(matches!(
+            parse_sbom_json(&bytes(&v)),
+            Err(SbomError::WrongSpdxId { .. })
+        ));
         v.as_object_mut().unwrap().remove("SPDXID");
-        assert!(matches!(parse_sbom_json(&bytes(&v)), Err(SbomError::WrongSpdxId { found: None })));
+        assert!(matches!(
+            parse_sbom_json(&bytes(&v)),
+            Err(SbomError::WrongSpdxId { found: None })
+        ));
     }
 
     #[test]
     fn spdx_package_that_is_not_an_object_is_rejected() {
         let mut v = spdx();
         v["packages"] = json!([{"name": "a"}, "b"]);
-        assert!(matches!(parse_sbom_json(&bytes(&v)), Err(SbomError::Json(_))));
+        assert!(matches!(
+            parse_sbom_json(&bytes(&v)),
+            Err(SbomError::Json(_))
+        ));
+        assert!(matches!(parse_sbom_value(&v), Err(SbomError::Json(_))));
+    }
+
+    #[test]
+    fn cyclonedx_metadata_written_as_array_is_rejected() {
+        let mut v = cdx();
+        v["metadata"] = json!([{"name": "app"}]);
+        assert!(matches!(
+            parse_sbom_json(&bytes(&v)),
+            Err(SbomError::Json(_))
+        ));
         assert!(matches!(parse_sbom_value(&v), Err(SbomError::Json(_))));
     }
 
@@ -635,7 +771,10 @@ mod tests {
     fn wrong_bom_format_is_rejected() {
         let mut v = cdx();
         v["bomFormat"] = json!("cyclonedx");
-        assert!(matches!(parse_sbom_json(&bytes(&v)), Err(SbomError::WrongBomFormat { .. })));
+        assert!(matches!(
+            parse_sbom_json(&bytes(&v)),
+            Err(SbomError::WrongBomFormat { .. })
+        ));
     }
 
     #[test]
@@ -652,18 +791,27 @@ mod tests {
     fn both_formats_in_one_document_is_rejected() {
         let mut v = spdx();
         v["bomFormat"] = json!("CycloneDX");
-        assert!(matches!(parse_sbom_json(&bytes(&v)), Err(SbomError::AmbiguousFormat)));
+        assert!(matches!(
+            parse_sbom_json(&bytes(&v)),
+            Err(SbomError::AmbiguousFormat)
+        ));
     }
 
     #[test]
     fn unrelated_json_is_not_an_sbom() {
-        assert!(matches!(parse_sbom_json(br#"{"hello":"world"}"#), Err(SbomError::UnknownFormat)));
+        assert!(matches!(
+            parse_sbom_json(br#"{"hello":"world"}"#),
+            Err(SbomError::UnknownFormat)
+        ));
     }
 
     #[test]
     fn truncated_json_is_rejected() {
         let b = bytes(&spdx());
-        assert!(matches!(parse_sbom_json(&b[..b.len() - 3]), Err(SbomError::Json(_))));
+        assert!(matches!(
+            parse_sbom_json(&b[..b.len() - 3]),
+            Err(SbomError::Json(_))
+        ));
     }
 
     #[test]
@@ -675,13 +823,23 @@ mod tests {
     #[test]
     fn oversized_sbom_is_limit_error() {
         let big = vec![b' '; MAX_SBOM_BYTES + 1];
-        assert!(matches!(parse_sbom_json(&big), Err(SbomError::TooLarge { .. })));
+        assert!(matches!(
+            parse_sbom_json(&big),
+            Err(SbomError::TooLarge { .. })
+        ));
     }
 
     #[test]
     fn deeply_nested_json_is_depth_error() {
-        let doc = format!("{{\"a\":{}{}}}", "[".repeat(MAX_JSON_DEPTH), "]".repeat(MAX_JSON_DEPTH));
-        assert!(matches!(parse_sbom_json(doc.as_bytes()), Err(SbomError::TooDeep { .. })));
+        let doc = format!(
+            "{{\"a\":{}{}}}",
+            "[".repeat(MAX_JSON_DEPTH),
+            "]".repeat(MAX_JSON_DEPTH)
+        );
+        assert!(matches!(
+            parse_sbom_json(doc.as_bytes()),
+            Err(SbomError::TooDeep { .. })
+        ));
     }
 
     #[test]
@@ -691,7 +849,10 @@ mod tests {
             v = json!([v]);
         }
         let doc = json!({"bomFormat": "CycloneDX", "specVersion": "1.4", "x": v});
-        assert!(matches!(parse_sbom_value(&doc), Err(SbomError::TooDeep { .. })));
+        assert!(matches!(
+            parse_sbom_value(&doc),
+            Err(SbomError::TooDeep { .. })
+        ));
     }
 
     #[test]
@@ -712,7 +873,10 @@ mod tests {
             c = json!({"name": "n", "components": [c]});
         }
         let doc = json!({"bomFormat": "CycloneDX", "specVersion": "1.5", "components": [c]});
-        assert_eq!(parse_sbom_json(&bytes(&doc)).unwrap().packages, MAX_COMPONENT_DEPTH);
+        assert_eq!(
+            parse_sbom_json(&bytes(&doc)).unwrap().packages,
+            MAX_COMPONENT_DEPTH
+        );
     }
 
     #[test]
@@ -723,10 +887,19 @@ mod tests {
 
     #[test]
     fn media_types_are_classified() {
-        assert_eq!(sbom_media_type_kind("text/spdx+json"), Some(SbomFormat::Spdx));
+        assert_eq!(
+            sbom_media_type_kind("text/spdx+json"),
+            Some(SbomFormat::Spdx)
+        );
         assert_eq!(sbom_media_type_kind("text/spdx"), Some(SbomFormat::Spdx));
-        assert_eq!(sbom_media_type_kind("application/vnd.cyclonedx+json; version=1.4"), Some(SbomFormat::CycloneDx));
-        assert_eq!(sbom_media_type_kind("Application/VND.CycloneDX+XML"), Some(SbomFormat::CycloneDx));
+        assert_eq!(
+            sbom_media_type_kind("application/vnd.cyclonedx+json; version=1.4"),
+            Some(SbomFormat::CycloneDx)
+        );
+        assert_eq!(
+            sbom_media_type_kind("Application/VND.CycloneDX+XML"),
+            Some(SbomFormat::CycloneDx)
+        );
         assert_eq!(sbom_media_type_kind("application/vnd.syft+json"), None);
         assert_eq!(sbom_media_type_kind("application/json"), None);
     }
@@ -749,7 +922,11 @@ mod tests {
 
     #[test]
     fn tag_value_layer_is_unsupported_not_passed() {
-        let err = parse_sbom_layer("text/spdx", b"SPDXVersion: SPDX-2.2\nDataLicense: CC0-1.0\n").unwrap_err();
+        let err = parse_sbom_layer(
+            "text/spdx",
+            b"SPDXVersion: SPDX-2.2\nDataLicense: CC0-1.0\n",
+        )
+        .unwrap_err();
         assert!(matches!(err, SbomError::Unsupported { .. }), "{err}");
     }
 

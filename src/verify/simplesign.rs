@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::oci::{Digest, DigestError};
-use crate::verify::dsse::exceeds_json_depth;
+use crate::verify::dsse::{json_too_deep, Obj};
 
 pub use crate::verify::dsse::MAX_JSON_DEPTH;
 
@@ -43,13 +43,17 @@ pub const MAX_OPTIONAL_ENTRIES: usize = 1024;
 pub enum SimpleSigningError {
     #[error("simple-signing payload is {found} bytes, larger than the limit of {limit} bytes")]
     TooLarge { limit: usize, found: usize },
-    #[error("simple-signing payload JSON nests deeper than the limit of {limit} levels")]
+    #[error("simple-signing payload JSON nests too deeply (limit: fewer than {limit} levels)")]
     TooDeep { limit: usize },
     #[error("simple-signing payload: expected {{\"critical\":{{\"identity\":{{\"docker-reference\"}},\"image\":{{\"docker-manifest-digest\"}},\"type\"}},\"optional\"}}: {0}")]
     Schema(String),
-    #[error("simple-signing payload critical.type is {found:?}, expected {COSIGN_SIGNATURE_TYPE:?}")]
+    #[error(
+        "simple-signing payload critical.type is {found:?}, expected {COSIGN_SIGNATURE_TYPE:?}"
+    )]
     WrongType { found: String },
-    #[error("simple-signing payload critical.image.docker-manifest-digest is not a valid digest: {0}")]
+    #[error(
+        "simple-signing payload critical.image.docker-manifest-digest is not a valid digest: {0}"
+    )]
     BadManifestDigest(#[source] DigestError),
     #[error("simple-signing payload optional has {found} entries, more than the limit of {limit}")]
     TooManyOptionalEntries { limit: usize, found: usize },
@@ -71,19 +75,26 @@ impl SimpleSigning {
     /// Parse payload bytes strictly (see the module documentation).
     pub fn parse(bytes: &[u8]) -> Result<SimpleSigning, SimpleSigningError> {
         if bytes.len() > MAX_PAYLOAD_BYTES {
-            return Err(SimpleSigningError::TooLarge { limit: MAX_PAYLOAD_BYTES, found: bytes.len() });
+            return Err(SimpleSigningError::TooLarge {
+                limit: MAX_PAYLOAD_BYTES,
+                found: bytes.len(),
+            });
         }
-        if exceeds_json_depth(bytes, MAX_JSON_DEPTH) {
-            return Err(SimpleSigningError::TooDeep { limit: MAX_JSON_DEPTH });
+        if json_too_deep(bytes) {
+            return Err(SimpleSigningError::TooDeep {
+                limit: MAX_JSON_DEPTH,
+            });
         }
-        let raw: RawPayload =
+        let Obj(raw): Obj<RawPayload> =
             serde_json::from_slice(bytes).map_err(|e| SimpleSigningError::Schema(e.to_string()))?;
-        if raw.critical.type_ != COSIGN_SIGNATURE_TYPE {
-            let mut found = raw.critical.type_;
+        let Obj(critical) = raw.critical;
+        let (Obj(identity), Obj(image)) = (critical.identity, critical.image);
+        if critical.type_ != COSIGN_SIGNATURE_TYPE {
+            let mut found = critical.type_;
             found.truncate(floor_char_boundary(&found, 200));
             return Err(SimpleSigningError::WrongType { found });
         }
-        let manifest_digest = Digest::parse(&raw.critical.image.docker_manifest_digest)
+        let manifest_digest = Digest::parse(&image.docker_manifest_digest)
             .map_err(SimpleSigningError::BadManifestDigest)?;
         if let Some(optional) = &raw.optional {
             if optional.len() > MAX_OPTIONAL_ENTRIES {
@@ -94,7 +105,7 @@ impl SimpleSigning {
             }
         }
         Ok(SimpleSigning {
-            docker_reference: raw.critical.identity.docker_reference,
+            docker_reference: identity.docker_reference,
             manifest_digest,
             optional: raw.optional,
         })
@@ -115,14 +126,20 @@ impl SimpleSigning {
 /// `critical{identity, image, type}, optional`, compact, `"optional":null` when there are no
 /// annotations, object keys sorted and `<`, `>`, `&`, U+2028, U+2029 escaped as Go's
 /// `encoding/json` does. Used for signing only.
-pub fn payload(docker_reference: &str, digest: &Digest, optional: Option<&Map<String, Value>>) -> Vec<u8> {
+pub fn payload(
+    docker_reference: &str,
+    digest: &Digest,
+    optional: Option<&Map<String, Value>>,
+) -> Vec<u8> {
     let doc = OutPayload {
         critical: OutCritical {
             identity: OutIdentity { docker_reference },
-            image: OutImage { docker_manifest_digest: digest.to_string() },
+            image: OutImage {
+                docker_manifest_digest: digest.to_string(),
+            },
             type_: COSIGN_SIGNATURE_TYPE,
         },
-        optional: optional.map(|m| sorted_object(m)),
+        optional: optional.map(sorted_object),
     };
     // Serializing plain structs, strings and JSON values cannot fail.
     let json = serde_json::to_string(&doc).unwrap_or_default();
@@ -131,7 +148,9 @@ pub fn payload(docker_reference: &str, digest: &Digest, optional: Option<&Map<St
 
 /// Rebuild an object with keys in sorted order, recursively (Go sorts map keys when marshalling).
 fn sorted_object(m: &Map<String, Value>) -> BTreeMap<String, Value> {
-    m.iter().map(|(k, v)| (k.clone(), sorted_value(v))).collect()
+    m.iter()
+        .map(|(k, v)| (k.clone(), sorted_value(v)))
+        .collect()
 }
 
 fn sorted_value(v: &Value) -> Value {
@@ -176,7 +195,7 @@ fn floor_char_boundary(s: &str, max: usize) -> usize {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPayload {
-    critical: RawCritical,
+    critical: Obj<RawCritical>,
     #[serde(default)]
     optional: Option<Map<String, Value>>,
 }
@@ -184,8 +203,8 @@ struct RawPayload {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCritical {
-    identity: RawIdentity,
-    image: RawImage,
+    identity: Obj<RawIdentity>,
+    image: Obj<RawImage>,
     #[serde(rename = "type")]
     type_: String,
 }
@@ -268,7 +287,8 @@ mod tests {
     #[test]
     fn optional_annotations_are_kept() {
         let mut v = good();
-        v["optional"] = json!({"creator": "containers/image 5.22", "timestamp": 1660000000, "env": "prod"});
+        v["optional"] =
+            json!({"creator": "containers/image 5.22", "timestamp": 1660000000, "env": "prod"});
         let s = SimpleSigning::parse(&doc(v)).unwrap();
         assert_eq!(s.annotation("env"), Some("prod"));
         assert_eq!(s.annotation("timestamp"), None);
@@ -279,7 +299,10 @@ mod tests {
     fn optional_that_is_not_an_object_is_rejected() {
         let mut v = good();
         v["optional"] = json!(["a"]);
-        assert!(matches!(SimpleSigning::parse(&doc(v)), Err(SimpleSigningError::Schema(_))));
+        assert!(matches!(
+            SimpleSigning::parse(&doc(v)),
+            Err(SimpleSigningError::Schema(_))
+        ));
     }
 
     #[test]
@@ -287,7 +310,9 @@ mod tests {
         let mut v = good();
         v["critical"]["type"] = json!("atomic container signature");
         let err = SimpleSigning::parse(&doc(v)).unwrap_err();
-        assert!(matches!(&err, SimpleSigningError::WrongType { found } if found == "atomic container signature"));
+        assert!(
+            matches!(&err, SimpleSigningError::WrongType { found } if found == "atomic container signature")
+        );
         assert!(err.to_string().contains(COSIGN_SIGNATURE_TYPE));
     }
 
@@ -312,34 +337,68 @@ mod tests {
     fn unknown_field_in_identity_is_rejected() {
         let mut v = good();
         v["critical"]["identity"]["docker-tag"] = json!("x");
-        assert!(matches!(SimpleSigning::parse(&doc(v)), Err(SimpleSigningError::Schema(_))));
+        assert!(matches!(
+            SimpleSigning::parse(&doc(v)),
+            Err(SimpleSigningError::Schema(_))
+        ));
     }
 
     #[test]
     fn unknown_root_field_is_rejected() {
         let mut v = good();
         v["extra"] = json!({});
-        assert!(matches!(SimpleSigning::parse(&doc(v)), Err(SimpleSigningError::Schema(_))));
+        assert!(matches!(
+            SimpleSigning::parse(&doc(v)),
+            Err(SimpleSigningError::Schema(_))
+        ));
     }
 
     #[test]
     fn capitalised_digest_key_from_the_spec_typo_is_rejected() {
         let mut v = good();
         v["critical"]["image"] = json!({"Docker-manifest-digest": DIGEST});
-        assert!(matches!(SimpleSigning::parse(&doc(v)), Err(SimpleSigningError::Schema(_))));
+        assert!(matches!(
+            SimpleSigning::parse(&doc(v)),
+            Err(SimpleSigningError::Schema(_))
+        ));
     }
 
     #[test]
     fn non_string_docker_reference_is_rejected() {
         let mut v = good();
         v["critical"]["identity"]["docker-reference"] = json!(7);
-        assert!(matches!(SimpleSigning::parse(&doc(v)), Err(SimpleSigningError::Schema(_))));
+        assert!(matches!(
+            SimpleSigning::parse(&doc(v)),
+            Err(SimpleSigningError::Schema(_))
+        ));
+    }
+
+    #[test]
+    fn critical_written_as_array_is_rejected() {
+        let bytes = format!(
+            r#"{{"critical":[{{"docker-reference":"r"}},{{"docker-manifest-digest":"{DIGEST}"}},"{COSIGN_SIGNATURE_TYPE}"],"optional":null}}"#
+        );
+        assert!(matches!(
+            SimpleSigning::parse(bytes.as_bytes()),
+            Err(SimpleSigningError::Schema(_))
+        ));
+        let mut v = good();
+        v["critical"]["image"] = json!([DIGEST]);
+        assert!(matches!(
+            SimpleSigning::parse(&doc(v)),
+            Err(SimpleSigningError::Schema(_))
+        ));
+        let err = SimpleSigning::parse(br#"[{"identity":{}}]"#).unwrap_err();
+        assert!(matches!(err, SimpleSigningError::Schema(_)), "{err}");
     }
 
     #[test]
     fn missing_critical_is_rejected() {
         let err = SimpleSigning::parse(br#"{"optional":null}"#).unwrap_err();
-        assert!(err.to_string().contains("missing field `critical`"), "{err}");
+        assert!(
+            err.to_string().contains("missing field `critical`"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -354,7 +413,10 @@ mod tests {
     #[test]
     fn oversized_payload_is_limit_error() {
         let big = vec![b' '; MAX_PAYLOAD_BYTES + 1];
-        assert!(matches!(SimpleSigning::parse(&big), Err(SimpleSigningError::TooLarge { .. })));
+        assert!(matches!(
+            SimpleSigning::parse(&big),
+            Err(SimpleSigningError::TooLarge { .. })
+        ));
     }
 
     #[test]
@@ -367,13 +429,18 @@ mod tests {
         v["optional"] = json!({ "deep": nested });
         // serde_json serializes any depth; the parser must refuse to read past the limit.
         let bytes = doc(v);
-        assert!(matches!(SimpleSigning::parse(&bytes), Err(SimpleSigningError::TooDeep { .. })));
+        assert!(matches!(
+            SimpleSigning::parse(&bytes),
+            Err(SimpleSigningError::TooDeep { .. })
+        ));
     }
 
     #[test]
     fn too_many_optional_entries_is_limit_error() {
         let mut v = good();
-        let m: Map<String, Value> = (0..=MAX_OPTIONAL_ENTRIES).map(|i| (format!("k{i}"), json!("v"))).collect();
+        let m: Map<String, Value> = (0..=MAX_OPTIONAL_ENTRIES)
+            .map(|i| (format!("k{i}"), json!("v")))
+            .collect();
         v["optional"] = Value::Object(m);
         assert!(matches!(
             SimpleSigning::parse(&doc(v)),

@@ -4,7 +4,9 @@
 use std::path::Path;
 
 use airlock::layout::{self, Layout};
-use airlock::lock::{AttachmentKind, Lock, LockedAttachment, LockedImage, LockedPlatform, LOCK_PAYLOAD_TYPE};
+use airlock::lock::{
+    AttachmentKind, Lock, LockedAttachment, LockedImage, LockedPlatform, LOCK_PAYLOAD_TYPE,
+};
 use airlock::oci::manifest::{ANNOTATION_REF_NAME, MEDIA_OCI_INDEX, MEDIA_OCI_MANIFEST};
 use airlock::oci::{Descriptor, Digest};
 use airlock::trust::keys::SigningKey;
@@ -80,7 +82,13 @@ fn put(l: &Layout, b: &[u8]) -> (Digest, u64) {
     (l.put_blob(b).expect("write blob"), b.len() as u64)
 }
 
-fn image(l: &Layout, arch: &str, base: &[u8], salt: &str, layers: &mut Vec<Digest>) -> (Digest, u64) {
+fn image(
+    l: &Layout,
+    arch: &str,
+    base: &[u8],
+    salt: &str,
+    layers: &mut Vec<Digest>,
+) -> (Digest, u64) {
     let app = format!("demo app for {arch}{salt}\n").into_bytes();
     let (bd, bs) = put(l, base);
     let (ad, as_) = put(l, &app);
@@ -99,7 +107,10 @@ fn image(l: &Layout, arch: &str, base: &[u8], salt: &str, layers: &mut Vec<Diges
 
 /// A cosign-style attachment manifest (config with diff_ids, one layer per item).
 pub fn cosign_manifest(l: &Layout, layers: Vec<Value>) -> (Digest, u64) {
-    let diff_ids: Vec<String> = layers.iter().map(|x| x["digest"].as_str().unwrap_or("").to_string()).collect();
+    let diff_ids: Vec<String> = layers
+        .iter()
+        .map(|x| x["digest"].as_str().unwrap_or("").to_string())
+        .collect();
     let config = json!({"architecture": "", "os": "", "config": {}, "rootfs": {"type": "layers", "diff_ids": diff_ids}});
     let (cd, cs) = put_json(l, &config);
     let m = json!({"schemaVersion": 2, "mediaType": MEDIA_OCI_MANIFEST,
@@ -121,7 +132,8 @@ pub fn spdx_document(name: &str) -> Value {
 pub fn statement(source: &str, digest: &Digest, predicate_type: &str, predicate: Value) -> Vec<u8> {
     serde_json::to_vec(&json!({"_type": "https://in-toto.io/Statement/v1",
         "subject": [{"name": source, "digest": {"sha256": digest.hex()}}],
-        "predicateType": predicate_type, "predicate": predicate})).expect("serialise")
+        "predicateType": predicate_type, "predicate": predicate}))
+    .expect("serialise")
 }
 
 pub fn provenance_predicate() -> Value {
@@ -131,7 +143,8 @@ pub fn provenance_predicate() -> Value {
 
 /// A `.att` layer: a DSSE envelope over `statement`, signed by `key`.
 pub fn att_layer(l: &Layout, statement: &[u8], predicate_type: &str, key: &SigningKey) -> Value {
-    let env = airlock::sign::sign_envelope("application/vnd.in-toto+json", statement, key).expect("sign");
+    let env =
+        airlock::sign::sign_envelope("application/vnd.in-toto+json", statement, key).expect("sign");
     let (ed, es) = put(l, &env);
     json!({"mediaType": "application/vnd.dsse.envelope.v1+json", "digest": ed.to_string(), "size": es,
         "annotations": {"dev.cosignproject.cosign/signature": "", "predicateType": predicate_type}})
@@ -176,25 +189,53 @@ pub fn build(dir: &Path, specs: &[Spec], lock_key: Option<&SigningKey>) -> Vec<B
                 children.push((name, d.clone()));
                 descs.push(json!({"mediaType": MEDIA_OCI_MANIFEST, "digest": d.to_string(), "size": sz, "platform": p}));
             }
-            let (d, sz) = put_json(&l, &json!({"schemaVersion": 2, "mediaType": MEDIA_OCI_INDEX, "manifests": descs}));
+            let (d, sz) = put_json(
+                &l,
+                &json!({"schemaVersion": 2, "mediaType": MEDIA_OCI_INDEX, "manifests": descs}),
+            );
             (d, sz, MEDIA_OCI_INDEX)
         };
         let given = s.given();
         let mut desc = Descriptor::new(media_type, digest.clone(), size);
-        desc.annotations.insert(ANNOTATION_REF_NAME.into(), given.clone());
+        desc.annotations
+            .insert(ANNOTATION_REF_NAME.into(), given.clone());
         entries.push(desc);
         let mut attachments = Vec::new();
         let mut add = |kind: AttachmentKind, d: &Digest, sz: u64, entries: &mut Vec<Descriptor>| {
             let name = format!("{}:{}", s.source, kind.tag_for(&digest).unwrap_or_default());
             let mut desc = Descriptor::new(MEDIA_OCI_MANIFEST, d.clone(), sz);
-            desc.annotations.insert(ANNOTATION_REF_NAME.into(), name.clone());
+            desc.annotations
+                .insert(ANNOTATION_REF_NAME.into(), name.clone());
             entries.push(desc);
-            attachments.push(LockedAttachment { kind, subject: digest.clone(), digest: d.clone(), r#ref: Some(name), artifact_type: None });
+            attachments.push(LockedAttachment {
+                kind,
+                subject: digest.clone(),
+                digest: d.clone(),
+                r#ref: Some(name),
+                artifact_type: None,
+            });
         };
-        let mut built = Built { given: given.clone(), digest: digest.clone(), size, children: children.clone(), layers, sig: None, sig_payload: None, att: None, sbom: None };
+        let mut built = Built {
+            given: given.clone(),
+            digest: digest.clone(),
+            size,
+            children: children.clone(),
+            layers,
+            sig: None,
+            sig_payload: None,
+            att: None,
+            sbom: None,
+        };
         if let Some(k) = s.sig_key {
-            let reference = s.signed_reference.clone().unwrap_or_else(|| s.source.clone());
-            let payload = simplesign::payload(&reference, s.signed_digest.as_ref().unwrap_or(&digest), None);
+            let reference = s
+                .signed_reference
+                .clone()
+                .unwrap_or_else(|| s.source.clone());
+            let payload = simplesign::payload(
+                &reference,
+                s.signed_digest.as_ref().unwrap_or(&digest),
+                None,
+            );
             let layer = sig_layer(&l, &payload, k);
             built.sig_payload = Digest::parse(layer["digest"].as_str().unwrap_or("")).ok();
             let (d, sz) = cosign_manifest(&l, vec![layer]);
@@ -205,11 +246,21 @@ pub fn build(dir: &Path, specs: &[Spec], lock_key: Option<&SigningKey>) -> Vec<B
         if let (Some(k), true) = (att_key, s.provenance || s.sbom_attestation) {
             let mut att_layers = Vec::new();
             if s.provenance {
-                let st = statement(&s.source, &digest, "https://slsa.dev/provenance/v1", provenance_predicate());
+                let st = statement(
+                    &s.source,
+                    &digest,
+                    "https://slsa.dev/provenance/v1",
+                    provenance_predicate(),
+                );
                 att_layers.push(att_layer(&l, &st, "https://slsa.dev/provenance/v1", k));
             }
             if s.sbom_attestation {
-                let st = statement(&s.source, &digest, "https://spdx.dev/Document", spdx_document("demo-app"));
+                let st = statement(
+                    &s.source,
+                    &digest,
+                    "https://spdx.dev/Document",
+                    spdx_document("demo-app"),
+                );
                 att_layers.push(att_layer(&l, &st, "https://spdx.dev/Document", k));
             }
             let (d, sz) = cosign_manifest(&l, att_layers);
@@ -219,7 +270,10 @@ pub fn build(dir: &Path, specs: &[Spec], lock_key: Option<&SigningKey>) -> Vec<B
         if s.sbom_attachment {
             let doc = serde_json::to_vec(&spdx_document("demo-app")).expect("serialise");
             let (sd, ss) = put(&l, &doc);
-            let (d, sz) = cosign_manifest(&l, vec![json!({"mediaType": "text/spdx+json", "digest": sd.to_string(), "size": ss})]);
+            let (d, sz) = cosign_manifest(
+                &l,
+                vec![json!({"mediaType": "text/spdx+json", "digest": sd.to_string(), "size": ss})],
+            );
             add(AttachmentKind::Sbom, &d, sz, &mut entries);
             built.sbom = Some(d);
         }
@@ -229,7 +283,14 @@ pub fn build(dir: &Path, specs: &[Spec], lock_key: Option<&SigningKey>) -> Vec<B
             digest: digest.clone(),
             media_type: media_type.into(),
             size,
-            platforms: children.iter().map(|(p, d)| LockedPlatform { platform: p.clone(), digest: d.clone(), captured: true }).collect(),
+            platforms: children
+                .iter()
+                .map(|(p, d)| LockedPlatform {
+                    platform: p.clone(),
+                    digest: d.clone(),
+                    captured: true,
+                })
+                .collect(),
             attachments,
         });
         out.push(built);
@@ -238,7 +299,8 @@ pub fn build(dir: &Path, specs: &[Spec], lock_key: Option<&SigningKey>) -> Vec<B
     let lock_bytes = lock.to_json();
     layout::write_atomic(&dir.join(layout::LOCK_FILE), &lock_bytes).expect("lock");
     if let Some(k) = lock_key {
-        let env = airlock::sign::sign_envelope(LOCK_PAYLOAD_TYPE, &lock_bytes, k).expect("sign lock");
+        let env =
+            airlock::sign::sign_envelope(LOCK_PAYLOAD_TYPE, &lock_bytes, k).expect("sign lock");
         layout::write_atomic(&dir.join(layout::LOCK_DSSE_FILE), &env).expect("signed lock");
     }
     out

@@ -1,0 +1,1 @@
+pQArJwIliVmcvxDHLR13cWmSmaQgwftkKZxlo4wY8/83r68EuHplIQ4/iB0plx9qI1o6b5U9NaJuPA6gukcOCg==

@@ -1,0 +1,669 @@
+//! Conformance against real legacy cosign material (`testdata/vectors/`, copied from the team's
+//! vector collection; provenance and licences in `testdata/vectors/INDEX.md`).
+//!
+//! Every case in `testdata/vectors/EXPECTED.json` (groups B, E-simple-signing, F, G) is run
+//! through the crate's public API — key signature over the exact payload bytes, strict
+//! simple-signing parse, manifest digest and docker-reference checks; DSSE PAE verification,
+//! in-toto statement parse, subject and predicate-type checks, SBOM predicate parse — and the
+//! result is compared with the case's `expect`. Rejections must carry the finding code listed in
+//! [`FAIL_CODES`].
+//!
+//! Cases needing keyless verification (Fulcio chains, Rekor SETs, trusted roots) are listed in
+//! `testdata/vectors/exceptions.json`. The runner reports them as unsupported; the test fails if
+//! an excepted case starts giving the expected result (remove it from the list) or if the list
+//! names a case that does not exist, so the list only shrinks.
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use airlock::oci::Digest;
+use airlock::report::Code;
+use airlock::trust::keys::PublicKey;
+use airlock::verify::dsse::Envelope;
+use airlock::verify::intoto::{predicate_type_matches, PredicateKind, Statement};
+use airlock::verify::sbom::{parse_sbom_json, parse_sbom_value, SbomFormat};
+use airlock::verify::simplesign::{SimpleSigning, SIMPLE_SIGNING_MEDIA_TYPE};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use serde_json::Value;
+
+/// The finding code each expected-fail case must be rejected with.
+const FAIL_CODES: &[(&str, Code)] = &[
+    // B: containers/image cosign signatures.
+    ("containers-image/unknown-key", Code::SignatureInvalid),
+    ("containers-image/unknown-key-cosign2", Code::SignatureInvalid),
+    ("containers-image/modified-manifest", Code::SignatureDigestMismatch),
+    // The signed payload names the digest of another manifest than this (schema 1) one.
+    ("containers-image/manifest-digest-error", Code::SignatureDigestMismatch),
+    // No manifest: the signed digest has nothing to match.
+    ("containers-image/no-manifest", Code::SignatureDigestMismatch),
+    // A text/plain layer in the signature manifest is not a signature.
+    ("containers-image/other-attachment", Code::SignatureInvalid),
+    ("containers-image/key-rekor-wrong-key", Code::SignatureInvalid),
+    // E: sigstore-rs simple-signing layer.
+    ("sigstore-rs/key-based-layer#wrong-key", Code::SignatureInvalid),
+    // F: cosign attest-blob envelopes. A statement of another predicate type does not satisfy
+    // the requirement: the required attestation is missing (the product's code for it).
+    (
+        "cosign/attest-blob/blobSLSAProvenanceSignature+blobContents.txt+https://cosign.sigstore.dev/attestation/v1",
+        Code::AttestationMissing,
+    ),
+    ("cosign/attest-blob/blobSLSAProvenanceSignature+anotherBlobContents.txt", Code::AttestationSubjectMismatch),
+    // in-toto requires a non-empty subject list and a digest on every subject.
+    ("cosign/attest-blob/dssePredicateEmptySubject+blobContents.txt", Code::AttestationInvalid),
+    ("cosign/attest-blob/dssePredicateMissingSha256+blobContents.txt", Code::AttestationInvalid),
+    (
+        "cosign/attest-blob/dssePredicateMultipleSubjects+blobContents.txt+notreallyslsaprovenance",
+        Code::AttestationMissing,
+    ),
+    (
+        "cosign/attest-blob/dssePredicateMultipleSubjectsInvalid+blobContents.txt+https://slsa.dev/provenance/v0.2",
+        Code::AttestationSubjectMismatch,
+    ),
+    // predicateType is not a URI ("cosign.sigstore.dev/attestation/v1"): the statement is malformed.
+    ("cosign/policy-malformed-custom", Code::AttestationInvalid),
+    ("cosign/policy-malformed-vuln", Code::AttestationInvalid),
+    // G: grype SBOM attestations. An envelope that does not verify is an invalid attestation.
+    ("grype/alpine.att.json+another_cosign.pub", Code::AttestationInvalid),
+    ("grype/alpine.att.json+cosign_broken.pub", Code::AttestationInvalid),
+    ("grype/alpine-tampered.att.json+cosign.pub", Code::AttestationInvalid),
+    ("grype/alpine-tampered.cdx.att.json+cosign.pub", Code::AttestationInvalid),
+];
+
+/// The `\x00sigstore-json\n` prefix of a containers/image signature file.
+const SIGSTORE_JSON_MAGIC: &[u8] = b"\x00sigstore-json\n";
+const ANNOTATION_SIGNATURE: &str = "dev.cosignproject.cosign/signature";
+const ANNOTATION_CERTIFICATE: &str = "dev.sigstore.cosign/certificate";
+
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    Pass,
+    Fail {
+        code: Code,
+        detail: String,
+    },
+    /// The case needs verification this build does not have (keyless, Rekor, bundles).
+    Unsupported(String),
+}
+
+fn fail(code: Code, detail: impl Into<String>) -> Outcome {
+    Outcome::Fail {
+        code,
+        detail: detail.into(),
+    }
+}
+
+fn vectors_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/vectors")
+}
+
+fn read(rel: &str) -> Vec<u8> {
+    let path = vectors_dir().join(rel);
+    fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+fn read_json(rel: &str) -> Value {
+    serde_json::from_slice(&read(rel)).unwrap_or_else(|e| panic!("parsing {rel}: {e}"))
+}
+
+fn str_field<'a>(v: &'a Value, section: &str, key: &str) -> Option<&'a str> {
+    v.get(section)?.get(key)?.as_str()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The runner: one case in, one outcome out.
+
+fn run_case(case: &Value) -> Outcome {
+    let inputs = &case["inputs"];
+    if inputs.get("bundle").is_some() {
+        return Outcome::Unsupported("Sigstore bundle verification is not built".into());
+    }
+    if inputs.get("signature_layer").is_some() {
+        return run_signature_layers(case);
+    }
+    if inputs.get("payload").is_some() {
+        return run_payload_and_signature(case);
+    }
+    if inputs.get("dsse").is_some() {
+        return run_dsse(case);
+    }
+    panic!(
+        "case {} has inputs this runner does not know: {inputs}",
+        case["id"]
+    );
+}
+
+/// The trusted key of the case: `Ok(None)` when the case names none; a key that does not load
+/// is a rejection with `code`.
+fn trusted_key(case: &Value, code: Code) -> Result<Option<PublicKey>, Outcome> {
+    let Some(path) = str_field(case, "trust", "public_key") else {
+        return Ok(None);
+    };
+    PublicKey::from_pem(&read(path)).map(Some).map_err(|e| {
+        fail(
+            code,
+            format!("trusted public key {path} does not load: {e}"),
+        )
+    })
+}
+
+/// Does the case require checks that are not built (certificates, Rekor SETs, trusted roots)?
+fn keyless_requirement(case: &Value) -> Option<String> {
+    for key in [
+        "fulcio_roots",
+        "trusted_root",
+        "ca_roots",
+        "rekor_public_key",
+    ] {
+        if case["trust"].get(key).is_some() {
+            return Some(format!(
+                "trust material {key:?} needs keyless/Rekor verification, not built"
+            ));
+        }
+    }
+    for key in ["certificate", "rekor_bundle"] {
+        if case["inputs"].get(key).is_some() {
+            return Some(format!(
+                "input {key:?} needs keyless/Rekor verification, not built"
+            ));
+        }
+    }
+    None
+}
+
+/// Group B: containers/image signature files, each one cosign `.sig` layer. The image passes when
+/// at least one layer passes every check.
+fn run_signature_layers(case: &Value) -> Outcome {
+    let key = match trusted_key(case, Code::SignatureInvalid) {
+        Ok(k) => k,
+        Err(o) => return o,
+    };
+    let manifest = str_field(case, "inputs", "image_manifest").map(read);
+    let layers: Vec<&str> = case["inputs"]["signature_layer"]
+        .as_array()
+        .expect("signature_layer is a list")
+        .iter()
+        .map(|v| v.as_str().expect("layer path"))
+        .collect();
+    let outcomes: Vec<Outcome> = layers
+        .iter()
+        .map(|l| check_layer(case, l, key.as_ref(), manifest.as_deref()))
+        .collect();
+    combine(outcomes)
+}
+
+/// Any pass wins; otherwise unsupported if any layer was; otherwise the first rejection.
+fn combine(outcomes: Vec<Outcome>) -> Outcome {
+    if outcomes.contains(&Outcome::Pass) {
+        return Outcome::Pass;
+    }
+    let mut first = None;
+    for o in outcomes {
+        if matches!(o, Outcome::Unsupported(_)) {
+            return o;
+        }
+        first = first.or(Some(o));
+    }
+    first.unwrap_or_else(|| fail(Code::SignatureMissing, "no signature layers"))
+}
+
+fn check_layer(
+    case: &Value,
+    path: &str,
+    key: Option<&PublicKey>,
+    manifest: Option<&[u8]>,
+) -> Outcome {
+    let bytes = read(path);
+    let Some(json) = bytes.strip_prefix(SIGSTORE_JSON_MAGIC) else {
+        return fail(
+            Code::SignatureInvalid,
+            format!("{path}: not a sigstore-json signature file"),
+        );
+    };
+    let layer: Value = match serde_json::from_slice(json) {
+        Ok(v) => v,
+        Err(e) => return fail(Code::SignatureInvalid, format!("{path}: {e}")),
+    };
+    let media_type = layer["mimeType"].as_str().unwrap_or_default();
+    if media_type != SIMPLE_SIGNING_MEDIA_TYPE {
+        return fail(
+            Code::SignatureInvalid,
+            format!("{path}: layer media type {media_type:?} is not {SIMPLE_SIGNING_MEDIA_TYPE:?}"),
+        );
+    }
+    let payload = match STANDARD.decode(layer["payload"].as_str().unwrap_or_default()) {
+        Ok(p) => p,
+        Err(e) => {
+            return fail(
+                Code::SignatureInvalid,
+                format!("{path}: payload base64: {e}"),
+            )
+        }
+    };
+    let annotations = &layer["annotations"];
+    if annotations.get(ANNOTATION_CERTIFICATE).is_some() && key.is_none() {
+        return Outcome::Unsupported(format!("{path}: certificate-based signature, not built"));
+    }
+    let Some(key) = key else {
+        return Outcome::Unsupported(format!("{path}: no public key in the case's trust"));
+    };
+    let sig_b64 = annotations[ANNOTATION_SIGNATURE]
+        .as_str()
+        .unwrap_or_default();
+    let outcome = check_key_signature(key, &payload, sig_b64).and_then(|()| {
+        check_simple_signing(case, &payload, SimpleSigningImage::Required(manifest))
+    });
+    finish(case, outcome)
+}
+
+/// Group E (and payload-file cases of B): payload file + base64 signature file.
+fn run_payload_and_signature(case: &Value) -> Outcome {
+    let key = match trusted_key(case, Code::SignatureInvalid) {
+        Ok(Some(k)) => k,
+        Ok(None) => {
+            return Outcome::Unsupported(
+                keyless_requirement(case)
+                    .unwrap_or_else(|| "no public key in the case's trust".into()),
+            )
+        }
+        Err(o) => return o,
+    };
+    let payload = read(str_field(case, "inputs", "payload").expect("payload path"));
+    let sig_b64 = String::from_utf8(read(
+        str_field(case, "inputs", "signature_b64").expect("sig path"),
+    ))
+    .expect("signature file is text");
+    let outcome = check_key_signature(&key, &payload, sig_b64.trim())
+        .and_then(|()| check_simple_signing(case, &payload, SimpleSigningImage::NotInCase));
+    finish(case, outcome)
+}
+
+/// After all built checks passed: unsupported when the case also requires unbuilt ones.
+fn finish(case: &Value, outcome: Result<(), Outcome>) -> Outcome {
+    match outcome {
+        Err(o) => o,
+        Ok(()) => match keyless_requirement(case) {
+            Some(why) => Outcome::Unsupported(why),
+            None => Outcome::Pass,
+        },
+    }
+}
+
+fn check_key_signature(key: &PublicKey, payload: &[u8], sig_b64: &str) -> Result<(), Outcome> {
+    let sig = STANDARD.decode(sig_b64).map_err(|e| {
+        fail(
+            Code::SignatureInvalid,
+            format!("signature annotation is not base64: {e}"),
+        )
+    })?;
+    key.verify(payload, &sig)
+        .map_err(|e| fail(Code::SignatureInvalid, e.to_string()))
+}
+
+enum SimpleSigningImage<'a> {
+    /// The case is about an image: its manifest must be there and match.
+    Required(Option<&'a [u8]>),
+    /// The case has no image (a bare payload + signature vector).
+    NotInCase,
+}
+
+fn check_simple_signing(
+    case: &Value,
+    payload: &[u8],
+    image: SimpleSigningImage<'_>,
+) -> Result<(), Outcome> {
+    let ss =
+        SimpleSigning::parse(payload).map_err(|e| fail(Code::SignatureInvalid, e.to_string()))?;
+    if let SimpleSigningImage::Required(manifest) = image {
+        let Some(manifest) = manifest else {
+            return Err(fail(
+                Code::SignatureDigestMismatch,
+                format!(
+                    "no image manifest to compare the signed digest {} with",
+                    ss.manifest_digest
+                ),
+            ));
+        };
+        let actual = Digest::sha256_of(manifest);
+        if !ss.signs_digest(&actual) {
+            return Err(fail(
+                Code::SignatureDigestMismatch,
+                format!("payload signs {}, manifest is {actual}", ss.manifest_digest),
+            ));
+        }
+    }
+    if let Some(expected) = str_field(case, "policy", "docker_reference") {
+        if ss.docker_reference != expected {
+            return Err(fail(
+                Code::SignatureIdentityMismatch,
+                format!(
+                    "payload docker-reference is {:?}, expected {expected:?}",
+                    ss.docker_reference
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Groups F and G: DSSE envelopes with an in-toto statement.
+fn run_dsse(case: &Value) -> Outcome {
+    let key = match trusted_key(case, Code::AttestationInvalid) {
+        Ok(k) => k,
+        Err(o) => return o,
+    };
+    let envelope =
+        match Envelope::parse(&read(str_field(case, "inputs", "dsse").expect("dsse path"))) {
+            Ok(e) => e,
+            Err(e) => return fail(Code::AttestationInvalid, e.to_string()),
+        };
+    if let Some(key) = &key {
+        if let Err(e) = envelope.verify(key) {
+            return fail(Code::AttestationInvalid, e.to_string());
+        }
+    }
+    let statement = match Statement::from_envelope(&envelope) {
+        Ok(s) => s,
+        Err(e) => return fail(Code::AttestationInvalid, e.to_string()),
+    };
+    if key.is_none() {
+        // Cases without a key only test the parser; a statement that parses is still unverified.
+        return fail(
+            Code::SignatureMissing,
+            "no trusted key: the envelope is not verified",
+        );
+    }
+    let policy = &case["policy"];
+    if policy["check_claims"].as_bool() == Some(true) {
+        let blob = read(str_field(case, "inputs", "blob").expect("check_claims needs a blob"));
+        let digest = Digest::sha256_of(&blob);
+        if !statement.has_subject(&digest) {
+            return fail(
+                Code::AttestationSubjectMismatch,
+                format!("no subject has digest {digest}"),
+            );
+        }
+    }
+    if let Some(required) = policy["predicate_type"].as_str() {
+        if !predicate_type_matches(required, &statement.predicate_type) {
+            return fail(
+                Code::AttestationMissing,
+                format!(
+                    "statement predicateType is {:?}, required {required:?}",
+                    statement.predicate_type
+                ),
+            );
+        }
+    }
+    if statement.predicate_kind().is_sbom() {
+        if let Err(e) = parse_sbom_value(&statement.predicate) {
+            return fail(Code::SbomInvalid, e.to_string());
+        }
+    }
+    finish(case, Ok(()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The suite.
+
+struct Suite {
+    cases: Vec<Value>,
+    exceptions: BTreeMap<String, String>,
+}
+
+fn load_suite() -> Suite {
+    let expected = read_json("EXPECTED.json");
+    let cases = expected["cases"].as_array().expect("cases").clone();
+    let mut exceptions = BTreeMap::new();
+    for e in read_json("exceptions.json")
+        .as_array()
+        .expect("exceptions.json is a list")
+    {
+        let id = e["id"].as_str().expect("exception id").to_string();
+        let reason = e["reason"].as_str().expect("exception reason").to_string();
+        assert!(!reason.trim().is_empty(), "exception {id} has no reason");
+        assert!(
+            exceptions.insert(id.clone(), reason).is_none(),
+            "exception {id} listed twice"
+        );
+    }
+    Suite { cases, exceptions }
+}
+
+fn expected_code(id: &str) -> Option<Code> {
+    FAIL_CODES.iter().find(|(i, _)| *i == id).map(|(_, c)| *c)
+}
+
+/// Does `outcome` agree with the case's expectation (and, for rejections, with its code)?
+fn agrees(case: &Value, outcome: &Outcome) -> bool {
+    let id = case["id"].as_str().unwrap_or_default();
+    match (case["expect"].as_str(), outcome) {
+        (Some("pass"), Outcome::Pass) => true,
+        (Some("fail"), Outcome::Fail { code, .. }) => expected_code(id) == Some(*code),
+        _ => false,
+    }
+}
+
+#[test]
+fn legacy_vectors_give_the_expected_outcomes() {
+    let suite = load_suite();
+    let ids: BTreeSet<&str> = suite
+        .cases
+        .iter()
+        .map(|c| c["id"].as_str().expect("case id"))
+        .collect();
+    assert_eq!(
+        ids.len(),
+        suite.cases.len(),
+        "duplicate case ids in EXPECTED.json"
+    );
+
+    let mut problems = Vec::new();
+    for id in suite.exceptions.keys() {
+        if !ids.contains(id.as_str()) {
+            problems.push(format!(
+                "{id}: listed in exceptions.json but not a case in EXPECTED.json"
+            ));
+        }
+    }
+    for (id, _) in FAIL_CODES {
+        if !ids.contains(id) {
+            problems.push(format!(
+                "{id}: listed in FAIL_CODES but not a case in EXPECTED.json"
+            ));
+        }
+    }
+
+    let (mut passed, mut rejected, mut excepted) = (0, 0, 0);
+    for case in &suite.cases {
+        let id = case["id"].as_str().unwrap_or_default();
+        let expect = case["expect"].as_str().unwrap_or_default();
+        if expect == "fail" && expected_code(id).is_none() && !suite.exceptions.contains_key(id) {
+            problems.push(format!("{id}: expect-fail case has no entry in FAIL_CODES"));
+        }
+        let outcome = run_case(case);
+        if std::env::var_os("AIRLOCK_CONFORMANCE_VERBOSE").is_some() {
+            eprintln!("{id}: {outcome:?}");
+        }
+        match suite.exceptions.get(id) {
+            Some(reason) => match &outcome {
+                Outcome::Unsupported(_) => excepted += 1,
+                o if agrees(case, o) => problems.push(format!(
+                    "{id}: listed in exceptions.json ({reason}) but now gives the expected result \
+                     {o:?}: remove it from the list"
+                )),
+                o => problems.push(format!(
+                    "{id}: excepted case gave {o:?} instead of unsupported"
+                )),
+            },
+            None if agrees(case, &outcome) => match outcome {
+                Outcome::Pass => passed += 1,
+                _ => rejected += 1,
+            },
+            None => problems.push(format!(
+                "{id}: expected {expect}{}, got {outcome:?} (reason in EXPECTED.json: {})",
+                expected_code(id)
+                    .map(|c| format!(" with {}", c.as_str()))
+                    .unwrap_or_default(),
+                case["reason"]
+            )),
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} conformance problem(s):\n  {}",
+        problems.len(),
+        problems.join("\n  ")
+    );
+    assert_eq!(passed + rejected + excepted, suite.cases.len());
+    eprintln!(
+        "legacy conformance: {} cases: {passed} accepted and {rejected} rejected as expected, \
+         {excepted} excepted (keyless, not built)",
+        suite.cases.len()
+    );
+    assert!(
+        passed > 0 && rejected > 0,
+        "the suite must exercise both outcomes"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Variations upstream describes next to the same vectors (INDEX.md), built from the copied files.
+
+fn case_by_id(id: &str) -> Value {
+    load_suite()
+        .cases
+        .into_iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no case {id}"))
+}
+
+#[test]
+fn skopeo_signature_is_rejected_for_another_tag() {
+    let mut case = case_by_id("containers-image/valid-with-tag");
+    case["policy"]["docker_reference"] = Value::from("192.168.64.2:5000/skopeo-signed:othertag");
+    match run_case(&case) {
+        Outcome::Fail { code, .. } => assert_eq!(code, Code::SignatureIdentityMismatch),
+        other => panic!("expected an identity mismatch, got {other:?}"),
+    }
+}
+
+#[test]
+fn first_signature_of_mixed_image_alone_is_rejected() {
+    let mut case = case_by_id("containers-image/cosign-mixed");
+    let first = case["inputs"]["signature_layer"][0].clone();
+    case["inputs"]["signature_layer"] = Value::Array(vec![first]);
+    match run_case(&case) {
+        Outcome::Fail { code, .. } => assert_eq!(code, Code::SignatureInvalid),
+        other => panic!("expected signature-invalid, got {other:?}"),
+    }
+}
+
+#[test]
+fn key_rekor_signature_verifies_with_its_key_before_the_set_check() {
+    // The signature and digest checks of the excepted case pass; only the SET check is missing.
+    let mut case = case_by_id("containers-image/key-rekor-valid");
+    case["trust"]
+        .as_object_mut()
+        .expect("trust")
+        .remove("rekor_public_key");
+    assert_eq!(run_case(&case), Outcome::Pass);
+}
+
+const ATTEST_DIR: &str = "cosign/_extracted/cmd/cosign/cli/verify/verify_blob_attestation_test";
+
+fn attest_key() -> PublicKey {
+    PublicKey::from_pem(&read(&format!("{ATTEST_DIR}/cosign.pub"))).expect("cosign.pub")
+}
+
+#[test]
+fn dsse_with_replaced_signature_is_rejected() {
+    // Upstream's "bad sig" case: the signature replaced by base64("something\n").
+    let mut env = read_json(&format!(
+        "{ATTEST_DIR}/blobSLSAProvenanceSignature.dsse.json"
+    ));
+    env["signatures"][0]["sig"] = Value::from(STANDARD.encode(b"something\n"));
+    let envelope = Envelope::parse(&serde_json::to_vec(&env).expect("json")).expect("parses");
+    assert!(envelope.verify(&attest_key()).is_err());
+}
+
+#[test]
+fn dsse_signature_covers_the_exact_payload_bytes() {
+    let bytes = read(&format!(
+        "{ATTEST_DIR}/blobSLSAProvenanceSignature.dsse.json"
+    ));
+    let envelope = Envelope::parse(&bytes).expect("parses");
+    assert_eq!(envelope.verify(&attest_key()).expect("verifies"), 0);
+    // The same statement, re-serialized with different whitespace, no longer verifies.
+    let statement: Value = serde_json::from_slice(&envelope.payload).expect("statement json");
+    let reserialized = Envelope {
+        payload: serde_json::to_vec_pretty(&statement).expect("json"),
+        ..envelope.clone()
+    };
+    assert!(reserialized.verify(&attest_key()).is_err());
+    // URL-safe, unpadded base64 of the same bytes verifies: encoding is not part of what is signed.
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut env = read_json(&format!(
+        "{ATTEST_DIR}/blobSLSAProvenanceSignature.dsse.json"
+    ));
+    env["payload"] = Value::from(URL_SAFE_NO_PAD.encode(&envelope.payload));
+    env["signatures"][0]["sig"] = Value::from(URL_SAFE_NO_PAD.encode(&envelope.signatures[0].sig));
+    let url_safe = Envelope::parse(&serde_json::to_vec(&env).expect("json")).expect("parses");
+    assert_eq!(url_safe.verify(&attest_key()).expect("verifies"), 0);
+}
+
+#[test]
+fn grype_cyclonedx_attestation_predicate_is_summarized() {
+    let key = PublicKey::from_pem(&read("grype/grype/pkg/testdata/cosign.pub")).expect("key");
+    let envelope =
+        Envelope::parse(&read("grype/grype/pkg/testdata/alpine.cdx.att.json")).expect("parses");
+    envelope.verify(&key).expect("verifies");
+    let statement = Statement::from_envelope(&envelope).expect("statement");
+    assert_eq!(statement.predicate_kind(), PredicateKind::CycloneDx);
+    let summary = parse_sbom_value(&statement.predicate).expect("sbom");
+    assert_eq!(summary.format, SbomFormat::CycloneDx);
+    assert_eq!(summary.spec_version, "1.4");
+    assert_eq!(summary.name.as_deref(), Some("alpine:latest"));
+    assert_eq!(summary.packages, 15);
+}
+
+#[test]
+fn real_sbom_documents_are_summarized() {
+    let cases: &[(&str, SbomFormat, &str, Option<&str>, usize)] = &[
+        (
+            "spdx-spec/examples/SPDXJSONExample-v2.3.spdx.json",
+            SbomFormat::Spdx,
+            "SPDX-2.3",
+            Some("SPDX-Tools-v2.0"),
+            4,
+        ),
+        (
+            "cosign/test/testdata/bom-go-mod.spdx.json",
+            SbomFormat::Spdx,
+            "SPDX-2.2",
+            Some("SBOM-SPDX-34f1a7f5-03ff-4277-9021-8c04f8777803"),
+            0,
+        ),
+        (
+            "cosign/test/testdata/bom-go-mod.cyclonedx.json",
+            SbomFormat::CycloneDx,
+            "1.4",
+            None,
+            0,
+        ),
+        (
+            "cyclonedx-bom-examples/SBOM/laravel-7.12.0/bom.1.4.json",
+            SbomFormat::CycloneDx,
+            "1.4",
+            Some("cyclonedx-php-composer-demo"),
+            62,
+        ),
+    ];
+    for (path, format, version, name, packages) in cases {
+        let s = parse_sbom_json(&read(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!(s.format, *format, "{path}");
+        assert_eq!(s.spec_version, *version, "{path}");
+        assert_eq!(s.name.as_deref(), *name, "{path}");
+        assert_eq!(s.packages, *packages, "{path}");
+    }
+}
