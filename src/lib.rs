@@ -16,6 +16,7 @@ pub mod capture;
 pub mod inspect;
 pub mod layout;
 pub mod lock;
+pub mod mapping;
 pub mod oci;
 pub mod pins;
 pub mod policy;

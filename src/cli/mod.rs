@@ -1,9 +1,14 @@
 //! Command-line parsing and dispatch. One module per subcommand; each returns an exit code.
+mod admission;
 mod capture;
 mod common;
 mod inspect;
 mod keys;
+mod preflight;
+mod push;
+mod report;
 mod verify;
+mod verify_bundle;
 
 use std::process::ExitCode;
 
@@ -27,6 +32,16 @@ enum Command {
     Capture(capture::Args),
     /// Verify a bundle offline against a policy, keys and pins.
     Verify(verify::Args),
+    /// Verify one standalone Sigstore bundle (sigstore-conformance client flags).
+    VerifyBundle(verify_bundle::Args),
+    /// Push a verified bundle into a registry, preserving digests, and read every manifest back.
+    Push(push::Args),
+    /// Read and check a (signed) report.
+    Report(report::Args),
+    /// Cluster admission policy (Kyverno, Sigstore policy-controller) from the policy, keys and lock.
+    Admission(admission::Args),
+    /// Check that every image a workload would pull is in the bundle, pinned.
+    Preflight(preflight::Args),
     /// Show the tree of what a bundle holds.
     Inspect(inspect::Args),
     /// Key management.
@@ -66,6 +81,11 @@ pub fn main() -> ExitCode {
         Command::Capture(a) => capture::run(a),
         Command::Verify(a) => verify::run(a),
         Command::Inspect(a) => inspect::run(a),
+        Command::VerifyBundle(a) => verify_bundle::run(a),
+        Command::Push(a) => push::run(a),
+        Command::Report(a) => report::run(a),
+        Command::Admission(a) => admission::run(a),
+        Command::Preflight(a) => preflight::run(a),
         Command::Keys { command } => keys::run(command),
     };
     match result {
