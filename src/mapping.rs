@@ -51,7 +51,8 @@ impl Mapping {
         if bytes.len() > MAX_MAPPING_BYTES {
             return Err(MappingError::TooLarge(bytes.len()));
         }
-        let m: Mapping = serde_json::from_slice(bytes).map_err(|e| MappingError::Json(e.to_string()))?;
+        let m: Mapping =
+            serde_json::from_slice(bytes).map_err(|e| MappingError::Json(e.to_string()))?;
         if m.schema != MAPPING_SCHEMA {
             return Err(MappingError::Schema(m.schema));
         }

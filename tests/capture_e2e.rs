@@ -620,3 +620,39 @@ fn registry_killed_mid_capture_is_exit_2_and_rerun_skips_complete_blobs() {
         "re-run must reuse complete blobs: {err2}"
     );
 }
+
+#[test]
+fn verify_runs_with_no_network_registry_stopped_and_proxies_pointing_at_a_closed_port() {
+    let mut reg = Registry::start(Flavour::Plain);
+    let key = TestKey::generate();
+    publish_full(&reg, &key, REPO, "v1");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("bundle");
+    let o = capture(&reg, &[reg.image_ref(REPO, "v1")], &out, &[]);
+    assert_eq!(o.status.code(), Some(0));
+    let p = policy(tmp.path(), &key, &reg);
+    reg.stop();
+    let closed = format!("http://127.0.0.1:{}", common::registry::free_port());
+    let v = Command::cargo_bin("airlock")
+        .unwrap()
+        .env("HTTP_PROXY", &closed)
+        .env("HTTPS_PROXY", &closed)
+        .env("ALL_PROXY", &closed)
+        .env("http_proxy", &closed)
+        .env("https_proxy", &closed)
+        .env("REGISTRY_AUTH_FILE", tmp.path().join("none.json"))
+        .env("DOCKER_CONFIG", tmp.path().join("none"))
+        .arg("verify")
+        .arg(&out)
+        .arg("--policy")
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_eq!(
+        v.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&v.stdout),
+        String::from_utf8_lossy(&v.stderr)
+    );
+}

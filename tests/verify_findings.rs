@@ -401,3 +401,79 @@ fn empty_bundle_never_passes() {
     let (exit, _, _) = f.verify(&[]);
     assert_eq!(exit, 1);
 }
+
+#[test]
+fn uppercase_digest_in_index_json_is_layout_invalid_not_a_panic() {
+    let f = Fixture::new();
+    f.policy("");
+    let built = build(&f.bundle(), &[Spec::signed(SOURCE, "1.0", &f.key)], None);
+    let p = f.bundle().join("index.json");
+    let text = fs::read_to_string(&p)
+        .unwrap()
+        .replace(built[0].digest.hex(), &built[0].digest.hex().to_uppercase());
+    fs::write(&p, text).unwrap();
+    let r = expect_fail_with(&f, "layout-invalid");
+    let msg = r["findings"][0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("index.json") && msg.contains("lowercase"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn traversal_in_a_descriptor_digest_is_rejected_and_nothing_outside_is_read() {
+    let f = Fixture::new();
+    f.policy("");
+    let built = build(&f.bundle(), &[Spec::signed(SOURCE, "1.0", &f.key)], None);
+    let p = f.bundle().join("index.json");
+    let text = fs::read_to_string(&p)
+        .unwrap()
+        .replace(&built[0].digest.to_string(), "sha256:../../../etc/passwd");
+    fs::write(&p, text).unwrap();
+    let r = expect_fail_with(&f, "layout-invalid");
+    assert!(r["findings"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("index.json"));
+}
+
+#[test]
+fn fifty_megabyte_manifest_is_limit_exceeded_naming_it() {
+    let f = Fixture::new();
+    f.policy("");
+    let built = build(&f.bundle(), &[Spec::signed(SOURCE, "1.0", &f.key)], None);
+    // Replace the index manifest with 50 MB of JSON under its own (new) digest, and point
+    // index.json at it.
+    let big = format!(
+        "{{\"schemaVersion\":2,\"manifests\":[],\"annotations\":{{\"pad\":\"{}\"}}}}",
+        "x".repeat(50 * 1024 * 1024)
+    );
+    let d = Digest::sha256_of(big.as_bytes());
+    fs::write(blob(&f.bundle(), &d), big.as_bytes()).unwrap();
+    let p = f.bundle().join("index.json");
+    let text = fs::read_to_string(&p)
+        .unwrap()
+        .replace(&built[0].digest.to_string(), &d.to_string())
+        .replace(
+            &format!("\"size\": {}", built[0].size),
+            &format!("\"size\": {}", big.len()),
+        );
+    fs::write(&p, text).unwrap();
+    let r = expect_fail_with(&f, "limit-exceeded");
+    let msg = serde_json::to_string(&r).unwrap();
+    assert!(
+        msg.contains(&d.to_string()),
+        "the finding names the manifest"
+    );
+}
+
+#[test]
+fn truncated_index_json_is_layout_invalid() {
+    let f = Fixture::new();
+    f.policy("");
+    build(&f.bundle(), &[Spec::signed(SOURCE, "1.0", &f.key)], None);
+    let p = f.bundle().join("index.json");
+    let bytes = fs::read(&p).unwrap();
+    fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
+    expect_fail_with(&f, "layout-invalid");
+}
