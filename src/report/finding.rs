@@ -169,7 +169,7 @@ impl Code {
             Code::AttestationMissing => "capture the attestation (.att tag or referrer) or fix the rule's attestations",
             Code::AttestationInvalid => "the attestation was altered or is malformed; re-capture from the source",
             Code::AttestationSubjectMismatch => "an attestation of another artifact was attached; treat as tampering",
-            Code::SbomMissing => "attach an SBOM (cosign attest --type spdxjson|cyclonedx) at the source, or set sbom: optional",
+            Code::SbomMissing => "attach an SBOM (cosign attest --type spdxjson or cyclonedx) at the source, or set sbom: optional",
             Code::SbomInvalid => "regenerate the SBOM with a conforming tool",
             Code::PolicyUnmatched => "add a rule whose match covers this repository, or remove the image",
             Code::LayoutInvalid => "copy the whole bundle directory (with index.json and oci-layout); do not strip path components",
