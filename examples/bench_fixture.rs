@@ -43,7 +43,8 @@ fn write_random_blob(l: &Layout, seed: u64, mib: usize) -> (airlock::oci::Digest
 }
 
 fn images(dir: PathBuf, count: usize, base_mib: usize, unique_mib: usize) {
-    let l = Layout::create(&dir).expect("layout");
+    let mut l = Layout::create(&dir).expect("layout");
+    l.set_durable(false);
     let (base, base_size) = write_random_blob(&l, 1, base_mib);
     let mut entries = Vec::new();
     for i in 0..count {
@@ -58,7 +59,8 @@ fn images(dir: PathBuf, count: usize, base_mib: usize, unique_mib: usize) {
         let mb = serde_json::to_vec(&m).expect("json");
         let md = l.put_blob(&mb).expect("manifest");
         let mut desc = Descriptor::new(MEDIA_OCI_MANIFEST, md, mb.len() as u64);
-        desc.annotations.insert(ANNOTATION_REF_NAME.into(), format!("bench/img{i}:v1"));
+        desc.annotations
+            .insert(ANNOTATION_REF_NAME.into(), format!("bench/img{i}:v1"));
         entries.push(desc);
     }
     l.write_index(&entries).expect("index");
@@ -68,7 +70,8 @@ fn signed(dir: PathBuf, count: usize) {
     let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).expect("key");
     let specs: Vec<bundle::Spec> = (0..count)
         .map(|i| {
-            let mut s = bundle::Spec::signed(&format!("registry.example/bench/app{i}"), "1.0", &key);
+            let mut s =
+                bundle::Spec::signed(&format!("registry.example/bench/app{i}"), "1.0", &key);
             s.salt = format!(" #{i}");
             s
         })
@@ -85,10 +88,16 @@ fn signed(dir: PathBuf, count: usize) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let num = |i: usize| args.get(i).and_then(|s| s.parse::<usize>().ok()).unwrap_or(0);
+    let num = |i: usize| {
+        args.get(i)
+            .and_then(|s| s.parse::<usize>().ok())
+            .unwrap_or(0)
+    };
     match args.get(1).map(String::as_str) {
         Some("images") => images(PathBuf::from(&args[2]), num(3), num(4), num(5)),
         Some("signed") => signed(PathBuf::from(&args[2]), num(3)),
-        _ => eprintln!("usage: bench_fixture images DIR COUNT BASE_MIB UNIQUE_MIB | signed DIR COUNT"),
+        _ => eprintln!(
+            "usage: bench_fixture images DIR COUNT BASE_MIB UNIQUE_MIB | signed DIR COUNT"
+        ),
     }
 }

@@ -12,7 +12,7 @@ use std::sync::Mutex;
 
 use crate::oci::digest::Hasher;
 use crate::oci::manifest::{
-    Descriptor, Manifest, ManifestError, ANNOTATION_REF_NAME, MAX_MANIFEST_BYTES, MEDIA_OCI_INDEX,
+    Descriptor, Manifest, ManifestError, ANNOTATION_REF_NAME, MEDIA_OCI_INDEX,
 };
 use crate::oci::{Algorithm, Digest};
 
@@ -24,8 +24,10 @@ pub const MAPPING_FILE: &str = "airlock.mapping.json";
 const OCI_LAYOUT_CONTENT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
 /// Largest `oci-layout` file accepted.
 pub const MAX_OCI_LAYOUT_BYTES: u64 = 4096;
-/// Largest `index.json` accepted.
-pub const MAX_INDEX_BYTES: u64 = MAX_MANIFEST_BYTES as u64;
+/// Largest `index.json` accepted (it names every image and attachment of a bundle).
+pub const MAX_INDEX_BYTES: u64 = 256 * 1024 * 1024;
+/// Most entries in `index.json`.
+pub const MAX_INDEX_JSON_ENTRIES: usize = 1_000_000;
 pub mod load;
 
 const READ_BUF: usize = 1 << 20;
@@ -70,6 +72,7 @@ pub enum BlobState {
 pub struct Layout {
     root: PathBuf,
     tmp_counter: AtomicU64,
+    durable: bool,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> LayoutError + '_ {
@@ -94,6 +97,7 @@ impl Layout {
         let layout = Layout {
             root: root.to_path_buf(),
             tmp_counter: AtomicU64::new(0),
+            durable: true,
         };
         layout.check_junk()?;
         let ol = layout.root.join(OCI_LAYOUT_FILE);
@@ -139,11 +143,17 @@ impl Layout {
         let layout = Layout {
             root: root.to_path_buf(),
             tmp_counter: AtomicU64::new(0),
+            durable: true,
         };
         if fs::symlink_metadata(root.join(INDEX_FILE)).is_err() {
             layout.write_index(&[])?;
         }
         Ok(layout)
+    }
+
+    /// Skip fsync on blob writes (fixture generators only; capture always syncs).
+    pub fn set_durable(&mut self, durable: bool) {
+        self.durable = durable;
     }
 
     pub fn root(&self) -> &Path {
@@ -190,11 +200,16 @@ impl Layout {
     pub fn read_index(&self) -> Result<Manifest, LayoutError> {
         let path = self.root.join(INDEX_FILE);
         let bytes = read_regular_limited(&path, MAX_INDEX_BYTES)?;
-        let m =
-            Manifest::parse(bytes, Some(MEDIA_OCI_INDEX)).map_err(|e| LayoutError::Invalid {
-                path: path.clone(),
-                problem: e.to_string(),
-            })?;
+        let m = Manifest::parse_with_limits(
+            bytes,
+            Some(MEDIA_OCI_INDEX),
+            MAX_INDEX_BYTES as usize,
+            MAX_INDEX_JSON_ENTRIES,
+        )
+        .map_err(|e| LayoutError::Invalid {
+            path: path.clone(),
+            problem: e.to_string(),
+        })?;
         if !m.is_index() {
             return Err(LayoutError::Invalid {
                 path,
@@ -322,6 +337,7 @@ impl Layout {
             hasher: Hasher::new(alg),
             written: 0,
             dir,
+            durable: self.durable,
         })
     }
 
@@ -374,6 +390,7 @@ pub struct BlobWriter {
     dir: PathBuf,
     hasher: Hasher,
     written: u64,
+    durable: bool,
 }
 
 impl BlobWriter {
@@ -397,6 +414,7 @@ impl BlobWriter {
             dir,
             hasher,
             written,
+            durable,
         } = self;
         let tmp = guard.0.take().unwrap_or_default();
         let actual = hasher.finish();
@@ -423,7 +441,7 @@ impl BlobWriter {
                 actual_size: written,
             });
         }
-        if let Err(e) = file.sync_all() {
+        if let Err(e) = if durable { file.sync_all() } else { Ok(()) } {
             let _ = fs::remove_file(&tmp);
             return Err(CommitError::Io(LayoutError::Io {
                 path: tmp,

@@ -196,10 +196,20 @@ impl Manifest {
     /// Parse `raw` as a manifest. `declared` is the media type the transport announced (registry
     /// Content-Type or descriptor mediaType), used when the document itself names none.
     pub fn parse(raw: Vec<u8>, declared: Option<&str>) -> Result<Manifest, ManifestError> {
-        if raw.len() > MAX_MANIFEST_BYTES {
+        Self::parse_with_limits(raw, declared, MAX_MANIFEST_BYTES, MAX_INDEX_ENTRIES)
+    }
+
+    /// [`Manifest::parse`] with other limits (an OCI layout's `index.json` lists every image).
+    pub fn parse_with_limits(
+        raw: Vec<u8>,
+        declared: Option<&str>,
+        max_bytes: usize,
+        max_entries: usize,
+    ) -> Result<Manifest, ManifestError> {
+        if raw.len() > max_bytes {
             return Err(ManifestError::TooLarge {
                 size: raw.len(),
-                limit: MAX_MANIFEST_BYTES,
+                limit: max_bytes,
             });
         }
         let probe: Probe =
@@ -224,11 +234,11 @@ impl Manifest {
         let body = if is_index {
             let idx: ImageIndex =
                 serde_json::from_slice(&raw).map_err(|e| ManifestError::Json(e.to_string()))?;
-            if idx.manifests.len() > MAX_INDEX_ENTRIES {
+            if idx.manifests.len() > max_entries {
                 return Err(ManifestError::TooMany {
                     what: "index entries",
                     count: idx.manifests.len(),
-                    limit: MAX_INDEX_ENTRIES,
+                    limit: max_entries,
                 });
             }
             Body::Index(idx)

@@ -163,7 +163,8 @@ pub fn build(dir: &Path, specs: &[Spec], lock_key: Option<&SigningKey>) -> Vec<B
     if dir.exists() {
         std::fs::remove_dir_all(dir).expect("clean output");
     }
-    let l = Layout::create(dir).expect("create layout");
+    let mut l = Layout::create(dir).expect("create layout");
+    l.set_durable(false);
     let base = b"demo base layer: the same bytes in every platform\n".repeat(64);
     let mut entries = Vec::new();
     let mut lock = Lock::new("2026-01-01T00:00:00Z".into());
