@@ -46,7 +46,7 @@ measure() { # label cmd... -> prints "label  seconds  peak_MiB", sets SECS
   read -r SECS KB < "$WORK/time"
   printf '  %-44s %8.2f s  %7.1f MiB peak\n' "$label" "$SECS" "$(echo "$KB/1024" | bc -l)"
 }
-ratio() { python3 -c "print(f'  ratio airlock/{3}: {float($1)/float($2):.3f}')" "$1" "$2" "$3"; }
+ratio() { python3 -c "import sys; a,b,n=float(sys.argv[1]),float(sys.argv[2]),sys.argv[3]; print(f'  ratio airlock/{n}: {a/b:.3f}')" "$1" "$2" "$3"; }
 
 COUNT=${BENCH_IMAGES:-20}
 cat > "$WORK/allow.yaml" <<YML

@@ -20,8 +20,8 @@ if [ ${#pkgs[@]} -gt 0 ]; then
     exit 2
   fi
 fi
-if ! python3 -c 'import cryptography, nacl' >/dev/null 2>&1; then
-  python3 -m pip install -q cryptography pynacl
+if ! python3 -c 'import cryptography, nacl, jsonschema, yaml' >/dev/null 2>&1; then
+  python3 -m pip install -q cryptography pynacl jsonschema pyyaml
 fi
 
 cargo fmt --check

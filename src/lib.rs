@@ -12,6 +12,7 @@
 //! Library code never prints; the binary's `cli` module is the only place that writes to a terminal.
 #![forbid(unsafe_code)]
 
+pub mod admission;
 pub mod capture;
 pub mod inspect;
 pub mod layout;
@@ -20,6 +21,8 @@ pub mod mapping;
 pub mod oci;
 pub mod pins;
 pub mod policy;
+pub mod preflight;
+pub mod push;
 pub mod registry;
 pub mod report;
 pub mod sign;

@@ -477,3 +477,36 @@ fn truncated_index_json_is_layout_invalid() {
     fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
     expect_fail_with(&f, "layout-invalid");
 }
+
+#[test]
+fn unverifiable_extra_attestation_is_a_warning_when_the_rule_requires_none() {
+    let f = Fixture::new();
+    f.policy(
+        "  - match: [\"registry.example/team/sigonly\"]\n    signatures:\n      keys: [release]\n",
+    );
+    let vendor = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let mut spec = Spec::signed("registry.example/team/sigonly", "1.0", &f.key);
+    spec.att_key = Some(&vendor);
+    build(&f.bundle(), &[spec], None);
+    let (exit, r, _) = f.verify(&[]);
+    assert_eq!(exit, 0, "{r:#}");
+    let warned: Vec<&str> = r["images"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(warned.contains(&"attestation-invalid"), "{warned:?}");
+}
+
+#[test]
+fn attestation_by_an_untrusted_key_is_attestation_invalid_when_required() {
+    let f = Fixture::new();
+    f.policy("");
+    let vendor = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let mut spec = Spec::signed(SOURCE, "1.0", &f.key);
+    spec.att_key = Some(&vendor);
+    build(&f.bundle(), &[spec], None);
+    let r = expect_fail_with(&f, "attestation-invalid");
+    assert!(codes(&r).contains(&"attestation-missing".to_string()));
+}

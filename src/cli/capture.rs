@@ -109,6 +109,10 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         Some(p) => Some(common::load_policy_and_keys(p, a.keys.as_deref())?),
         None => None,
     };
+    let trusted_roots = match &policy {
+        Some((p, _, _)) => common::load_trusted_roots(p)?,
+        None => Default::default(),
+    };
     let sign_key = match &a.sign_key {
         Some(p) => Some(keys::load_signing_key_file(
             p,
@@ -136,7 +140,9 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
     } else {
         Arc::new(airlock::capture::Quiet)
     };
+    // Blob writes and fsyncs block a worker briefly; more workers keep downloads flowing.
     let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(a.jobs.clamp(4, 16))
         .enable_all()
         .build()?;
     let outcome = rt.block_on(capture(&client, &layout, &refs, &opts, progress))?;
@@ -170,6 +176,7 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         let lock_bytes = std::fs::read(a.output.join(layout::LOCK_FILE)).ok();
         let envelope = std::fs::read(a.output.join(layout::LOCK_DSSE_FILE)).ok();
         let trust = airlock::verify::Trust {
+            trusted_roots,
             keys: keys_map,
             known_keys: known,
             lock: airlock::verify::LockInput {

@@ -118,6 +118,44 @@ pub fn load_policy_and_keys(policy: &Path, keys_dir: Option<&Path>) -> Result<Lo
     Ok((policy, keys, known))
 }
 
+/// Load the Sigstore trusted roots the policy names (`trustedRoots`), by name. Each file is
+/// parsed and its verifier prepared now, so a bad root stops the command (exit 2) before any
+/// verification or network access. Files only: nothing is fetched (no TUF).
+pub fn load_trusted_roots(
+    policy: &Policy,
+) -> Result<BTreeMap<String, airlock::trust::sigstore::TrustedRoot>, Fatal> {
+    let mut roots = BTreeMap::new();
+    for (name, path) in &policy.trusted_roots {
+        let root = airlock::trust::sigstore::TrustedRoot::load(path).map_err(|e| {
+            Fatal(format!(
+                "policy {}: trusted root {name}: {e}",
+                policy.source.display()
+            ))
+        })?;
+        roots.insert(name.clone(), root);
+    }
+    Ok(roots)
+}
+
+/// Record in the report what else the decision depended on: the trusted roots' file digests and
+/// the pins file digest (so an auditor can reproduce it).
+pub fn record_inputs(report: &mut Report, policy: &Policy, pins: Option<&Path>) {
+    for (name, path) in &policy.trusted_roots {
+        if let Ok(bytes) = std::fs::read(path) {
+            report.inputs.trusted_roots.push(airlock::report::KeyRef {
+                name: name.clone(),
+                key_id: airlock::oci::Digest::sha256_of(&bytes).to_string(),
+                algorithm: "sigstore-trusted-root".into(),
+            });
+        }
+    }
+    if let Some(p) = pins {
+        if let Ok(bytes) = std::fs::read(p) {
+            report.inputs.pins_sha256 = Some(airlock::oci::Digest::sha256_of(&bytes).to_string());
+        }
+    }
+}
+
 /// Print a report in the chosen format.
 pub fn print_report(report: &Report, format: Format) {
     match format {

@@ -31,7 +31,7 @@ enum Command {
     /// Copy images/charts with all platforms, signatures, attestations, SBOMs and referrers into a bundle.
     Capture(capture::Args),
     /// Verify a bundle offline against a policy, keys and pins.
-    Verify(verify::Args),
+    Verify(Box<verify::Args>),
     /// Verify one standalone Sigstore bundle (sigstore-conformance client flags).
     VerifyBundle(verify_bundle::Args),
     /// Push a verified bundle into a registry, preserving digests, and read every manifest back.
@@ -79,7 +79,7 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Capture(a) => capture::run(a),
-        Command::Verify(a) => verify::run(a),
+        Command::Verify(a) => verify::run(*a),
         Command::Inspect(a) => inspect::run(a),
         Command::VerifyBundle(a) => verify_bundle::run(a),
         Command::Push(a) => push::run(a),

@@ -1,20 +1,26 @@
 //! `airlock verify DIR --policy FILE`: offline verification of a bundle.
-use std::path::PathBuf;
+//! `airlock verify --registry HOST[/PREFIX] --lock FILE --policy FILE`: the same checks against
+//! what the registry serves (see `airlock::registry::view`).
+use std::path::{Path, PathBuf};
 
 use airlock::layout::{self, load::load_view};
 use airlock::pins::Pins;
-use airlock::report::render;
+use airlock::report::{render, vsa};
 use airlock::trust::keys;
 use airlock::verify::{verify, LockInput, Trust};
 
-use super::common::{self, Format};
+use super::common::{self, Format, RegistryFlags};
 use super::{Fatal, EXIT_FAIL, EXIT_OK};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The bundle (an OCI image layout directory).
-    #[arg(value_name = "DIR")]
-    dir: PathBuf,
+    /// The bundle (an OCI image layout directory). Not used with --registry.
+    #[arg(
+        value_name = "DIR",
+        required_unless_present = "registry",
+        conflicts_with = "registry"
+    )]
+    dir: Option<PathBuf>,
     /// Policy file (YAML, apiVersion airlock/v1).
     #[arg(long, value_name = "FILE")]
     policy: PathBuf,
@@ -31,20 +37,45 @@ pub struct Args {
     /// Public key that signed the lock (requires DIR/airlock.lock.dsse.json).
     #[arg(long, value_name = "PUB")]
     capture_key: Option<PathBuf>,
-    /// Write the JSON report to FILE.
+    /// Write the report to FILE: the JSON report, or with --sign-key its signed form (a DSSE
+    /// envelope around an in-toto statement with a SLSA verification summary; docs/report.md).
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
+    /// Sign the --report with this private key (cosign-format encrypted or PKCS#8 PEM; the
+    /// passphrase comes from AIRLOCK_PASSWORD or COSIGN_PASSWORD).
+    #[arg(long, value_name = "KEY", requires = "report")]
+    sign_key: Option<PathBuf>,
+    /// The --sign-key, loaded by `run` before verifying (a wrong passphrase stops early).
+    #[arg(skip)]
+    loaded_sign_key: Option<keys::SigningKey>,
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
     /// Evaluation time (RFC 3339), default now.
     #[arg(long, value_name = "RFC3339")]
     at: Option<String>,
-    /// Hashing threads.
+    /// Hashing threads (with --registry: parallel blob requests).
     #[arg(long, value_name = "N")]
     jobs: Option<usize>,
+    /// Verify what this registry serves (as pushed by `airlock push`) instead of a bundle
+    /// directory; needs --lock. Only this registry is contacted.
+    #[arg(long, value_name = "HOST[/PREFIX]", requires = "lock")]
+    registry: Option<String>,
+    /// Mapping written by push (default: airlock.mapping.json next to the lock, when present;
+    /// else push's naming rules).
+    #[arg(long, value_name = "FILE", requires = "registry")]
+    mapping: Option<PathBuf>,
+    /// With --registry and no mapping: the push used --keep-host.
+    #[arg(long, requires = "registry")]
+    keep_host: bool,
+    /// With --registry: GET and hash every blob instead of a HEAD (slow).
+    #[arg(long, requires = "registry")]
+    rehash_blobs: bool,
+    #[command(flatten)]
+    transport: RegistryFlags,
 }
 
-pub fn run(a: Args) -> Result<u8, Fatal> {
+pub fn run(mut a: Args) -> Result<u8, Fatal> {
+    a.loaded_sign_key = load_sign_key(&a)?;
     let (policy, keys_map, known) = common::load_policy_and_keys(&a.policy, a.keys.as_deref())?;
     let pins = match &a.pins {
         Some(p) => {
@@ -66,10 +97,19 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         }
         None => common::now_rfc3339(),
     };
+    let jobs = a.jobs.unwrap_or_else(common::default_jobs).max(1);
+    if let Some(reg) = &a.registry {
+        return run_registry(&a, reg, policy, keys_map, known, pins, &at, jobs);
+    }
+    let Some(dir) = a.dir.clone() else {
+        return Err(Fatal(
+            "give the bundle DIR, or --registry HOST[/PREFIX] with --lock FILE".into(),
+        ));
+    };
     let lock_path = a
         .lock
         .clone()
-        .unwrap_or_else(|| a.dir.join(layout::LOCK_FILE));
+        .unwrap_or_else(|| dir.join(layout::LOCK_FILE));
     let lock_bytes = match std::fs::read(&lock_path) {
         Ok(b) => Some(b),
         Err(e) if a.lock.is_some() => {
@@ -77,12 +117,13 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         }
         Err(_) => None,
     };
-    let envelope = std::fs::read(a.dir.join(layout::LOCK_DSSE_FILE)).ok();
+    let envelope = std::fs::read(dir.join(layout::LOCK_DSSE_FILE)).ok();
     let capture_key = match &a.capture_key {
         Some(p) => Some(keys::load_public_key_file(p)?),
         None => None,
     };
     let trust = Trust {
+        trusted_roots: common::load_trusted_roots(&policy)?,
         keys: keys_map,
         known_keys: known,
         lock: LockInput {
@@ -93,12 +134,157 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         },
         pins,
     };
-    let view = load_view(&a.dir, a.jobs.unwrap_or_else(common::default_jobs));
-    let report = verify(&view, &policy, &trust, &at);
-    if let Some(path) = &a.report {
-        std::fs::write(path, render::json(&report))
-            .map_err(|e| Fatal(format!("--report {}: {e}", path.display())))?;
-    }
-    common::print_report(&report, a.format);
+    let view = load_view(&dir, jobs);
+    let mut report = verify(&view, &policy, &trust, &at);
+    common::record_inputs(&mut report, &policy, a.pins.as_deref());
+    finish(&a, &report)
+}
+
+fn finish(a: &Args, report: &airlock::report::Report) -> Result<u8, Fatal> {
+    let written = write_report(a, report);
+    common::print_report(report, a.format);
+    written?;
     Ok(if report.passed() { EXIT_OK } else { EXIT_FAIL })
+}
+
+// --- `--report FILE [--sign-key KEY]`: the (signed) report, docs/report.md ---
+
+/// The `--sign-key`, loaded before verifying so a wrong passphrase stops the command early.
+fn load_sign_key(a: &Args) -> Result<Option<keys::SigningKey>, Fatal> {
+    let Some(path) = &a.sign_key else {
+        return Ok(None);
+    };
+    keys::load_signing_key_file(path, keys::passphrase_from_env().as_deref())
+        .map(Some)
+        .map_err(|e| {
+            Fatal(format!(
+                "--sign-key: {e} (the passphrase is read from AIRLOCK_PASSWORD or COSIGN_PASSWORD)"
+            ))
+        })
+}
+
+/// Write `--report FILE`: the JSON report, or its signed form when `--sign-key` is given.
+/// The statement's `resourceUri` names the bundle directory (`file://`) or the registry
+/// (`oci://HOST[/PREFIX]`); `policy.uri` the policy file.
+fn write_report(a: &Args, report: &airlock::report::Report) -> Result<(), Fatal> {
+    let Some(path) = &a.report else {
+        return Ok(());
+    };
+    let bytes = match &a.loaded_sign_key {
+        None => render::json(report).into_bytes(),
+        Some(key) => {
+            let mut ctx = vsa::Context::from_report(report);
+            if let Some(Ok(dir)) = a.dir.as_ref().map(|d| d.canonicalize()) {
+                ctx.resource_uri = vsa::file_uri(&dir.to_string_lossy());
+            }
+            if let Some(reg) = &a.registry {
+                ctx.resource_uri = format!("oci://{}", reg.trim_end_matches('/'));
+            }
+            if let Ok(p) = a.policy.canonicalize() {
+                ctx.policy_uri = vsa::file_uri(&p.to_string_lossy());
+            }
+            vsa::sign(report, &ctx, key)
+                .map_err(|e| Fatal(format!("--report {}: {e}", path.display())))?
+        }
+    };
+    std::fs::write(path, bytes).map_err(|e| Fatal(format!("--report {}: {e}", path.display())))
+}
+
+/// The lock's signed form next to it (`airlock.lock.dsse.json`), when present.
+fn envelope_next_to(lock: &Path) -> Option<Vec<u8>> {
+    let dir = lock
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::read(dir.join(layout::LOCK_DSSE_FILE)).ok()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_registry(
+    a: &Args,
+    registry: &str,
+    policy: airlock::policy::Policy,
+    keys_map: std::collections::BTreeMap<String, keys::PublicKey>,
+    known: Vec<(String, keys::PublicKey)>,
+    pins: Pins,
+    at: &str,
+    jobs: usize,
+) -> Result<u8, Fatal> {
+    use airlock::lock::Lock;
+    use airlock::mapping::Mapping;
+    use airlock::push::Target;
+    use airlock::registry::view::{add_edge_findings, load_registry_view, RegistryViewOptions};
+
+    let Some(lock_path) = a.lock.clone() else {
+        return Err(Fatal(
+            "--registry needs --lock FILE (the airlock.lock.json written by capture)".into(),
+        ));
+    };
+    let lock_bytes = std::fs::read(&lock_path)
+        .map_err(|e| Fatal(format!("--lock {}: {e}", lock_path.display())))?;
+    let lock = Lock::parse(&lock_bytes)
+        .map_err(|e| Fatal(format!("--lock {}: {e}", lock_path.display())))?;
+    let mapping_path = match &a.mapping {
+        Some(p) => Some(p.clone()),
+        None => {
+            let dir = lock_path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let p = dir.join(layout::MAPPING_FILE);
+            p.exists().then_some(p)
+        }
+    };
+    let mapping = match &mapping_path {
+        Some(p) => {
+            let bytes = layout::read_regular_limited(p, airlock::mapping::MAX_MAPPING_BYTES as u64)
+                .map_err(|e| Fatal(format!("--mapping: {e}")))?;
+            Some(
+                Mapping::parse(&bytes)
+                    .map_err(|e| Fatal(format!("--mapping {}: {e}", p.display())))?,
+            )
+        }
+        None => None,
+    };
+    let target = Target::parse(registry, a.keep_host)?;
+    let capture_key = match &a.capture_key {
+        Some(p) => Some(keys::load_public_key_file(p)?),
+        None => None,
+    };
+    let client = a.transport.client()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let opts = RegistryViewOptions {
+        jobs,
+        rehash_blobs: a.rehash_blobs,
+    };
+    let loaded = rt
+        .block_on(load_registry_view(
+            &client,
+            &target,
+            &lock,
+            mapping.as_ref(),
+            &opts,
+        ))
+        .map_err(|e| match &mapping_path {
+            Some(p) => Fatal(format!("{e} (mapping {})", p.display())),
+            None => Fatal(e.to_string()),
+        })?;
+    let trust = Trust {
+        trusted_roots: common::load_trusted_roots(&policy)?,
+        keys: keys_map,
+        known_keys: known,
+        lock: LockInput {
+            source: lock_path.display().to_string(),
+            bytes: Some(lock_bytes),
+            envelope: envelope_next_to(&lock_path),
+            capture_key,
+        },
+        pins,
+    };
+    let mut report = verify(&loaded.view, &policy, &trust, at);
+    add_edge_findings(&mut report, &loaded.findings);
+    common::record_inputs(&mut report, &policy, a.pins.as_deref());
+    finish(a, &report)
 }

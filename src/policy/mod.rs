@@ -313,7 +313,7 @@ impl Policy {
     pub fn trusted_roots_for(&self, signer: &KeylessSigner) -> Vec<(&str, &Path)> {
         self.trusted_roots
             .iter()
-            .filter(|(name, _)| signer.trusted_root.as_deref().map_or(true, |n| n == *name))
+            .filter(|(name, _)| signer.trusted_root.as_deref().is_none_or(|n| n == *name))
             .map(|(name, path)| (name.as_str(), path.as_path()))
             .collect()
     }

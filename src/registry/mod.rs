@@ -1,6 +1,7 @@
 //! The registry client (OCI distribution API over HTTP). Only `capture`, `push` and
 //! `verify --registry` use it; the verification core never does.
 pub mod auth;
+pub mod view;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -458,7 +459,7 @@ impl Client {
                 }
             }
         }
-        match writer.commit(digest, size) {
+        match tokio::task::block_in_place(|| writer.commit(digest, size)) {
             Ok(()) => Ok(()),
             Err(CommitError::Mismatch { actual, .. }) => Err(RegistryError::DigestMismatch {
                 url,
@@ -485,6 +486,101 @@ impl Client {
             s if s.is_success() => Ok(true),
             StatusCode::NOT_FOUND => Ok(false),
             _ => Err(status_error(resp, &url).await),
+        }
+    }
+
+    /// HEAD a blob: `Ok(None)` on 404, else `Some(Content-Length)` (None when the registry
+    /// announces no length). Used by push read-back and `verify --registry`.
+    pub async fn head_blob(
+        &self,
+        host: &str,
+        repo: &str,
+        digest: &Digest,
+    ) -> Result<Option<Option<u64>>, RegistryError> {
+        let url = format!("{}/v2/{repo}/blobs/{digest}", self.base(host));
+        let resp = self
+            .send(
+                host,
+                repo,
+                false,
+                Method::HEAD,
+                &url,
+                HeaderMap::new(),
+                None,
+            )
+            .await?;
+        match resp.status() {
+            s if s.is_success() => Ok(Some(
+                header_str(resp.headers(), CONTENT_LENGTH.as_str())
+                    .and_then(|v| v.trim().parse::<u64>().ok()),
+            )),
+            StatusCode::NOT_FOUND => Ok(None),
+            _ => Err(status_error(resp, &url).await),
+        }
+    }
+
+    /// GET a whole blob into memory, refusing more than `limit` bytes. `Ok(None)` on 404. The
+    /// caller checks the digest (so a mismatch can become a finding rather than an error).
+    pub async fn get_blob_bytes(
+        &self,
+        host: &str,
+        repo: &str,
+        digest: &Digest,
+        limit: usize,
+    ) -> Result<Option<Vec<u8>>, RegistryError> {
+        let url = format!("{}/v2/{repo}/blobs/{digest}", self.base(host));
+        let resp = self
+            .send(host, repo, false, Method::GET, &url, HeaderMap::new(), None)
+            .await?;
+        match resp.status() {
+            s if s.is_success() => Ok(Some(read_limited(resp, limit, &url, "blob").await?)),
+            StatusCode::NOT_FOUND => Ok(None),
+            _ => Err(status_error(resp, &url).await),
+        }
+    }
+
+    /// Stream a blob and hash it without keeping it: `Ok(None)` on 404, else the digest of the
+    /// bytes served (with `digest`'s algorithm) and their length. Stops after `limit` bytes.
+    pub async fn hash_blob(
+        &self,
+        host: &str,
+        repo: &str,
+        digest: &Digest,
+        limit: u64,
+    ) -> Result<Option<(Digest, u64)>, RegistryError> {
+        let url = format!("{}/v2/{repo}/blobs/{digest}", self.base(host));
+        let mut resp = self
+            .send(host, repo, false, Method::GET, &url, HeaderMap::new(), None)
+            .await?;
+        match resp.status() {
+            s if s.is_success() => {}
+            StatusCode::NOT_FOUND => return Ok(None),
+            _ => return Err(status_error(resp, &url).await),
+        }
+        let mut h = digest.hasher();
+        let mut n = 0u64;
+        loop {
+            match resp.chunk().await {
+                Ok(Some(c)) => {
+                    n += c.len() as u64;
+                    if n > limit {
+                        return Err(RegistryError::TooLarge {
+                            url,
+                            what: "blob (longer than its descriptor's size)",
+                            size: n,
+                            limit,
+                        });
+                    }
+                    h.update(&c);
+                }
+                Ok(None) => return Ok(Some((h.finish(), n))),
+                Err(e) => {
+                    return Err(RegistryError::Connect {
+                        url,
+                        detail: format!("transfer interrupted: {}", error_chain(&e)),
+                    })
+                }
+            }
         }
     }
 

@@ -1,6 +1,9 @@
 //! Findings, the `airlock.report/v1` document and its renderings.
 pub mod finding;
+pub mod html;
+pub mod markdown;
 pub mod render;
+pub mod vsa;
 
 use serde::{Deserialize, Serialize};
 

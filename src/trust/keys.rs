@@ -1513,7 +1513,7 @@ mod tests {
             let int = body.read(der::INTEGER).unwrap();
             let int: Vec<u8> = int.iter().copied().skip_while(|b| *b == 0).collect();
             assert!(int.len() <= scalar_len);
-            out.extend(std::iter::repeat(0u8).take(scalar_len - int.len()));
+            out.extend(std::iter::repeat_n(0u8, scalar_len - int.len()));
             out.extend(int);
         }
         out

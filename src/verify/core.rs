@@ -23,6 +23,7 @@ use crate::report::{
     SbomEntry, SignatureEntry,
 };
 use crate::trust::keys::PublicKey;
+use crate::trust::sigstore::{self as sigstore, TrustedRoot};
 
 /// The lock as read by the edge: bytes, optional DSSE envelope, optional key to check it with.
 #[derive(Clone, Debug, Default)]
@@ -42,6 +43,9 @@ pub struct Trust {
     pub known_keys: Vec<(String, PublicKey)>,
     pub lock: LockInput,
     pub pins: Pins,
+    /// The policy's Sigstore trusted roots (`trustedRoots`), by name: keyless signatures and
+    /// bundles are verified against them, offline.
+    pub trusted_roots: BTreeMap<String, TrustedRoot>,
 }
 
 /// A root image to verify: an index.json entry that is not an attachment.
@@ -297,6 +301,9 @@ struct Img<'a> {
     subject_name: String,
     view: &'a BundleView,
     checked_blobs: BTreeSet<Digest>,
+    /// Attestation problems fail the image only when the rule requires attestations or an SBOM;
+    /// otherwise an unverifiable extra attestation is a warning.
+    att_strict: bool,
 }
 
 impl Img<'_> {
@@ -304,6 +311,13 @@ impl Img<'_> {
         self.rep
             .findings
             .push(Finding::error(code, self.subject_name.clone(), msg));
+    }
+    fn att_problem(&mut self, code: Code, msg: impl Into<String>) {
+        if self.att_strict {
+            self.err(code, msg)
+        } else {
+            self.warn(code, msg)
+        }
     }
     fn warn(&mut self, code: Code, msg: impl Into<String>) {
         self.rep
@@ -462,6 +476,7 @@ fn verify_root(
         subject_name: format!("{}@{}", root.name, digest),
         view,
         checked_blobs: BTreeSet::new(),
+        att_strict: false,
     };
     let locked = lock.and_then(|l| l.image(&root.name));
     // Children that capture deliberately left out (--platform).
@@ -705,15 +720,23 @@ fn verify_root(
                 &known,
                 signers,
                 &repository,
+                &trust.trusted_roots,
             );
             if ok && subject == &digest {
                 trusted_sig_on_root = true;
             }
         }
         for (subject, bm) in &bundle_manifests {
-            if let Some(true) =
-                check_bundle(&mut img, view, subject, bm, &sig_keys, &known, rule, true)
-            {
+            if let Some(true) = check_bundle(
+                &mut img,
+                view,
+                subject,
+                bm,
+                &sig_keys,
+                &known,
+                rule,
+                &trust.trusted_roots,
+            ) {
                 if subject == &digest {
                     trusted_sig_on_root = true;
                 }
@@ -748,6 +771,7 @@ fn verify_root(
             }
         }
     }
+    img.att_strict = !rule.attestations.is_empty() || rule.sbom == SbomRequirement::Required;
     let needs_atts = !rule.attestations.is_empty()
         || rule.sbom == SbomRequirement::Required
         || !att_keys.is_empty();
@@ -765,7 +789,16 @@ fn verify_root(
             );
         }
         for (subject, bm) in &bundle_manifests {
-            check_bundle_attestation(&mut img, view, subject, bm, &att_keys, &mut verified);
+            check_bundle_attestation(
+                &mut img,
+                view,
+                subject,
+                bm,
+                &att_keys,
+                &keyless_signers(rule),
+                &trust.trusted_roots,
+                &mut verified,
+            );
         }
     }
     for req in &rule.attestations {
@@ -913,6 +946,7 @@ fn check_simple_signatures(
     known: &[(&str, &PublicKey)],
     signers: &crate::policy::Signers,
     repository: &str,
+    roots: &BTreeMap<String, TrustedRoot>,
 ) -> bool {
     let Some(man) = view.manifests.get(sig_manifest) else {
         return false;
@@ -952,27 +986,51 @@ fn check_simple_signatures(
             img.rep.signatures.push(entry);
             continue;
         };
+        let has_cert = layer.annotation(ANNOTATION_COSIGN_CERTIFICATE).is_some();
         let trusted = keys.iter().find(|(_, k)| k.verify(payload, &sig).is_ok());
-        let Some((name, key)) = trusted else {
-            let other = known.iter().find(|(_, k)| k.verify(payload, &sig).is_ok());
-            let parsed = SimpleSigning::parse(payload);
-            if let Some((n, k)) = other {
-                img.err(Code::SignatureUntrusted, format!("signature {} on {subject} verifies with key {n} ({}), which this rule does not trust", layer.digest, k.key_id()));
-            } else if layer.annotation(ANNOTATION_COSIGN_CERTIFICATE).is_some() {
-                img.err(Code::SignatureUntrusted, format!("signature {} on {subject} is keyless (Fulcio certificate); this rule trusts only keys {}", layer.digest, keys.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")));
-            } else if parsed.is_err() {
-                img.err(Code::SignatureInvalid, format!("signature {} on {subject}: the payload is not a cosign simple-signing payload ({}) and verifies with no trusted key", layer.digest, parsed.err().map(|e| e.to_string()).unwrap_or_default()));
-            } else if sig.len() < 8 {
-                img.err(
-                    Code::SignatureInvalid,
-                    format!(
-                        "signature {} on {subject} is {} bytes: malformed",
-                        layer.digest,
-                        sig.len()
-                    ),
-                );
-            } else {
-                img.err(
+        if trusted.is_none() && has_cert && !signers.keyless.is_empty() {
+            match verify_keyless_layer(roots, &signers.keyless, payload, sig_b64, layer) {
+                Ok(who) => entry.signer = Some(who),
+                Err(f) => {
+                    img.err(
+                        f.code,
+                        format!(
+                            "keyless signature {} on {subject}: {}",
+                            layer.digest, f.message
+                        ),
+                    );
+                    img.rep.signatures.push(entry);
+                    continue;
+                }
+            }
+        }
+        let name: String = match (trusted, &entry.signer) {
+            (Some((n, k)), _) => {
+                entry.signer = Some(n.to_string());
+                entry.key_id = Some(k.key_id());
+                format!("key {n}")
+            }
+            (None, Some(who)) => who.clone(),
+            (None, None) => {
+                let other = known.iter().find(|(_, k)| k.verify(payload, &sig).is_ok());
+                let parsed = SimpleSigning::parse(payload);
+                if let Some((n, k)) = other {
+                    img.err(Code::SignatureUntrusted, format!("signature {} on {subject} verifies with key {n} ({}), which this rule does not trust", layer.digest, k.key_id()));
+                } else if layer.annotation(ANNOTATION_COSIGN_CERTIFICATE).is_some() {
+                    img.err(Code::SignatureUntrusted, format!("signature {} on {subject} is keyless (Fulcio certificate); this rule trusts only keys {}", layer.digest, keys.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")));
+                } else if parsed.is_err() {
+                    img.err(Code::SignatureInvalid, format!("signature {} on {subject}: the payload is not a cosign simple-signing payload ({}) and verifies with no trusted key", layer.digest, parsed.err().map(|e| e.to_string()).unwrap_or_default()));
+                } else if sig.len() < 8 {
+                    img.err(
+                        Code::SignatureInvalid,
+                        format!(
+                            "signature {} on {subject} is {} bytes: malformed",
+                            layer.digest,
+                            sig.len()
+                        ),
+                    );
+                } else {
+                    img.err(
                     Code::SignatureUntrusted,
                     format!(
                         "signature {} on {subject} does not verify with any trusted key ({}): signed by another key, or altered",
@@ -980,16 +1038,15 @@ fn check_simple_signatures(
                         keys.iter().map(|(n, k)| format!("{n} {}", k.key_id())).collect::<Vec<_>>().join(", ")
                     ),
                 );
+                }
+                img.rep.signatures.push(entry);
+                continue;
             }
-            img.rep.signatures.push(entry);
-            continue;
         };
-        entry.signer = Some(name.to_string());
-        entry.key_id = Some(key.key_id());
         let ss = match SimpleSigning::parse(payload) {
             Ok(s) => s,
             Err(e) => {
-                img.err(Code::SignatureInvalid, format!("signature {} on {subject} verifies with key {name} but its payload is invalid: {e}", layer.digest));
+                img.err(Code::SignatureInvalid, format!("signature {} on {subject} verifies with {name} but its payload is invalid: {e}", layer.digest));
                 img.rep.signatures.push(entry);
                 continue;
             }
@@ -998,7 +1055,7 @@ fn check_simple_signatures(
         if !ss.signs_digest(subject) {
             img.err(
                 Code::SignatureDigestMismatch,
-                format!("signature {} verifies with key {name} but signs {}, not {subject}: a signature replayed from another image", layer.digest, ss.manifest_digest),
+                format!("signature {} verifies with {name} but signs {}, not {subject}: a signature replayed from another image", layer.digest, ss.manifest_digest),
             );
             img.rep.signatures.push(entry);
             continue;
@@ -1015,7 +1072,7 @@ fn check_simple_signatures(
         {
             img.err(
                 Code::SignatureIdentityMismatch,
-                format!("signature {} verifies with key {name} but its docker-reference is {:?}, not the source repository {repository:?} or an allowed identity", layer.digest, ss.docker_reference),
+                format!("signature {} verifies with {name} but its docker-reference is {:?}, not the source repository {repository:?} or an allowed identity", layer.digest, ss.docker_reference),
             );
             img.rep.signatures.push(entry);
             continue;
@@ -1086,7 +1143,7 @@ fn verify_attestations(
             }
         };
         if !intoto::is_intoto_payload_type(&env.payload_type) {
-            img.err(
+            img.att_problem(
                 Code::AttestationInvalid,
                 format!(
                     "attestation {} on {subject}: payloadType {:?} is not {INTOTO_PAYLOAD_TYPE}",
@@ -1102,7 +1159,7 @@ fn verify_attestations(
                 Some((n, k)) => format!("attestation {} ({hint}) on {subject} is signed by key {n} ({}), which this rule does not trust", layer.digest, k.key_id()),
                 None => format!("attestation {} ({hint}) on {subject} does not verify with any trusted key: signed by another key, or altered", layer.digest),
             };
-            img.err(Code::AttestationInvalid, msg);
+            img.att_problem(Code::AttestationInvalid, msg);
             img.rep.attestations.push(entry);
             continue;
         };
@@ -1111,7 +1168,7 @@ fn verify_attestations(
         let st = match Statement::from_envelope(&env) {
             Ok(s) => s,
             Err(e) => {
-                img.err(Code::AttestationInvalid, format!("attestation {} on {subject} verifies with key {name} but its statement is invalid: {e}", layer.digest));
+                img.att_problem(Code::AttestationInvalid, format!("attestation {} on {subject} verifies with key {name} but its statement is invalid: {e}", layer.digest));
                 img.rep.attestations.push(entry);
                 continue;
             }
@@ -1123,7 +1180,7 @@ fn verify_attestations(
                 .iter()
                 .flat_map(|s| s.digest.iter().map(|(a, h)| format!("{a}:{h}")))
                 .collect();
-            img.err(Code::AttestationSubjectMismatch, format!("attestation {} ({}) verifies with key {name} but its subjects are [{}], not {subject}", layer.digest, st.predicate_type, subs.join(", ")));
+            img.att_problem(Code::AttestationSubjectMismatch, format!("attestation {} ({}) verifies with key {name} but its subjects are [{}], not {subject}", layer.digest, st.predicate_type, subs.join(", ")));
             img.rep.attestations.push(entry);
             continue;
         }
@@ -1136,8 +1193,116 @@ fn verify_attestations(
     }
 }
 
-/// Sigstore bundle referrers (cosign v3). Key-based DSSE bundles are verified here; keyless ones
-/// are reported as not verifiable by key.
+/// The keyless signers a rule trusts for attestations: those of its signatures and of each
+/// attestation requirement.
+fn keyless_signers(rule: &Rule) -> Vec<&crate::policy::KeylessSigner> {
+    let mut out: Vec<&crate::policy::KeylessSigner> = Vec::new();
+    if let SignatureRule::Required(s) = &rule.signatures {
+        out.extend(s.keyless.iter());
+    }
+    for a in &rule.attestations {
+        out.extend(a.keyless.iter());
+    }
+    out
+}
+
+/// The trusted roots a keyless signer is verified against: the one it names, or all of them.
+fn roots_for<'r>(
+    roots: &'r BTreeMap<String, TrustedRoot>,
+    signer: &crate::policy::KeylessSigner,
+) -> Vec<&'r TrustedRoot> {
+    roots
+        .iter()
+        .filter(|(n, _)| {
+            signer
+                .trusted_root
+                .as_deref()
+                .is_none_or(|t| t == n.as_str())
+        })
+        .map(|(_, r)| r)
+        .collect()
+}
+
+/// "keyless <subject> (<issuer>)" for reports.
+fn keyless_name(v: &sigstore::Verified) -> String {
+    format!(
+        "keyless {} ({})",
+        v.identity.as_deref().unwrap_or("?"),
+        v.issuer.as_deref().unwrap_or("?")
+    )
+}
+
+/// Verify one Sigstore bundle against each keyless signer and each of its trusted roots. The
+/// first success wins; otherwise the most telling failure: an identity mismatch (the
+/// cryptography held under some root) before anything else.
+fn verify_keyless(
+    roots: &BTreeMap<String, TrustedRoot>,
+    signers: &[&crate::policy::KeylessSigner],
+    bundle: &[u8],
+    artifact: sigstore::Artifact<'_>,
+) -> Result<sigstore::Verified, sigstore::Failure> {
+    let mut failures: Vec<sigstore::Failure> = Vec::new();
+    for s in signers {
+        let identity = sigstore::IdentityPolicy::from_signer(s)?;
+        let rs = roots_for(roots, s);
+        if rs.is_empty() {
+            failures.push(sigstore::Failure::new(
+                Code::CertificateInvalid,
+                format!(
+                    "the policy's keyless signer names trusted root {:?}, which was not loaded",
+                    s.trusted_root.as_deref().unwrap_or("(any)")
+                ),
+            ));
+        }
+        for root in rs {
+            match sigstore::verify_bundle(
+                bundle,
+                artifact,
+                sigstore::Signer::Keyless {
+                    identity: &identity,
+                    require_sct: true,
+                },
+                root,
+            ) {
+                Ok(v) => return Ok(v),
+                Err(f) => failures.push(f),
+            }
+        }
+    }
+    let pick = failures
+        .iter()
+        .position(|f| f.code == Code::CertificateIdentityMismatch)
+        .unwrap_or(0);
+    Err(if failures.is_empty() {
+        sigstore::Failure::new(
+            Code::SignatureUntrusted,
+            "the rule trusts no keyless signer",
+        )
+    } else {
+        failures.swap_remove(pick)
+    })
+}
+
+/// A legacy `.sig` layer with a Fulcio certificate: its annotations as a bundle, verified against
+/// the rule's keyless signers. Ok: who signed.
+fn verify_keyless_layer(
+    roots: &BTreeMap<String, TrustedRoot>,
+    signers: &[crate::policy::KeylessSigner],
+    payload: &[u8],
+    sig_b64: &str,
+    layer: &Descriptor,
+) -> Result<String, sigstore::Failure> {
+    let legacy =
+        sigstore::legacy::LegacyLayer::from_annotations(payload, sig_b64, |k| layer.annotation(k));
+    let bundle = legacy.to_bundle_json(None)?;
+    let signers: Vec<&crate::policy::KeylessSigner> = signers.iter().collect();
+    verify_keyless(roots, &signers, &bundle, sigstore::Artifact::Bytes(payload))
+        .map(|v| keyless_name(&v))
+}
+
+/// Sigstore bundle referrers (cosign v3) that carry a signature (predicate
+/// `https://sigstore.dev/cosign/sign/v1`): key-based DSSE bundles are verified with the rule's
+/// keys, keyless ones against the rule's keyless signers and their trusted roots.
 #[allow(clippy::too_many_arguments)]
 fn check_bundle(
     img: &mut Img,
@@ -1146,25 +1311,31 @@ fn check_bundle(
     bm: &Digest,
     keys: &[(&str, &PublicKey)],
     _known: &[(&str, &PublicKey)],
-    _rule: &Rule,
-    _as_signature: bool,
+    rule: &Rule,
+    roots: &BTreeMap<String, TrustedRoot>,
 ) -> Option<bool> {
-    let (env, name, key, st) = open_bundle(img, view, subject, bm, keys)?;
-    let _ = env;
-    if st.predicate_kind() != PredicateKind::CosignSign {
-        return None;
-    }
+    let keyless: Vec<&crate::policy::KeylessSigner> = match &rule.signatures {
+        SignatureRule::Required(s) => s.keyless.iter().collect(),
+        SignatureRule::None => Vec::new(),
+    };
+    let opened = open_bundle(img, view, subject, bm, keys, &keyless, roots, true)?;
     let mut entry = SignatureEntry {
         format: "sigstore-bundle".into(),
         subject: subject.to_string(),
         manifest: bm.to_string(),
         verified: false,
-        signer: Some(name.clone()),
-        key_id: Some(key.key_id()),
+        signer: Some(opened.name.clone()),
+        key_id: opened.key_id.clone(),
         docker_reference: None,
     };
-    if !st.has_subject(subject) {
-        img.err(Code::SignatureDigestMismatch, format!("sigstore bundle {bm} verifies with key {name} but signs another digest, not {subject}"));
+    if !opened.statement.has_subject(subject) {
+        img.err(
+            Code::SignatureDigestMismatch,
+            format!(
+                "sigstore bundle {bm} verifies with {} but signs another digest, not {subject}",
+                opened.name
+            ),
+        );
         img.rep.signatures.push(entry);
         return Some(false);
     }
@@ -1173,63 +1344,86 @@ fn check_bundle(
     Some(true)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn check_bundle_attestation(
     img: &mut Img,
     view: &BundleView,
     subject: &Digest,
     bm: &Digest,
     keys: &[(&str, &PublicKey)],
+    keyless: &[&crate::policy::KeylessSigner],
+    roots: &BTreeMap<String, TrustedRoot>,
     verified: &mut Vec<(String, String, Statement)>,
 ) {
-    let Some((_, name, key, st)) = open_bundle(img, view, subject, bm, keys) else {
+    let Some(opened) = open_bundle(img, view, subject, bm, keys, keyless, roots, false) else {
         return;
     };
-    if st.predicate_kind() == PredicateKind::CosignSign {
-        return;
-    }
+    let st = opened.statement;
     let ok = st.has_subject(subject);
     img.rep.attestations.push(AttestationEntry {
         predicate_type: st.predicate_type.clone(),
         subject: subject.to_string(),
         manifest: bm.to_string(),
         verified: ok,
-        signer: Some(name.clone()),
-        key_id: Some(key.key_id()),
+        signer: Some(opened.name.clone()),
+        key_id: opened.key_id,
     });
     if !ok {
         img.err(
             Code::AttestationSubjectMismatch,
             format!(
-                "sigstore bundle {bm} ({}) verifies with key {name} but does not name {subject}",
-                st.predicate_type
+                "sigstore bundle {bm} ({}) verifies with {} but does not name {subject}",
+                st.predicate_type, opened.name
             ),
         );
         return;
     }
-    verified.push((name, subject.to_string(), st));
+    verified.push((opened.name, subject.to_string(), st));
 }
 
-/// Parse a Sigstore bundle referrer's DSSE envelope and verify it with a trusted key.
+/// A bundle whose signature verified: who signed and the signed statement.
+struct Opened {
+    /// The policy key name, or `keyless <subject> (<issuer>)`.
+    name: String,
+    key_id: Option<String>,
+    statement: Statement,
+}
+
+/// Parse a Sigstore bundle referrer's DSSE envelope and verify it with a trusted key or keyless
+/// signer. `as_signature`: the caller wants signature bundles (predicate cosign/sign), else
+/// attestations; bundles of the other kind are left to the other caller (decided on the
+/// predicate type before verification, so each bundle's problems are reported once).
+#[allow(clippy::too_many_arguments)]
 fn open_bundle(
     img: &mut Img,
     view: &BundleView,
     subject: &Digest,
     bm: &Digest,
     keys: &[(&str, &PublicKey)],
-) -> Option<(Envelope, String, PublicKey, Statement)> {
+    keyless: &[&crate::policy::KeylessSigner],
+    roots: &BTreeMap<String, TrustedRoot>,
+    as_signature: bool,
+) -> Option<Opened> {
     let man = view.manifests.get(bm)?;
     let layer = man.layers().iter().find(|l| {
         l.media_type
             .starts_with("application/vnd.dev.sigstore.bundle")
     })?;
     let bytes = view.blobs.get(&layer.digest)?;
+    let (invalid, subject_code) = if as_signature {
+        (Code::SignatureInvalid, Code::SignatureDigestMismatch)
+    } else {
+        (Code::AttestationInvalid, Code::AttestationSubjectMismatch)
+    };
     let v: serde_json::Value = match serde_json::from_slice(bytes) {
         Ok(v) => v,
         Err(e) => {
-            img.err(
-                Code::SignatureInvalid,
-                format!("sigstore bundle {bm} on {subject} is not JSON: {e}"),
-            );
+            if as_signature {
+                img.err(
+                    invalid,
+                    format!("sigstore bundle {bm} on {subject} is not JSON: {e}"),
+                );
+            }
             return None;
         }
     };
@@ -1238,35 +1432,87 @@ fn open_bundle(
     let env = match Envelope::parse(&env_bytes) {
         Ok(e) => e,
         Err(e) => {
-            img.err(
-                Code::SignatureInvalid,
-                format!("sigstore bundle {bm} on {subject}: {e}"),
-            );
+            if as_signature {
+                img.err(invalid, format!("sigstore bundle {bm} on {subject}: {e}"));
+            }
             return None;
         }
     };
-    let keyless = v.pointer("/verificationMaterial/publicKey").is_none();
-    let found = keys.iter().find(|(_, k)| env.verify(k).is_ok());
-    let Some((name, key)) = found else {
-        if keyless {
-            img.warn(Code::SignatureUntrusted, format!("sigstore bundle {bm} on {subject} is keyless; keyless verification of bundle referrers is not available in this build, so it does not count"));
-        } else {
-            img.err(
+    // Unauthenticated peek at the predicate type, only to route the bundle to one caller.
+    let claimed_sign = Statement::from_envelope(&env)
+        .map(|s| s.predicate_kind() == PredicateKind::CosignSign)
+        .unwrap_or(true);
+    if claimed_sign != as_signature {
+        return None;
+    }
+    let is_keyless = v.pointer("/verificationMaterial/publicKey").is_none();
+    let (name, key_id) = if is_keyless {
+        if keyless.is_empty() {
+            img.warn(
                 Code::SignatureUntrusted,
+                format!(
+                    "sigstore bundle {bm} on {subject} is keyless (Fulcio certificate) but the \
+                     rule trusts no keyless identity, so it does not count; add a keyless signer \
+                     (issuer, subject, trustedRoot) to the rule if this signer is trusted"
+                ),
+            );
+            return None;
+        }
+        let hex = subject.hex();
+        let mut digest = [0u8; 32];
+        let parsed = hex.len() == 64
+            && (0..32).all(|i| {
+                hex.get(i * 2..i * 2 + 2)
+                    .and_then(|p| u8::from_str_radix(p, 16).ok())
+                    .map(|b| digest[i] = b)
+                    .is_some()
+            });
+        if !parsed {
+            img.err(
+                invalid,
+                format!("sigstore bundle {bm}: subject {subject} is not a sha256 digest; keyless bundles are verified for sha256 subjects only"),
+            );
+            return None;
+        }
+        match verify_keyless(roots, keyless, bytes, sigstore::Artifact::Sha256(digest)) {
+            Ok(verified) => (keyless_name(&verified), None),
+            Err(f) => {
+                let code = match f.code {
+                    Code::SignatureInvalid | Code::SignatureUntrusted => invalid,
+                    Code::SignatureDigestMismatch => subject_code,
+                    c => c,
+                };
+                img.err(
+                    code,
+                    format!("keyless sigstore bundle {bm} on {subject}: {}", f.message),
+                );
+                return None;
+            }
+        }
+    } else {
+        let Some((name, key)) = keys.iter().find(|(_, k)| env.verify(k).is_ok()) else {
+            img.err(
+                if as_signature {
+                    Code::SignatureUntrusted
+                } else {
+                    Code::AttestationInvalid
+                },
                 format!("sigstore bundle {bm} on {subject} does not verify with any trusted key"),
             );
-        }
-        return None;
+            return None;
+        };
+        (name.to_string(), Some(key.key_id()))
     };
-    let st = match Statement::from_envelope(&env) {
+    let statement = match Statement::from_envelope(&env) {
         Ok(s) => s,
         Err(e) => {
-            img.err(
-                Code::SignatureInvalid,
-                format!("sigstore bundle {bm} on {subject}: {e}"),
-            );
+            img.err(invalid, format!("sigstore bundle {bm} on {subject}: {e}"));
             return None;
         }
     };
-    Some((env, name.to_string(), (*key).clone(), st))
+    Some(Opened {
+        name,
+        key_id,
+        statement,
+    })
 }

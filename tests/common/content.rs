@@ -85,9 +85,9 @@ pub fn tar_archive(files: &[(&str, &[u8])]) -> Vec<u8> {
         out.extend_from_slice(&h);
         out.extend_from_slice(content);
         let pad = (512 - content.len() % 512) % 512;
-        out.extend(std::iter::repeat(0u8).take(pad));
+        out.extend(std::iter::repeat_n(0u8, pad));
     }
-    out.extend(std::iter::repeat(0u8).take(1024));
+    out.extend(std::iter::repeat_n(0u8, 1024));
     out
 }
 

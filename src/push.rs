@@ -1,0 +1,1545 @@
+//! `push`: copy a bundle into a (private) registry byte-exact, so every digest is preserved, then
+//! read every manifest and blob back and compare what the registry serves with what was pushed.
+//!
+//! Naming: a source repository `registry/path` lands at `HOST[/PREFIX]/path`, or with
+//! `keep_host` at `HOST[/PREFIX]/<registry>/path` ([`Target`]). Two sources that would put
+//! different content under the same target tag are refused before anything is sent.
+//!
+//! Order: blobs (parallel, existing ones skipped after a HEAD, cross-repository mounts where a
+//! blob already went to another repository), then image manifests leaf-first, then indexes, then
+//! attachments (`.sig`/`.att`/`.sbom` tags and referrers), then the referrers fallback tags
+//! (`sha256-<hex>`) for registries that do not answer `OCI-Subject`. Every step checks first, so a
+//! re-run after an interruption only sends what is missing.
+//!
+//! This is an I/O edge (network and the bundle directory). It never prints; progress goes through
+//! [`PushProgress`], problems with content become [`Finding`]s, and anything that stops the run
+//! is a [`PushError`].
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use futures_util::stream::{self, StreamExt};
+
+use crate::layout::{self, BlobReadError, Layout, LayoutError};
+use crate::lock::{parse_attachment_tag, AttachmentKind, Lock};
+use crate::mapping::{MappedImage, Mapping, MAPPING_SCHEMA};
+use crate::oci::manifest::{
+    Descriptor, Manifest, ANNOTATION_REF_NAME, MAX_INDEX_ENTRIES, MAX_MANIFEST_BYTES,
+    MEDIA_OCI_INDEX,
+};
+use crate::oci::{Digest, Reference};
+use crate::registry::{Body, Client, RegistryError};
+use crate::report::{Code, Finding};
+
+/// Most manifests one push plans (per target repository, summed).
+pub const MAX_PUSH_MANIFESTS: usize = 500_000;
+/// How deep indexes may nest in a pushed tree.
+pub const MAX_PUSH_NESTING: usize = 8;
+/// Longest repository name (without the host) registries accept.
+pub const MAX_REPOSITORY_NAME_LEN: usize = 255;
+/// Longest `HOST[/PREFIX]` accepted.
+pub const MAX_TARGET_LEN: usize = 512;
+
+// -------------------------------------------------------------------------------------------
+// Naming
+// -------------------------------------------------------------------------------------------
+
+/// Where pushed content goes: `HOST[/PREFIX]`, and whether the source host is kept as the first
+/// path component.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    host: String,
+    prefix: Option<String>,
+    keep_host: bool,
+}
+
+/// A target name that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum NamingError {
+    #[error("target {given:?}: {problem}; expected HOST[:PORT][/PREFIX], e.g. registry.site.local:5000/mirror")]
+    BadTarget { given: String, problem: String },
+    #[error("source repository {source_repository:?} cannot be mapped: {problem}")]
+    BadSource {
+        source_repository: String,
+        problem: String,
+    },
+    #[error("{source_repository}: the target repository name {target:?} is {len} characters, over the {MAX_REPOSITORY_NAME_LEN}-character limit registries enforce; use a shorter PREFIX or drop --keep-host")]
+    TooLong {
+        source_repository: String,
+        target: String,
+        len: usize,
+    },
+}
+
+/// Is `c` a valid repository path component (`[a-z0-9]+` joined by `.`, `_`, `__` or `-`+)?
+pub fn valid_path_component(c: &str) -> bool {
+    let b = c.as_bytes();
+    if b.is_empty() || !b[0].is_ascii_alphanumeric() || !b[b.len() - 1].is_ascii_alphanumeric() {
+        return false;
+    }
+    if !b
+        .iter()
+        .all(|x| x.is_ascii_lowercase() || x.is_ascii_digit() || b"._-".contains(x))
+    {
+        return false;
+    }
+    // Separators: one '.', one or two '_', or any run of '-'; never mixed.
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_alphanumeric() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && !b[i].is_ascii_alphanumeric() {
+            i += 1;
+        }
+        let sep = &c[start..i];
+        let ok = sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|x| x == b'-');
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
+/// A registry host turned into one repository path component (`127.0.0.1:5000` →
+/// `127.0.0.1-5000`, `Quay.IO` → `quay.io`).
+pub fn host_component(host: &str) -> Option<String> {
+    let lowered: String = host
+        .chars()
+        .filter(|c| *c != '[' && *c != ']')
+        .map(|c| {
+            let c = c.to_ascii_lowercase();
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    // Runs mixing separators are not allowed: turn any run containing '-' or two+ characters
+    // into dashes, then trim separators from the ends.
+    let mut out = String::new();
+    let mut run = String::new();
+    for c in lowered.chars() {
+        if c.is_ascii_alphanumeric() {
+            if !run.is_empty() {
+                if run == "." || run == "_" {
+                    out.push_str(&run);
+                } else {
+                    out.push_str(&"-".repeat(run.len()));
+                }
+                run.clear();
+            }
+            out.push(c);
+        } else if !out.is_empty() {
+            run.push(c);
+        }
+    }
+    (!out.is_empty() && valid_path_component(&out)).then_some(out)
+}
+
+impl Target {
+    /// Parse `HOST[:PORT][/PREFIX]` as given on the command line.
+    pub fn parse(given: &str, keep_host: bool) -> Result<Target, NamingError> {
+        let bad = |problem: &str| NamingError::BadTarget {
+            given: given.chars().take(200).collect(),
+            problem: problem.to_string(),
+        };
+        let s = given.trim().trim_end_matches('/');
+        if s.is_empty() {
+            return Err(bad("empty"));
+        }
+        if s.len() > MAX_TARGET_LEN {
+            return Err(bad(&format!("longer than {MAX_TARGET_LEN} characters")));
+        }
+        if s.contains("://") {
+            return Err(bad("give the host without a scheme (plain HTTP is chosen with --insecure-registry HOST)"));
+        }
+        let (host, prefix) = match s.split_once('/') {
+            Some((h, p)) => (h, Some(p)),
+            None => (s, None),
+        };
+        if host.is_empty()
+            || !host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b))
+        {
+            return Err(bad(
+                "the host must be a host name or address with an optional :PORT",
+            ));
+        }
+        if let Some(p) = prefix {
+            for c in p.split('/') {
+                if !valid_path_component(c) {
+                    return Err(bad(&format!(
+                        "prefix component {c:?} must be lowercase [a-z0-9] joined by '.', '_' or '-'"
+                    )));
+                }
+            }
+        }
+        Ok(Target {
+            host: host.to_ascii_lowercase(),
+            prefix: prefix.map(str::to_string),
+            keep_host,
+        })
+    }
+
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+    pub fn prefix(&self) -> Option<&str> {
+        self.prefix.as_deref()
+    }
+    pub fn keep_host(&self) -> bool {
+        self.keep_host
+    }
+
+    /// `HOST[/PREFIX]`.
+    pub fn display(&self) -> String {
+        match &self.prefix {
+            Some(p) => format!("{}/{p}", self.host),
+            None => self.host.clone(),
+        }
+    }
+
+    /// The repository path on the target host (without the host) for a source repository
+    /// (`registry/path`, as in the lock).
+    pub fn repo_path(&self, source_repository: &str) -> Result<String, NamingError> {
+        let r = Reference::parse(source_repository).map_err(|e| NamingError::BadSource {
+            source_repository: source_repository.to_string(),
+            problem: e.to_string(),
+        })?;
+        let mut parts: Vec<String> = Vec::new();
+        if let Some(p) = &self.prefix {
+            parts.push(p.clone());
+        }
+        if self.keep_host {
+            let hc = host_component(r.registry()).ok_or_else(|| NamingError::BadSource {
+                source_repository: source_repository.to_string(),
+                problem: format!(
+                    "its registry {:?} does not make a repository path component",
+                    r.registry()
+                ),
+            })?;
+            parts.push(hc);
+        }
+        parts.push(r.path().to_string());
+        let path = parts.join("/");
+        if path.len() > MAX_REPOSITORY_NAME_LEN {
+            return Err(NamingError::TooLong {
+                source_repository: source_repository.to_string(),
+                len: path.len(),
+                target: path,
+            });
+        }
+        Ok(path)
+    }
+
+    /// `HOST/<repo_path>`.
+    pub fn repository(&self, source_repository: &str) -> Result<String, NamingError> {
+        Ok(format!(
+            "{}/{}",
+            self.host,
+            self.repo_path(source_repository)?
+        ))
+    }
+
+    /// The repository path on this host for a full target repository name (`HOST/path`), if it
+    /// is on this host.
+    pub fn strip_host<'a>(&self, target_repository: &'a str) -> Option<&'a str> {
+        target_repository
+            .strip_prefix(self.host.as_str())
+            .and_then(|r| r.strip_prefix('/'))
+            .filter(|r| !r.is_empty())
+    }
+}
+
+/// The OCI 1.1 referrers fallback tag for a subject: `<alg>-<hex>`, the algorithm cut to 32
+/// characters and the hex to 64 (distribution-spec).
+pub fn referrers_tag(subject: &Digest) -> String {
+    let alg: String = subject.algorithm().as_str().chars().take(32).collect();
+    let hex: String = subject.hex().chars().take(64).collect();
+    format!("{alg}-{hex}")
+}
+
+/// The repository part of a ref name (`registry/repo:tag` → `registry/repo`).
+fn repository_of_name(name: &str) -> Option<String> {
+    Reference::parse(name).ok().map(|r| r.repository())
+}
+
+/// The tag part of a ref name (`registry/repo:tag` → `tag`).
+fn tag_of_name(name: &str) -> Option<String> {
+    let no_digest = name.split('@').next().unwrap_or(name);
+    let last = no_digest.rsplit('/').next().unwrap_or(no_digest);
+    last.rsplit_once(':').map(|(_, t)| t.to_string())
+}
+
+// -------------------------------------------------------------------------------------------
+// The plan
+// -------------------------------------------------------------------------------------------
+
+/// Push settings.
+#[derive(Clone, Debug)]
+pub struct PushOptions {
+    pub jobs: usize,
+    /// RFC 3339 time recorded in the mapping.
+    pub created: String,
+}
+
+/// Progress callbacks (the CLI draws a bar on a terminal; tests and pipes see nothing).
+pub trait PushProgress: Send + Sync {
+    fn phase(&self, _what: &str) {}
+    fn blobs_planned(&self, _count: usize, _bytes: u64) {}
+    fn blob_done(&self, _bytes: u64) {}
+    fn manifest_done(&self) {}
+}
+
+/// No progress display.
+pub struct Quiet;
+impl PushProgress for Quiet {}
+
+/// Push could not run (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
+    #[error(transparent)]
+    Naming(#[from] NamingError),
+    #[error("{0}")]
+    Bundle(String),
+    #[error("target name collision, nothing was pushed:\n{}\n(use --keep-host to keep source registries apart, or push the sources to different PREFIXes)", .0.join("\n"))]
+    Collision(Vec<String>),
+    #[error("{0}")]
+    Limit(String),
+    #[error("{what} {reference}: the registry holds something that is not an image index there ({detail}); refusing to overwrite it. Move it away or delete it, then push again")]
+    NotAnIndex {
+        what: &'static str,
+        reference: String,
+        detail: String,
+    },
+}
+
+/// What a push did.
+#[derive(Debug, Default)]
+pub struct PushOutcome {
+    /// Content problems (bundle or read-back). Any error severity means exit 1.
+    pub findings: Vec<Finding>,
+    /// The mapping written to `DIR/airlock.mapping.json` (None when nothing was pushed).
+    pub mapping: Option<Mapping>,
+    pub images: usize,
+    pub repositories: usize,
+    pub blobs_uploaded: usize,
+    pub bytes_uploaded: u64,
+    pub blobs_mounted: usize,
+    pub blobs_present: usize,
+    pub manifests_pushed: usize,
+    pub manifests_present: usize,
+    pub referrer_tags_updated: usize,
+    pub manifests_read_back: usize,
+    pub blobs_read_back: usize,
+    /// HTTP requests sent (including auth and retries).
+    pub requests: u64,
+}
+
+impl PushOutcome {
+    pub fn failed(&self) -> bool {
+        self.findings.iter().any(Finding::is_error)
+    }
+}
+
+/// Ordering groups: image trees, then attachments, then referrers lists.
+const GROUP_IMAGE: usize = 0;
+const GROUP_ATTACHMENT: usize = 100;
+
+/// One referrers list to maintain: a subject in one repository.
+#[derive(Debug, Default, Clone)]
+struct RefGroup {
+    referrers: BTreeSet<Digest>,
+    /// The referrers index captured from the source (pushed byte-exact).
+    captured: Option<Digest>,
+    owner: String,
+}
+
+#[derive(Debug, Default)]
+struct RepoPlan {
+    /// Manifest → push phase (lower first).
+    manifests: BTreeMap<Digest, usize>,
+    blobs: BTreeMap<Digest, u64>,
+    /// Tag → (digest, who asked for it).
+    tags: BTreeMap<String, (Digest, String)>,
+    referrers: BTreeMap<Digest, RefGroup>,
+    /// Manifest → the bundle entry it belongs to (for messages).
+    owner: BTreeMap<Digest, String>,
+    /// Blob → the bundle entry it belongs to (for messages).
+    blob_owner: BTreeMap<Digest, String>,
+}
+
+struct Planner<'a> {
+    layout: &'a Layout,
+    manifests: BTreeMap<Digest, Manifest>,
+    findings: Vec<Finding>,
+    repos: BTreeMap<String, RepoPlan>,
+    collisions: Vec<String>,
+    planned: usize,
+}
+
+impl Planner<'_> {
+    /// Read a manifest from the bundle (cached); a problem becomes a finding.
+    fn load(&mut self, d: &Digest, declared: Option<&str>, owner: &str) -> Option<Manifest> {
+        if let Some(m) = self.manifests.get(d) {
+            return Some(m.clone());
+        }
+        let bytes = match self.layout.read_blob(d, MAX_MANIFEST_BYTES as u64) {
+            Ok(b) => b,
+            Err(e) => {
+                let (code, what) = match e {
+                    BlobReadError::Missing => {
+                        (Code::BlobMissing, "is not in the bundle".to_string())
+                    }
+                    BlobReadError::DigestMismatch { actual } => (
+                        Code::BlobDigestMismatch,
+                        format!("hashes to {actual}: altered after capture"),
+                    ),
+                    BlobReadError::NotRegular(k) => {
+                        (Code::LayoutInvalid, format!("is {k}, not a regular file"))
+                    }
+                    BlobReadError::TooLarge { size, limit } => (
+                        Code::LimitExceeded,
+                        format!("is {size} bytes, over the {limit}-byte manifest limit"),
+                    ),
+                    BlobReadError::Io(s) => (Code::BlobMissing, format!("is unreadable: {s}")),
+                };
+                self.findings.push(Finding::error(
+                    code,
+                    format!("{owner}@{d}"),
+                    format!("manifest {d} of {owner} {what}; nothing was pushed"),
+                ));
+                return None;
+            }
+        };
+        match Manifest::parse_expecting(bytes, declared, d) {
+            Ok(m) => {
+                self.manifests.insert(d.clone(), m.clone());
+                Some(m)
+            }
+            Err(e) => {
+                self.findings.push(Finding::error(
+                    Code::ManifestInvalid,
+                    format!("{owner}@{d}"),
+                    format!("manifest {d} of {owner}: {e}; nothing was pushed"),
+                ));
+                None
+            }
+        }
+    }
+
+    /// Check a blob is in the bundle with its descriptor's size (content is re-hashed by the
+    /// registry on upload).
+    fn check_blob(&mut self, b: &Descriptor, owner: &str, manifest: &Digest) -> bool {
+        let path = self.layout.blob_path(&b.digest);
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.file_type().is_file() && m.len() == b.size => true,
+            Ok(m) if m.file_type().is_file() => {
+                self.findings.push(Finding::error(
+                    Code::BlobDigestMismatch,
+                    format!("{owner}@{manifest}"),
+                    format!(
+                        "blob {} of {manifest} is {} bytes in the bundle, its descriptor says {}; nothing was pushed",
+                        b.digest,
+                        m.len(),
+                        b.size
+                    ),
+                ));
+                false
+            }
+            Ok(_) => {
+                self.findings.push(Finding::error(
+                    Code::LayoutInvalid,
+                    format!("{owner}@{manifest}"),
+                    format!(
+                        "blob {} of {manifest} is not a regular file ({}); nothing was pushed",
+                        b.digest,
+                        path.display()
+                    ),
+                ));
+                false
+            }
+            Err(_) if !b.urls.is_empty() => false, // foreign layer, served from its URLs
+            Err(_) => {
+                self.findings.push(Finding::error(
+                    Code::BlobMissing,
+                    format!("{owner}@{manifest}"),
+                    format!(
+                        "blob {} ({}) of {manifest} is not in the bundle ({}); nothing was pushed",
+                        b.digest,
+                        b.media_type,
+                        path.display()
+                    ),
+                ));
+                false
+            }
+        }
+    }
+
+    /// Plan a manifest tree into `repo`. Returns the tree's height (0 for an image manifest).
+    #[allow(clippy::too_many_arguments)]
+    fn walk(
+        &mut self,
+        repo: &str,
+        d: &Digest,
+        declared: Option<&str>,
+        owner: &str,
+        group: usize,
+        depth: usize,
+        optional: &BTreeSet<Digest>,
+    ) -> Result<Option<usize>, PushError> {
+        if depth > MAX_PUSH_NESTING {
+            self.findings.push(Finding::error(
+                Code::LimitExceeded,
+                format!("{owner}@{d}"),
+                format!("indexes under {owner} nest deeper than {MAX_PUSH_NESTING} levels; nothing was pushed"),
+            ));
+            return Ok(None);
+        }
+        self.planned += 1;
+        if self.planned > MAX_PUSH_MANIFESTS {
+            return Err(PushError::Limit(format!(
+                "the bundle names more than {MAX_PUSH_MANIFESTS} manifests; refusing to push it"
+            )));
+        }
+        let Some(m) = self.load(d, declared, owner) else {
+            return Ok(None);
+        };
+        let mut height = 0;
+        for c in m.child_descriptors().to_vec() {
+            if optional.contains(&c.digest) && !self.layout.blob_path(&c.digest).exists() {
+                self.findings.push(Finding::warning(
+                    Code::PlatformMissing,
+                    format!("{owner}@{d}"),
+                    format!(
+                        "platform {} ({}) was left out at capture (--platform); registries that check index children will refuse index {d}",
+                        c.platform.as_ref().map(|p| p.to_string()).unwrap_or_default(),
+                        c.digest
+                    ),
+                ));
+                continue;
+            }
+            if let Some(h) = self.walk(
+                repo,
+                &c.digest,
+                Some(&c.media_type),
+                owner,
+                group,
+                depth + 1,
+                optional,
+            )? {
+                height = height.max(h + 1);
+            }
+        }
+        let mut blobs = Vec::new();
+        for b in m.blob_descriptors() {
+            if self.check_blob(b, owner, d) {
+                blobs.push((b.digest.clone(), b.size));
+            }
+        }
+        let plan = self.repos.entry(repo.to_string()).or_default();
+        let phase = group + height;
+        let e = plan.manifests.entry(d.clone()).or_insert(phase);
+        *e = (*e).min(phase);
+        plan.owner
+            .entry(d.clone())
+            .or_insert_with(|| owner.to_string());
+        for (b, _) in &blobs {
+            plan.blob_owner
+                .entry(b.clone())
+                .or_insert_with(|| owner.to_string());
+        }
+        plan.blobs.extend(blobs);
+        Ok(Some(height))
+    }
+
+    fn tag(&mut self, repo: &str, tag: &str, d: &Digest, who: &str, host: &str) {
+        let plan = self.repos.entry(repo.to_string()).or_default();
+        match plan.tags.get(tag) {
+            Some((old, old_who)) if old != d => self.collisions.push(format!(
+                "  {host}/{repo}:{tag} would get {old} from {old_who} and {d} from {who}"
+            )),
+            Some(_) => {}
+            None => {
+                plan.tags
+                    .insert(tag.to_string(), (d.clone(), who.to_string()));
+            }
+        }
+    }
+}
+
+/// A source image of the bundle (an `index.json` entry that is not an attachment).
+#[derive(Debug, Clone)]
+struct RootImage {
+    name: String,
+    repository: String,
+    repo: String,
+    tag: Option<String>,
+    desc: Descriptor,
+}
+
+fn plan<'a>(
+    layout: &'a Layout,
+    lock: Option<&Lock>,
+    target: &Target,
+) -> Result<(Planner<'a>, Vec<RootImage>), PushError> {
+    let index = layout.read_index()?;
+    let mut p = Planner {
+        layout,
+        manifests: BTreeMap::new(),
+        findings: Vec::new(),
+        repos: BTreeMap::new(),
+        collisions: Vec::new(),
+        planned: 0,
+    };
+    let host = target.host().to_string();
+    let mut roots = Vec::new();
+    let mut attachments = Vec::new();
+    for e in index.child_descriptors() {
+        let Some(name) = e.annotation(ANNOTATION_REF_NAME) else {
+            return Err(PushError::Bundle(format!(
+                "{}: index.json entry {} has no {ANNOTATION_REF_NAME} annotation; push needs each entry named by its source reference (registry/repository:tag), as `airlock capture` writes them",
+                layout.root().display(),
+                e.digest
+            )));
+        };
+        let is_attachment = tag_of_name(name)
+            .as_deref()
+            .and_then(parse_attachment_tag)
+            .is_some();
+        if is_attachment {
+            attachments.push(e.clone());
+            continue;
+        }
+        let r = Reference::parse(name).map_err(|err| {
+            PushError::Bundle(format!(
+                "{}: index.json entry {} is named {name:?}, which is not a source reference: {err}",
+                layout.root().display(),
+                e.digest
+            ))
+        })?;
+        let repository = lock
+            .and_then(|l| l.image(name))
+            .map(|i| i.repository.clone())
+            .unwrap_or_else(|| r.repository());
+        roots.push(RootImage {
+            name: name.to_string(),
+            repo: target.repo_path(&repository)?,
+            repository,
+            tag: r.tag().map(str::to_string),
+            desc: e.clone(),
+        });
+    }
+    if roots.is_empty() {
+        return Err(PushError::Bundle(format!(
+            "{}: index.json names no image; nothing to push",
+            layout.root().display()
+        )));
+    }
+    for root in &roots {
+        let optional: BTreeSet<Digest> = lock
+            .and_then(|l| l.image(&root.name))
+            .map(|li| {
+                li.platforms
+                    .iter()
+                    .filter(|pl| !pl.captured)
+                    .map(|pl| pl.digest.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        p.walk(
+            &root.repo,
+            &root.desc.digest,
+            Some(&root.desc.media_type),
+            &root.name,
+            GROUP_IMAGE,
+            0,
+            &optional,
+        )?;
+        if let Some(t) = &root.tag {
+            p.tag(&root.repo, t, &root.desc.digest, &root.name, &host);
+        }
+    }
+    for e in &attachments {
+        let name = e
+            .annotation(ANNOTATION_REF_NAME)
+            .unwrap_or_default()
+            .to_string();
+        let (Some(repository), Some(tag)) = (repository_of_name(&name), tag_of_name(&name)) else {
+            return Err(PushError::Bundle(format!(
+                "{}: index.json entry {name:?} is not registry/repository:tag",
+                layout.root().display()
+            )));
+        };
+        let Some((subject, kind)) = parse_attachment_tag(&tag) else {
+            continue;
+        };
+        let repo = target.repo_path(&repository)?;
+        if kind == AttachmentKind::ReferrersIndex {
+            // The captured referrers list: its children are the referrers (pushed as
+            // attachments); the list itself is pushed in the referrers step.
+            let Some(idx) = p.load(&e.digest, Some(&e.media_type), &name) else {
+                continue;
+            };
+            let mut referrers = BTreeSet::new();
+            for c in idx.child_descriptors().to_vec() {
+                if p.walk(
+                    &repo,
+                    &c.digest,
+                    Some(&c.media_type),
+                    &name,
+                    GROUP_ATTACHMENT,
+                    1,
+                    &BTreeSet::new(),
+                )?
+                .is_some()
+                {
+                    referrers.insert(c.digest.clone());
+                }
+            }
+            let plan = p.repos.entry(repo.clone()).or_default();
+            plan.owner
+                .entry(e.digest.clone())
+                .or_insert_with(|| name.clone());
+            let g = plan.referrers.entry(subject).or_default();
+            g.referrers.extend(referrers);
+            g.captured = Some(e.digest.clone());
+            g.owner = name.clone();
+            continue;
+        }
+        p.walk(
+            &repo,
+            &e.digest,
+            Some(&e.media_type),
+            &name,
+            GROUP_ATTACHMENT,
+            0,
+            &BTreeSet::new(),
+        )?;
+        p.tag(&repo, &tag, &e.digest, &name, &host);
+    }
+    // Referrers the lock lists that no captured list named.
+    if let Some(lock) = lock {
+        for li in &lock.images {
+            let Some(root) = roots.iter().find(|r| r.name == li.r#ref) else {
+                continue;
+            };
+            for a in &li.attachments {
+                if a.kind != AttachmentKind::Referrer {
+                    continue;
+                }
+                let owner = format!("{} (referrer of {})", root.name, a.subject);
+                if p.walk(
+                    &root.repo,
+                    &a.digest,
+                    None,
+                    &owner,
+                    GROUP_ATTACHMENT,
+                    1,
+                    &BTreeSet::new(),
+                )?
+                .is_some()
+                {
+                    let plan = p.repos.entry(root.repo.clone()).or_default();
+                    let g = plan.referrers.entry(a.subject.clone()).or_default();
+                    g.referrers.insert(a.digest.clone());
+                    if g.owner.is_empty() {
+                        g.owner = owner;
+                    }
+                }
+            }
+        }
+    }
+    // Referrers' subjects, when they are not in the captured list's tag (referrers API sources).
+    let repo_names: Vec<String> = p.repos.keys().cloned().collect();
+    for repo in repo_names {
+        let ds: Vec<Digest> = p.repos[&repo].manifests.keys().cloned().collect();
+        for d in ds {
+            let Some(subject) = p
+                .manifests
+                .get(&d)
+                .and_then(|m| m.subject())
+                .map(|s| s.digest.clone())
+            else {
+                continue;
+            };
+            let plan = p.repos.entry(repo.clone()).or_default();
+            let owner = plan.owner.get(&d).cloned().unwrap_or_default();
+            let g = plan.referrers.entry(subject).or_default();
+            g.referrers.insert(d.clone());
+            if g.owner.is_empty() {
+                g.owner = owner;
+            }
+        }
+    }
+    if !p.collisions.is_empty() {
+        let mut c = std::mem::take(&mut p.collisions);
+        c.sort();
+        c.dedup();
+        return Err(PushError::Collision(c));
+    }
+    Ok((p, roots))
+}
+
+// -------------------------------------------------------------------------------------------
+// Network
+// -------------------------------------------------------------------------------------------
+
+enum BlobResult {
+    Present,
+    Mounted,
+    Uploaded(u64),
+    /// The registry refused the upload and the local copy does not hash to its name.
+    Corrupt(Finding),
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn ensure_blob(
+    client: &Client,
+    layout: &Layout,
+    host: &str,
+    repo: &str,
+    d: &Digest,
+    size: u64,
+    mount_from: Option<&str>,
+    owner: &str,
+) -> Result<BlobResult, RegistryError> {
+    if client.blob_exists(host, repo, d, true).await? {
+        return Ok(BlobResult::Present);
+    }
+    if let Some(from) = mount_from {
+        if from != repo && client.mount_blob(host, repo, from, d).await? {
+            return Ok(BlobResult::Mounted);
+        }
+    }
+    let path = layout.blob_path(d);
+    match client
+        .upload_blob(host, repo, d, Body::File { path, len: size })
+        .await
+    {
+        Ok(()) => Ok(BlobResult::Uploaded(size)),
+        Err(RegistryError::Status { url, status, body }) if status == 400 => {
+            match layout.check_blob(d, Some(size)) {
+                layout::BlobState::Ok => Err(RegistryError::Status { url, status, body }),
+                state => Ok(BlobResult::Corrupt(Finding::error(
+                    Code::BlobDigestMismatch,
+                    owner.to_string(),
+                    format!(
+                        "blob {d} in the bundle is damaged ({state:?}); the registry refused it ({url}: HTTP 400)"
+                    ),
+                ))),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Result of putting one manifest (and its tags).
+#[derive(Default)]
+struct PutOne {
+    pushed: usize,
+    present: usize,
+    /// Some(answered OCI-Subject) when a manifest with `subject` was actually PUT.
+    oci_subject: Option<bool>,
+    replaced: Vec<(String, String)>,
+}
+
+async fn put_manifest_tags(
+    client: &Client,
+    host: &str,
+    repo: &str,
+    m: &Manifest,
+    tags: &[String],
+) -> Result<PutOne, RegistryError> {
+    let mut out = PutOne::default();
+    let digest = m.digest().to_string();
+    let references: Vec<String> = if tags.is_empty() {
+        vec![digest.clone()]
+    } else {
+        tags.to_vec()
+    };
+    for reference in references {
+        match client.head_manifest(host, repo, &reference).await? {
+            Some(Some(served)) if served == digest => {
+                out.present += 1;
+                continue;
+            }
+            Some(None) if reference == digest => {
+                out.present += 1;
+                continue;
+            }
+            Some(Some(other)) => out.replaced.push((reference.clone(), other)),
+            _ => {}
+        }
+        let r = client
+            .put_manifest(host, repo, &reference, m.media_type(), m.raw().to_vec())
+            .await?;
+        out.pushed += 1;
+        if m.subject().is_some() {
+            out.oci_subject = Some(out.oci_subject.unwrap_or(false) || r.oci_subject.is_some());
+        }
+    }
+    Ok(out)
+}
+
+/// The descriptor a referrers list holds for a referrer manifest.
+fn referrer_descriptor(m: &Manifest) -> serde_json::Value {
+    let mut d = serde_json::Map::new();
+    d.insert("mediaType".into(), m.media_type().into());
+    d.insert("digest".into(), m.digest().to_string().into());
+    d.insert("size".into(), m.size().into());
+    if let Some(at) = m.artifact_type() {
+        d.insert("artifactType".into(), at.into());
+    }
+    if !m.annotations().is_empty() {
+        let ann: serde_json::Map<String, serde_json::Value> = m
+            .annotations()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone().into()))
+            .collect();
+        d.insert("annotations".into(), ann.into());
+    }
+    serde_json::Value::Object(d)
+}
+
+/// Digests listed in an index document (any `manifests[].digest` that parses).
+fn listed_digests(v: &serde_json::Value) -> BTreeSet<Digest> {
+    v.get("manifests")
+        .and_then(|m| m.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|d| d.get("digest").and_then(|x| x.as_str()))
+                .filter_map(|s| Digest::parse(s).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Push a bundle directory to `target`. Writes `DIR/airlock.mapping.json` when the push went
+/// through (also when read-back found problems: it records what was pushed).
+pub async fn push(
+    client: &Client,
+    dir: &Path,
+    target: &Target,
+    opts: &PushOptions,
+    progress: Arc<dyn PushProgress>,
+) -> Result<PushOutcome, PushError> {
+    let start_requests = client.request_count();
+    let layout = Layout::open(dir)?;
+    let lock = match std::fs::read(dir.join(layout::LOCK_FILE)) {
+        Ok(b) => Some(Lock::parse(&b).map_err(|e| {
+            PushError::Bundle(format!("{}: {e}", dir.join(layout::LOCK_FILE).display()))
+        })?),
+        Err(_) => None,
+    };
+    progress.phase("planning");
+    let (planner, roots) = plan(&layout, lock.as_ref(), target)?;
+    let Planner {
+        manifests,
+        findings,
+        repos,
+        ..
+    } = planner;
+    let mut out = PushOutcome {
+        findings,
+        images: roots.len(),
+        repositories: repos.len(),
+        ..Default::default()
+    };
+    if out.failed() {
+        out.requests = client.request_count() - start_requests;
+        return Ok(out);
+    }
+    let host = target.host().to_string();
+    let jobs = opts.jobs.max(1);
+
+    // 1. Blobs: each first to one repository, then mounted into the others.
+    progress.phase("blobs");
+    let mut per_blob: BTreeMap<Digest, (u64, Vec<String>)> = BTreeMap::new();
+    for (repo, plan) in &repos {
+        for (d, size) in &plan.blobs {
+            if manifests.contains_key(d) {
+                continue; // a manifest referenced as a blob (rare); pushed as a manifest
+            }
+            per_blob
+                .entry(d.clone())
+                .or_insert_with(|| (*size, Vec::new()))
+                .1
+                .push(repo.clone());
+        }
+    }
+    progress.blobs_planned(per_blob.len(), per_blob.values().map(|(s, _)| *s).sum());
+    let owner_of_blob = |d: &Digest, repo: &str| -> String {
+        repos
+            .get(repo)
+            .and_then(|p| p.blob_owner.get(d))
+            .cloned()
+            .unwrap_or_else(|| format!("{host}/{repo}"))
+    };
+    let first: Vec<(Digest, u64, String)> = per_blob
+        .iter()
+        .map(|(d, (s, rs))| (d.clone(), *s, rs[0].clone()))
+        .collect();
+    let rest: Vec<(Digest, u64, String, String)> = per_blob
+        .iter()
+        .flat_map(|(d, (s, rs))| {
+            rs.iter()
+                .skip(1)
+                .map(move |r| (d.clone(), *s, r.clone(), rs[0].clone()))
+        })
+        .collect();
+    for round in [
+        first
+            .into_iter()
+            .map(|(d, s, r)| (d, s, r, None))
+            .collect::<Vec<_>>(),
+        rest.into_iter()
+            .map(|(d, s, r, from)| (d, s, r, Some(from)))
+            .collect(),
+    ] {
+        let layout = &layout;
+        let host = &host;
+        let owner_of_blob = &owner_of_blob;
+        let mut s = stream::iter(round.into_iter().map(|(d, size, repo, from)| {
+            let progress = progress.clone();
+            async move {
+                let owner = owner_of_blob(&d, &repo);
+                let r = ensure_blob(
+                    client,
+                    layout,
+                    host,
+                    &repo,
+                    &d,
+                    size,
+                    from.as_deref(),
+                    &owner,
+                )
+                .await;
+                if from.is_none() {
+                    progress.blob_done(size);
+                }
+                r
+            }
+        }))
+        .buffer_unordered(jobs);
+        let mut first_err = None;
+        while let Some(r) = s.next().await {
+            match r {
+                Ok(BlobResult::Present) => out.blobs_present += 1,
+                Ok(BlobResult::Mounted) => out.blobs_mounted += 1,
+                Ok(BlobResult::Uploaded(n)) => {
+                    out.blobs_uploaded += 1;
+                    out.bytes_uploaded += n;
+                }
+                Ok(BlobResult::Corrupt(f)) => out.findings.push(f),
+                Err(e) => {
+                    // Stop at the first transport failure; complete uploads stay for the re-run.
+                    first_err = Some(e);
+                    break;
+                }
+            }
+        }
+        drop(s);
+        if let Some(e) = first_err {
+            return Err(e.into());
+        }
+    }
+    if out.failed() {
+        out.requests = client.request_count() - start_requests;
+        return Ok(out);
+    }
+
+    // 2. Manifests, phase by phase (children before the indexes that list them, images before
+    //    attachments).
+    progress.phase("manifests");
+    let mut phases: BTreeMap<usize, Vec<(String, Digest)>> = BTreeMap::new();
+    for (repo, plan) in &repos {
+        for (d, ph) in &plan.manifests {
+            phases
+                .entry(*ph)
+                .or_default()
+                .push((repo.clone(), d.clone()));
+        }
+    }
+    // (repo, subject) → whether the registry answered OCI-Subject for a referrer PUT.
+    let mut subject_support: BTreeMap<(String, Digest), bool> = BTreeMap::new();
+    let mut replaced: Vec<Finding> = Vec::new();
+    for (_, items) in phases {
+        let repos = &repos;
+        let manifests = &manifests;
+        let host = &host;
+        let mut s = stream::iter(items.into_iter().filter_map(|(repo, d)| {
+            let m = manifests.get(&d)?.clone();
+            let tags: Vec<String> = repos
+                .get(&repo)
+                .map(|p| {
+                    p.tags
+                        .iter()
+                        .filter(|(_, (td, _))| td == &d)
+                        .map(|(t, _)| t.clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let progress = progress.clone();
+            Some(async move {
+                let r = put_manifest_tags(client, host, &repo, &m, &tags).await;
+                progress.manifest_done();
+                r.map(|p| (repo, m, p))
+            })
+        }))
+        .buffer_unordered(jobs);
+        let mut first_err = None;
+        while let Some(r) = s.next().await {
+            match r {
+                Ok((repo, m, p)) => {
+                    out.manifests_pushed += p.pushed;
+                    out.manifests_present += p.present;
+                    if let (Some(sup), Some(subj)) = (p.oci_subject, m.subject()) {
+                        let e = subject_support
+                            .entry((repo.clone(), subj.digest.clone()))
+                            .or_insert(sup);
+                        *e = *e && sup;
+                    }
+                    let owner = repos
+                        .get(&repo)
+                        .and_then(|pl| pl.owner.get(m.digest()))
+                        .cloned()
+                        .unwrap_or_default();
+                    for (tag, old) in p.replaced {
+                        // Replacing an image tag is what mirroring does; replacing an attachment
+                        // tag drops whatever the registry's copy held, which is worth a warning.
+                        let code = match parse_attachment_tag(&tag).map(|(_, k)| k) {
+                            Some(AttachmentKind::Sig) => Code::SignatureMissing,
+                            Some(AttachmentKind::Att) => Code::AttestationMissing,
+                            Some(AttachmentKind::Sbom) => Code::SbomMissing,
+                            _ => continue,
+                        };
+                        replaced.push(Finding::warning(
+                            code,
+                            format!("{owner}@{}", m.digest()),
+                            format!(
+                                "{host}/{repo}:{tag} pointed at {old}; it now points at {} (the bundle's), so whatever only the registry's copy held is no longer reachable by that tag",
+                                m.digest()
+                            ),
+                        ));
+                    }
+                }
+                Err(e) => {
+                    first_err = Some(e);
+                    break;
+                }
+            }
+        }
+        drop(s);
+        if let Some(e) = first_err {
+            return Err(e.into());
+        }
+    }
+    out.findings.extend(replaced);
+
+    // 3. Referrers lists: the captured list byte-exact where possible, else merged.
+    progress.phase("referrers");
+    let mut listing_checks: Vec<(String, Digest, BTreeSet<Digest>, String, bool)> = Vec::new();
+    for (repo, plan) in &repos {
+        for (subject, g) in &plan.referrers {
+            let supported = match subject_support.get(&(repo.clone(), subject.clone())) {
+                Some(s) => *s,
+                None => client.get_referrers(&host, repo, subject).await?.is_some(),
+            };
+            let mut captured_put = false;
+            if !supported {
+                let tag = referrers_tag(subject);
+                let existing = client.get_manifest(&host, repo, &tag).await?;
+                match existing {
+                    None => {
+                        let captured = g.captured.as_ref().and_then(|c| manifests.get(c));
+                        let usable = captured.filter(|c| {
+                            let listed: BTreeSet<Digest> = c
+                                .child_descriptors()
+                                .iter()
+                                .map(|x| x.digest.clone())
+                                .collect();
+                            g.referrers.is_subset(&listed)
+                                && listed.iter().all(|x| plan.manifests.contains_key(x))
+                        });
+                        let (bytes, mt) = match usable {
+                            Some(c) => {
+                                captured_put = true;
+                                (c.raw().to_vec(), c.media_type().to_string())
+                            }
+                            None => {
+                                let descs: Vec<serde_json::Value> = g
+                                    .referrers
+                                    .iter()
+                                    .filter_map(|d| manifests.get(d))
+                                    .map(referrer_descriptor)
+                                    .collect();
+                                let doc = serde_json::json!({
+                                    "schemaVersion": 2,
+                                    "mediaType": MEDIA_OCI_INDEX,
+                                    "manifests": descs,
+                                });
+                                (
+                                    serde_json::to_vec(&doc).unwrap_or_default(),
+                                    MEDIA_OCI_INDEX.to_string(),
+                                )
+                            }
+                        };
+                        client.put_manifest(&host, repo, &tag, &mt, bytes).await?;
+                        out.referrer_tags_updated += 1;
+                        out.manifests_pushed += 1;
+                    }
+                    Some(f) => {
+                        let reference = format!("{host}/{repo}:{tag}");
+                        let mut doc: serde_json::Value =
+                            serde_json::from_slice(&f.bytes).map_err(|e| {
+                                PushError::NotAnIndex {
+                                    what: "referrers tag",
+                                    reference: reference.clone(),
+                                    detail: format!("not JSON: {e}"),
+                                }
+                            })?;
+                        let is_index = Manifest::parse(f.bytes.clone(), Some(MEDIA_OCI_INDEX))
+                            .map(|m| m.is_index())
+                            .unwrap_or(false);
+                        if !is_index {
+                            return Err(PushError::NotAnIndex {
+                                what: "referrers tag",
+                                reference,
+                                detail: "not an image index".into(),
+                            });
+                        }
+                        let have = listed_digests(&doc);
+                        if g.captured.as_ref().is_some_and(|c| c.matches(&f.bytes)) {
+                            captured_put = true;
+                        }
+                        let missing: Vec<&Digest> =
+                            g.referrers.iter().filter(|d| !have.contains(*d)).collect();
+                        if !missing.is_empty() {
+                            if have.len() + missing.len() > MAX_INDEX_ENTRIES {
+                                return Err(PushError::Limit(format!(
+                                    "{reference} would list {} referrers, over the limit of {MAX_INDEX_ENTRIES}",
+                                    have.len() + missing.len()
+                                )));
+                            }
+                            if let Some(list) =
+                                doc.get_mut("manifests").and_then(|m| m.as_array_mut())
+                            {
+                                for d in missing {
+                                    if let Some(m) = manifests.get(d) {
+                                        list.push(referrer_descriptor(m));
+                                    }
+                                }
+                            }
+                            let bytes = serde_json::to_vec(&doc).unwrap_or_default();
+                            client
+                                .put_manifest(&host, repo, &tag, MEDIA_OCI_INDEX, bytes)
+                                .await?;
+                            out.referrer_tags_updated += 1;
+                            out.manifests_pushed += 1;
+                        } else {
+                            out.manifests_present += 1;
+                        }
+                    }
+                }
+            }
+            if let Some(c) = g.captured.as_ref().and_then(|c| manifests.get(c)) {
+                if !captured_put {
+                    let p = put_manifest_tags(client, &host, repo, c, &[]).await?;
+                    out.manifests_pushed += p.pushed;
+                    out.manifests_present += p.present;
+                }
+            }
+            listing_checks.push((
+                repo.clone(),
+                subject.clone(),
+                g.referrers.clone(),
+                g.owner.clone(),
+                supported,
+            ));
+        }
+    }
+
+    // 4. Read-back: every manifest by digest and by tag, every referrers list, every blob.
+    progress.phase("read-back");
+    enum Check {
+        Manifest {
+            repo: String,
+            reference: String,
+            expected: Digest,
+            owner: String,
+        },
+        Blob {
+            repo: String,
+            digest: Digest,
+            size: u64,
+            owner: String,
+        },
+    }
+    let mut checks = Vec::new();
+    for (repo, plan) in &repos {
+        for d in plan.manifests.keys() {
+            checks.push(Check::Manifest {
+                repo: repo.clone(),
+                reference: d.to_string(),
+                expected: d.clone(),
+                owner: plan.owner.get(d).cloned().unwrap_or_default(),
+            });
+        }
+        for g in plan.referrers.values() {
+            if let Some(c) = &g.captured {
+                checks.push(Check::Manifest {
+                    repo: repo.clone(),
+                    reference: c.to_string(),
+                    expected: c.clone(),
+                    owner: g.owner.clone(),
+                });
+            }
+        }
+        for (tag, (d, who)) in &plan.tags {
+            checks.push(Check::Manifest {
+                repo: repo.clone(),
+                reference: tag.clone(),
+                expected: d.clone(),
+                owner: who.clone(),
+            });
+        }
+        for (d, size) in &plan.blobs {
+            if manifests.contains_key(d) {
+                continue;
+            }
+            checks.push(Check::Blob {
+                repo: repo.clone(),
+                digest: d.clone(),
+                size: *size,
+                owner: owner_of_blob(d, repo),
+            });
+        }
+    }
+    {
+        let host = &host;
+        let mut s = stream::iter(checks.into_iter().map(|c| async move {
+            match c {
+                Check::Manifest {
+                    repo,
+                    reference,
+                    expected,
+                    owner,
+                } => {
+                    let f = client.get_manifest(host, &repo, &reference).await?;
+                    let sep = if reference.contains(':') { "@" } else { ":" };
+                    let at = format!("{host}/{repo}{sep}{reference}");
+                    let finding = match f {
+                        None => Some(Finding::error(
+                            Code::BlobMissing,
+                            format!("{owner}@{expected}"),
+                            format!("pushed {expected} to {at}, but the registry answers 404 there when read back"),
+                        )),
+                        Some(f) => {
+                            let served = crate::oci::Digest::of(expected.algorithm(), &f.bytes);
+                            (served != expected).then(|| {
+                                Finding::error(
+                                    Code::RegistryRewrite,
+                                    format!("{owner}@{expected}"),
+                                    format!(
+                                        "{owner}: pushed {expected} to {at}, but the registry serves {served} ({} bytes, {}) there: it re-wrote the manifest, so pulls pinned to {expected} will not get these bytes",
+                                        f.bytes.len(),
+                                        f.content_type.as_deref().unwrap_or("no content type")
+                                    ),
+                                )
+                            })
+                        }
+                    };
+                    Ok::<_, RegistryError>((true, finding))
+                }
+                Check::Blob {
+                    repo,
+                    digest,
+                    size,
+                    owner,
+                } => {
+                    let h = client.head_blob(host, &repo, &digest).await?;
+                    let finding = match h {
+                        None => Some(Finding::error(
+                            Code::BlobMissing,
+                            format!("{owner}@{digest}"),
+                            format!("blob {digest} of {owner} is missing at {host}/{repo} when read back (HEAD 404)"),
+                        )),
+                        Some(Some(len)) if len != size => Some(Finding::error(
+                            Code::BlobDigestMismatch,
+                            format!("{owner}@{digest}"),
+                            format!("blob {digest} of {owner} is {len} bytes at {host}/{repo}, its descriptor says {size}"),
+                        )),
+                        Some(_) => None,
+                    };
+                    Ok((false, finding))
+                }
+            }
+        }))
+        .buffer_unordered(jobs);
+        while let Some(r) = s.next().await {
+            let (is_manifest, finding) = r?;
+            if is_manifest {
+                out.manifests_read_back += 1;
+            } else {
+                out.blobs_read_back += 1;
+            }
+            out.findings.extend(finding);
+        }
+    }
+    for (repo, subject, referrers, owner, supported) in listing_checks {
+        if referrers.is_empty() {
+            continue;
+        }
+        let listing = if supported {
+            client.get_referrers(&host, &repo, &subject).await?
+        } else {
+            client
+                .get_manifest(&host, &repo, &referrers_tag(&subject))
+                .await?
+        };
+        let listed = listing
+            .and_then(|f| serde_json::from_slice::<serde_json::Value>(&f.bytes).ok())
+            .map(|v| listed_digests(&v))
+            .unwrap_or_default();
+        for d in referrers.difference(&listed) {
+            out.findings.push(Finding::error(
+                Code::BlobMissing,
+                format!("{owner}@{d}"),
+                format!(
+                    "referrer {d} of {subject} was pushed to {host}/{repo} but the registry's referrers list ({}) does not name it",
+                    if supported { "referrers API".to_string() } else { format!("tag {}", referrers_tag(&subject)) }
+                ),
+            ));
+        }
+    }
+
+    // 5. The mapping.
+    let mut mapping = Mapping {
+        schema: MAPPING_SCHEMA.into(),
+        registry: target.display(),
+        created: opts.created.clone(),
+        images: Vec::new(),
+    };
+    for r in &roots {
+        let target_repository = format!("{host}/{}", r.repo);
+        mapping.images.push(MappedImage {
+            source: r.name.clone(),
+            source_repository: r.repository.clone(),
+            digest: r.desc.digest.clone(),
+            target: format!("{target_repository}@{}", r.desc.digest),
+            target_repository,
+            tag: r.tag.clone(),
+        });
+    }
+    layout::write_atomic(&dir.join(layout::MAPPING_FILE), &mapping.to_json())?;
+    out.mapping = Some(mapping);
+    out.requests = client.request_count() - start_requests;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_parses_host_port_and_prefix() {
+        let t = Target::parse("Registry.Local:5000/mirror/team/", false).unwrap();
+        assert_eq!(t.host(), "registry.local:5000");
+        assert_eq!(t.prefix(), Some("mirror/team"));
+        assert_eq!(t.display(), "registry.local:5000/mirror/team");
+        assert!(Target::parse("https://r.local", false).is_err());
+        assert!(Target::parse("r.local/Upper", false).is_err());
+        assert!(Target::parse("r.local/a//b", false).is_err());
+        assert!(Target::parse("", false).is_err());
+    }
+
+    #[test]
+    fn source_host_is_dropped_or_kept() {
+        let t = Target::parse("mirror.local/pfx", false).unwrap();
+        assert_eq!(t.repo_path("quay.io/minio/app").unwrap(), "pfx/minio/app");
+        assert_eq!(
+            t.repo_path("docker.io/library/nginx").unwrap(),
+            "pfx/library/nginx"
+        );
+        let k = Target::parse("mirror.local", true).unwrap();
+        assert_eq!(
+            k.repo_path("127.0.0.1:5000/team/app").unwrap(),
+            "127.0.0.1-5000/team/app"
+        );
+        assert_eq!(
+            k.repository("quay.io/minio/app").unwrap(),
+            "mirror.local/quay.io/minio/app"
+        );
+        assert_eq!(
+            k.strip_host("mirror.local/quay.io/minio/app"),
+            Some("quay.io/minio/app")
+        );
+        assert_eq!(k.strip_host("other.local/x"), None);
+    }
+
+    #[test]
+    fn over_long_target_name_is_refused() {
+        let long = "a".repeat(250);
+        let t = Target::parse(&format!("mirror.local/{long}"), false).unwrap();
+        assert!(matches!(
+            t.repo_path("quay.io/team/app"),
+            Err(NamingError::TooLong { .. })
+        ));
+    }
+
+    #[test]
+    fn host_components_are_valid_path_components() {
+        assert_eq!(host_component("Quay.IO").as_deref(), Some("quay.io"));
+        assert_eq!(host_component("[::1]:5000").as_deref(), Some("1-5000"));
+        assert_eq!(
+            host_component("localhost:5000").as_deref(),
+            Some("localhost-5000")
+        );
+        assert!(valid_path_component("a--b"));
+        assert!(valid_path_component("a__b"));
+        assert!(!valid_path_component("a._b"));
+        assert!(!valid_path_component("a___b"));
+        assert!(!valid_path_component("-a"));
+    }
+
+    #[test]
+    fn referrers_tag_truncates_long_digests() {
+        let d = Digest::sha256_of(b"x");
+        assert_eq!(referrers_tag(&d), d.tag_form());
+        let long = Digest::of(crate::oci::Algorithm::Sha512, b"x");
+        let t = referrers_tag(&long);
+        assert_eq!(t.len(), "sha512-".len() + 64);
+    }
+
+    #[test]
+    fn ref_name_parts() {
+        let d = Digest::sha256_of(b"x");
+        let n = format!("127.0.0.1:5000/team/app:{}.sig", d.tag_form());
+        assert_eq!(
+            repository_of_name(&n).as_deref(),
+            Some("127.0.0.1:5000/team/app")
+        );
+        assert_eq!(tag_of_name(&n), Some(format!("{}.sig", d.tag_form())));
+        assert_eq!(tag_of_name("127.0.0.1:5000/team/app"), None);
+    }
+
+    #[test]
+    fn referrer_descriptor_carries_artifact_type_and_annotations() {
+        let raw = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"application/x","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[],"annotations":{"k":"v"}}"#.to_vec();
+        let m = Manifest::parse(raw, None).unwrap();
+        let d = referrer_descriptor(&m);
+        assert_eq!(d["artifactType"], "application/x");
+        assert_eq!(d["annotations"]["k"], "v");
+        assert_eq!(d["digest"], m.digest().to_string());
+    }
+}

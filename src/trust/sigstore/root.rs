@@ -1,0 +1,238 @@
+//! Sigstore trusted roots (`trusted_root.json`): Fulcio CAs, Rekor keys (v1) and checkpoint keys
+//! (v2), CT log keys and TSAs, each with its validity window. Read from files only.
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use sigstore_verify::trust_root::TrustedRoot as SigstoreRoot;
+use sigstore_verify::Verifier;
+
+use super::{b64, sha256, MAX_TRUSTED_ROOT_BYTES};
+use crate::trust::keys::{KeyAlgorithm, PublicKey};
+
+/// Why a trusted root cannot be used. This is operator input: the gate cannot run (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum TrustedRootError {
+    #[error("trusted root {source_name}: cannot read it: {error}")]
+    Read {
+        source_name: String,
+        error: std::io::Error,
+    },
+    #[error(
+        "trusted root {source_name} is {found} bytes, over the {limit}-byte limit; a \
+         trusted_root.json is a few KiB: check that the right file was given"
+    )]
+    TooLarge {
+        source_name: String,
+        found: u64,
+        limit: usize,
+    },
+    #[error(
+        "trusted root {source_name} is not a usable Sigstore trusted_root.json: {detail}; export it \
+         again (e.g. `cosign trusted-root create` or the trusted_root.json target of the Sigstore \
+         TUF repository) and import that file"
+    )]
+    Invalid { source_name: String, detail: String },
+    #[error("building a trusted root from {what}: {detail}")]
+    Parts { what: String, detail: String },
+}
+
+struct Inner {
+    verifier: Verifier,
+    has_ct_logs: bool,
+    has_tlogs: bool,
+    fulcio_cas: usize,
+    tsas: usize,
+}
+
+/// A verified-to-parse trusted root with its verifier ready. Cheap to clone.
+#[derive(Clone)]
+pub struct TrustedRoot {
+    source: String,
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for TrustedRoot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TrustedRoot")
+            .field("source", &self.source)
+            .field("fulcio_cas", &self.inner.fulcio_cas)
+            .field("tsas", &self.inner.tsas)
+            .field("has_tlogs", &self.inner.has_tlogs)
+            .field("has_ct_logs", &self.inner.has_ct_logs)
+            .finish()
+    }
+}
+
+impl TrustedRoot {
+    /// Reads a `trusted_root.json` file.
+    pub fn load(path: &Path) -> Result<TrustedRoot, TrustedRootError> {
+        let source_name = path.display().to_string();
+        let meta = std::fs::metadata(path).map_err(|error| TrustedRootError::Read {
+            source_name: source_name.clone(),
+            error,
+        })?;
+        if meta.len() > MAX_TRUSTED_ROOT_BYTES as u64 {
+            return Err(TrustedRootError::TooLarge {
+                source_name,
+                found: meta.len(),
+                limit: MAX_TRUSTED_ROOT_BYTES,
+            });
+        }
+        let bytes = std::fs::read(path).map_err(|error| TrustedRootError::Read {
+            source_name: source_name.clone(),
+            error,
+        })?;
+        TrustedRoot::from_json(&bytes, &source_name)
+    }
+
+    /// Parses `trusted_root.json` bytes; `source_name` names them in messages.
+    pub fn from_json(bytes: &[u8], source_name: &str) -> Result<TrustedRoot, TrustedRootError> {
+        if bytes.len() > MAX_TRUSTED_ROOT_BYTES {
+            return Err(TrustedRootError::TooLarge {
+                source_name: source_name.to_string(),
+                found: bytes.len() as u64,
+                limit: MAX_TRUSTED_ROOT_BYTES,
+            });
+        }
+        let invalid = |detail: String| TrustedRootError::Invalid {
+            source_name: source_name.to_string(),
+            detail,
+        };
+        let text = std::str::from_utf8(bytes).map_err(|e| invalid(format!("not UTF-8 ({e})")))?;
+        let root = SigstoreRoot::from_json(text).map_err(|e| invalid(e.to_string()))?;
+        let verifier = Verifier::new(&root).map_err(|e| invalid(e.to_string()))?;
+        Ok(TrustedRoot {
+            source: source_name.to_string(),
+            inner: Arc::new(Inner {
+                verifier,
+                has_ct_logs: !root.ctlogs.is_empty(),
+                has_tlogs: !root.tlogs.is_empty(),
+                fulcio_cas: root.certificate_authorities.len(),
+                tsas: root.timestamp_authorities.len(),
+            }),
+        })
+    }
+
+    /// A trusted root from plain files: Fulcio (or private) CA certificates in PEM (roots and
+    /// intermediates), Rekor public keys, and optionally TSA certificate chains in PEM. Validity
+    /// windows are open (from 1970 on), as a bare PEM file carries none.
+    pub fn from_parts(
+        ca_certificates_pem: &[&[u8]],
+        rekor_keys: &[PublicKey],
+        tsa_chains_pem: &[&[u8]],
+        source_name: &str,
+    ) -> Result<TrustedRoot, TrustedRootError> {
+        let open = json!({"start": "1970-01-01T00:00:00Z"});
+        let mut cas = Vec::new();
+        for pem_bytes in ca_certificates_pem {
+            for der in pem_certificates(pem_bytes, "CA certificates")? {
+                cas.push(json!({
+                    "subject": {},
+                    "uri": "",
+                    "certChain": {"certificates": [{"rawBytes": b64(&der)}]},
+                    "validFor": open,
+                }));
+            }
+        }
+        let mut tsas = Vec::new();
+        for pem_bytes in tsa_chains_pem {
+            let chain: Vec<Value> = pem_certificates(pem_bytes, "TSA certificates")?
+                .iter()
+                .map(|der| json!({"rawBytes": b64(der)}))
+                .collect();
+            tsas.push(json!({
+                "subject": {},
+                "certChain": {"certificates": chain},
+                "validFor": open,
+            }));
+        }
+        let tlogs: Vec<Value> = rekor_keys
+            .iter()
+            .map(|k| {
+                json!({
+                    "baseUrl": "",
+                    "hashAlgorithm": "SHA2_256",
+                    "publicKey": {
+                        "rawBytes": b64(k.spki_der()),
+                        "keyDetails": key_details(k.algorithm()),
+                        "validFor": open,
+                    },
+                    "logId": {"keyId": b64(&sha256(k.spki_der()))},
+                })
+            })
+            .collect();
+        let doc = json!({
+            "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+            "tlogs": tlogs,
+            "certificateAuthorities": cas,
+            "ctlogs": [],
+            "timestampAuthorities": tsas,
+        });
+        let bytes = serde_json::to_vec(&doc).map_err(|e| TrustedRootError::Parts {
+            what: source_name.to_string(),
+            detail: e.to_string(),
+        })?;
+        TrustedRoot::from_json(&bytes, source_name)
+    }
+
+    /// Where the root came from (a path, or a description).
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Whether the root lists certificate-transparency logs (then SCTs are checked).
+    pub fn has_ct_logs(&self) -> bool {
+        self.inner.has_ct_logs
+    }
+
+    pub(crate) fn verifier(&self) -> &Verifier {
+        &self.inner.verifier
+    }
+}
+
+fn key_details(alg: KeyAlgorithm) -> String {
+    match alg {
+        KeyAlgorithm::EcdsaP256 => "PKIX_ECDSA_P256_SHA_256".into(),
+        KeyAlgorithm::EcdsaP384 => "PKIX_ECDSA_P384_SHA_384".into(),
+        KeyAlgorithm::Rsa { bits } => format!("PKIX_RSA_PKCS1V15_{bits}_SHA256"),
+        KeyAlgorithm::Ed25519 => "PKIX_ED25519".into(),
+    }
+}
+
+/// The DER certificates of a PEM text (at most [`super::MAX_CHAIN_CERTIFICATES`] * 4).
+pub(crate) fn pem_certificates(text: &[u8], what: &str) -> Result<Vec<Vec<u8>>, TrustedRootError> {
+    let parts = |detail: String| TrustedRootError::Parts {
+        what: what.to_string(),
+        detail,
+    };
+    let blocks = pem::parse_many(text).map_err(|e| {
+        parts(format!(
+            "expected PEM \"CERTIFICATE\" blocks, the text does not parse ({e})"
+        ))
+    })?;
+    let limit = super::MAX_CHAIN_CERTIFICATES * 4;
+    if blocks.len() > limit {
+        return Err(parts(format!(
+            "{} PEM blocks, over the limit of {limit}",
+            blocks.len()
+        )));
+    }
+    let mut out = Vec::new();
+    for b in blocks {
+        if b.tag() != "CERTIFICATE" {
+            return Err(parts(format!(
+                "found a PEM {:?} block where only \"CERTIFICATE\" blocks are expected",
+                b.tag()
+            )));
+        }
+        out.push(b.into_contents());
+    }
+    if out.is_empty() {
+        return Err(parts(
+            "no PEM \"CERTIFICATE\" block found; expected at least one".into(),
+        ));
+    }
+    Ok(out)
+}

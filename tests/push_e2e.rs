@@ -1,0 +1,827 @@
+//! push against the real `docker-registry`: capture from A → verify → push to B → verify
+//! --registry B, plus rewrite detection (skopeo format conversion), a deleted signature, an
+//! interrupted push resumed, target-name collisions and the referrers fallback tag merge.
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+use common::fixtures::*;
+use common::keys::TestKey;
+use common::registry::{Flavour, Registry};
+use common::{deterministic_bytes, digest_of};
+use serde_json::Value;
+
+const REPO: &str = "team/app";
+const SINGLE: &str = "team/single";
+
+fn airlock(reg: &Registry) -> Command {
+    let mut c = Command::cargo_bin("airlock").unwrap();
+    c.envs(reg.airlock_env());
+    c
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+fn capture(reg: &Registry, refs: &[String], out: &Path) -> Output {
+    let o = airlock(reg)
+        .arg("capture")
+        .args(refs)
+        .arg("-o")
+        .arg(out)
+        .args(reg.cli_flags())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "capture: {}", stderr(&o));
+    o
+}
+
+fn push(reg: &Registry, dir: &Path, extra: &[&str]) -> Output {
+    airlock(reg)
+        .arg("push")
+        .arg(dir)
+        .arg(&reg.host)
+        .args(reg.cli_flags())
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn verify_registry(reg: &Registry, target: &str, dir: &Path, policy: &Path) -> Output {
+    airlock(reg)
+        .arg("verify")
+        .args(["--registry", target, "--lock"])
+        .arg(dir.join("airlock.lock.json"))
+        .arg("--policy")
+        .arg(policy)
+        .args(["--format", "json"])
+        .args(reg.cli_flags())
+        .output()
+        .unwrap()
+}
+
+/// Policy: `team/single` needs a signature only; other `team/**` images need signatures,
+/// a SLSA v1 attestation, an SBOM and two platforms.
+fn policy(dir: &Path, key: &TestKey, source: &Registry) -> PathBuf {
+    fs::write(dir.join("release.pub"), key.public_key_pem()).unwrap();
+    let p = dir.join("policy.yaml");
+    fs::write(
+        &p,
+        format!(
+            "apiVersion: airlock/v1\nkind: Policy\nkeys:\n  release: release.pub\nrules:\n  - match: [\"{host}/{SINGLE}\"]\n    signatures:\n      keys: [release]\n  - match: [\"{host}/team/**\"]\n    signatures:\n      keys: [release]\n    attestations:\n      - predicateType: https://slsa.dev/provenance/v1\n        keys: [release]\n    sbom: required\n    platforms: [linux/amd64, linux/arm64]\n",
+            host = source.host
+        ),
+    )
+    .unwrap();
+    p
+}
+
+/// A multi-arch image with signatures on the index and each child, two attestations, an SBOM
+/// attachment and a referrer pushed through the tag-schema fallback.
+fn publish_full(reg: &Registry, key: &TestKey, repo: &str, tag: &str) -> PushedIndex {
+    let fx = reg.fixtures();
+    let idx = fx.multi_arch(
+        repo,
+        tag,
+        &[("linux", "amd64", None), ("linux", "arm64", Some("v8"))],
+        64 * 1024,
+    );
+    let repo_ref = reg.repo_ref(repo);
+    fx.cosign_signature(repo, &idx.digest, &repo_ref, &key.signer());
+    for (_, child) in &idx.children {
+        fx.cosign_signature(repo, child, &repo_ref, &key.signer());
+    }
+    fx.cosign_attestations(
+        repo,
+        &idx.digest,
+        &[
+            (
+                SLSA_PROVENANCE_V1,
+                slsa_v1_statement(&repo_ref, &idx.digest),
+            ),
+            (SPDX_PREDICATE, spdx_statement(&repo_ref, &idx.digest)),
+        ],
+        &key.signer(),
+    );
+    fx.cosign_sbom(
+        repo,
+        &idx.digest,
+        CYCLONEDX_JSON,
+        &serde_json::to_vec(&cyclonedx_bom("app")).unwrap(),
+    );
+    fx.referrer(
+        repo,
+        &idx.descriptor(),
+        "application/vnd.example.scan+json",
+        "application/vnd.example.scan+json",
+        br#"{"scanner":"x","findings":[]}"#,
+        &[],
+    );
+    idx
+}
+
+/// A signed single-platform image.
+fn publish_single(reg: &Registry, key: &TestKey, repo: &str, tag: &str) -> Pushed {
+    let fx = reg.fixtures();
+    let img = fx.image(repo, tag, &[b"single layer".to_vec()]);
+    fx.cosign_signature(repo, &img.digest, &reg.repo_ref(repo), &key.signer());
+    img
+}
+
+fn report(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "report is not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&o.stdout),
+            stderr(o)
+        )
+    })
+}
+
+fn image_codes(rep: &Value, r: &str) -> Vec<String> {
+    rep["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["ref"] == r)
+        .flat_map(|i| i["findings"].as_array().cloned().unwrap_or_default())
+        .map(|f| f["code"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+fn image_messages(rep: &Value, r: &str) -> String {
+    rep["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["ref"] == r)
+        .flat_map(|i| i["findings"].as_array().cloned().unwrap_or_default())
+        .map(|f| format!("{} {}", f["code"], f["message"]))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn lock(dir: &Path) -> Value {
+    serde_json::from_slice(&fs::read(dir.join("airlock.lock.json")).unwrap()).unwrap()
+}
+
+/// A count from the push summary line: the number right before the first `phrase`
+/// (e.g. " uploaded", " already present;").
+fn count(summary: &str, phrase: &str) -> usize {
+    summary
+        .find(phrase)
+        .and_then(|i| summary[..i].split_whitespace().last())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count for {phrase:?} in {summary}"))
+}
+
+fn summary_line(o: &Output) -> String {
+    stderr(o)
+        .lines()
+        .find(|l| l.starts_with("pushed "))
+        .unwrap_or_else(|| panic!("no summary line: {}", stderr(o)))
+        .to_string()
+}
+
+fn skopeo_raw(b: &Registry, reference: &str, cert_dir: &Path) -> Vec<u8> {
+    let mut c = std::process::Command::new("skopeo");
+    c.args(["inspect", "--raw"]);
+    if b.flavour.is_tls() {
+        c.arg("--cert-dir").arg(cert_dir);
+    } else {
+        c.arg("--tls-verify=false");
+    }
+    if let (Some(u), Some(p)) = (&b.username, &b.password) {
+        c.args(["--creds", &format!("{u}:{p}")]);
+    }
+    let o = c.arg(format!("docker://{reference}")).output().unwrap();
+    assert!(
+        o.status.success(),
+        "skopeo inspect {reference}: {}",
+        stderr(&o)
+    );
+    o.stdout
+}
+
+#[test]
+fn capture_verify_push_to_tls_basic_auth_then_verify_registry_passes_and_skopeo_sees_same_digests()
+{
+    let a = Registry::start(Flavour::Plain);
+    let b = Registry::start(Flavour::TlsBasicAuth);
+    let key = TestKey::generate();
+    let idx = publish_full(&a, &key, REPO, "v1");
+    let single = publish_single(&a, &key, SINGLE, "1.0");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("bundle");
+    let refs = vec![a.image_ref(REPO, "v1"), a.image_ref(SINGLE, "1.0")];
+    capture(&a, &refs, &dir);
+    let p = policy(tmp.path(), &key, &a);
+
+    // Offline verify first, as an operator would.
+    let v = Command::cargo_bin("airlock")
+        .unwrap()
+        .arg("verify")
+        .arg(&dir)
+        .arg("--policy")
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_eq!(
+        v.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&v.stdout)
+    );
+
+    let o = push(&b, &dir, &["--jobs", "4"]);
+    assert_eq!(o.status.code(), Some(0), "push: {}", stderr(&o));
+    let first = summary_line(&o);
+    assert!(count(&first, " uploaded") > 0, "{first}");
+
+    // The mapping names every image at B with the captured digest.
+    let mapping: Value =
+        serde_json::from_slice(&fs::read(dir.join("airlock.mapping.json")).unwrap()).unwrap();
+    assert_eq!(mapping["schema"], "airlock.mapping/v1");
+    assert_eq!(mapping["registry"], b.host);
+    let m0 = mapping["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["source"] == a.image_ref(REPO, "v1"))
+        .unwrap()
+        .clone();
+    assert_eq!(m0["targetRepository"], format!("{}/{REPO}", b.host));
+    assert_eq!(m0["tag"], "v1");
+    assert_eq!(m0["target"], format!("{}/{REPO}@{}", b.host, idx.digest));
+
+    // skopeo, an independent client, sees the same digests at B (by digest and by tag).
+    let certs = tmp.path().join("certs");
+    fs::create_dir_all(&certs).unwrap();
+    fs::copy(b.ca_file.as_ref().unwrap(), certs.join("ca.crt")).unwrap();
+    let raw = skopeo_raw(&b, &format!("{}/{REPO}@{}", b.host, idx.digest), &certs);
+    assert_eq!(digest_of(&raw), idx.digest);
+    let raw = skopeo_raw(&b, &format!("{}/{REPO}:v1", b.host), &certs);
+    assert_eq!(digest_of(&raw), idx.digest);
+    for (_, child) in &idx.children {
+        let raw = skopeo_raw(&b, &format!("{}/{REPO}@{child}", b.host), &certs);
+        assert_eq!(&digest_of(&raw), child);
+    }
+    let raw = skopeo_raw(&b, &format!("{}/{SINGLE}:1.0", b.host), &certs);
+    assert_eq!(digest_of(&raw), single.digest);
+    // The signature, attestation and SBOM tags and the referrers fallback tag are there.
+    let tags = b.pusher().tags(REPO);
+    for t in [
+        sig_tag(&idx.digest),
+        att_tag(&idx.digest),
+        sbom_tag(&idx.digest),
+        referrers_tag(&idx.digest),
+        "v1".to_string(),
+    ] {
+        assert!(tags.contains(&t), "{t} missing at B: {tags:?}");
+    }
+    let (_, a_sig) = a.pusher().get_manifest(REPO, &sig_tag(&idx.digest));
+    let (_, b_sig) = b.pusher().get_manifest(REPO, &sig_tag(&idx.digest));
+    assert_eq!(a_sig, b_sig, ".sig manifest must be byte-exact");
+    let (_, a_ref) = a.pusher().get_manifest(REPO, &referrers_tag(&idx.digest));
+    let (_, b_ref) = b.pusher().get_manifest(REPO, &referrers_tag(&idx.digest));
+    assert_eq!(
+        a_ref, b_ref,
+        "referrers index (new at B) is pushed byte-exact"
+    );
+
+    // verify --registry B passes (mapping found next to the lock).
+    let v = verify_registry(&b, &b.host, &dir, &p);
+    let rep = report(&v);
+    assert_eq!(
+        v.status.code(),
+        Some(0),
+        "{}",
+        serde_json::to_string_pretty(&rep).unwrap()
+    );
+    assert_eq!(rep["images"].as_array().unwrap().len(), 2);
+    assert_eq!(rep["images"][0]["sboms"].as_array().unwrap().len(), 2);
+
+    // A re-run sends nothing: every blob and manifest is found by HEAD.
+    let o2 = push(&b, &dir, &[]);
+    assert_eq!(o2.status.code(), Some(0), "{}", stderr(&o2));
+    let again = summary_line(&o2);
+    assert_eq!(count(&again, " uploaded"), 0, "{again}");
+    assert_eq!(count(&again, " mounted"), 0, "{again}");
+    assert_eq!(count(&again, " pushed,"), 0, "{again}");
+}
+
+#[test]
+fn skopeo_format_conversion_at_the_registry_is_found_and_named() {
+    let a = Registry::start(Flavour::Plain);
+    let b = Registry::start(Flavour::Plain);
+    let key = TestKey::generate();
+    publish_full(&a, &key, REPO, "v1");
+    let single = publish_single(&a, &key, SINGLE, "1.0");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("bundle");
+    capture(
+        &a,
+        &[a.image_ref(REPO, "v1"), a.image_ref(SINGLE, "1.0")],
+        &dir,
+    );
+    let p = policy(tmp.path(), &key, &a);
+    let o = push(&b, &dir, &[]);
+    assert_eq!(o.status.code(), Some(0), "push: {}", stderr(&o));
+
+    // A real format conversion in place: OCI → Docker v2s2, new manifest digest under the tag.
+    let target = format!("docker://{}/{SINGLE}:1.0", b.host);
+    let s = std::process::Command::new("skopeo")
+        .args([
+            "copy",
+            "--format",
+            "v2s2",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            &target,
+            &target,
+        ])
+        .output()
+        .unwrap();
+    assert!(s.status.success(), "skopeo copy: {}", stderr(&s));
+    let (mt, raw) = b.pusher().get_manifest(SINGLE, "1.0");
+    assert_eq!(
+        mt, DOCKER_MANIFEST,
+        "skopeo must have converted the manifest"
+    );
+    assert_ne!(digest_of(&raw), single.digest);
+
+    let v = verify_registry(&b, &b.host, &dir, &p);
+    assert_eq!(v.status.code(), Some(1), "{}", stderr(&v));
+    let rep = report(&v);
+    let source = a.image_ref(SINGLE, "1.0");
+    let codes = image_codes(&rep, &source);
+    assert!(
+        codes
+            .iter()
+            .any(|c| c == "registry-rewrite" || c == "pin-mismatch"),
+        "{codes:?}"
+    );
+    let msgs = image_messages(&rep, &source);
+    assert!(
+        msgs.contains(&single.digest) && msgs.contains(&digest_of(&raw)),
+        "the finding names pushed and served digests: {msgs}"
+    );
+    // The untouched image still passes.
+    let full = rep["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["ref"] == a.image_ref(REPO, "v1"))
+        .unwrap();
+    assert_eq!(full["result"], "pass", "{full}");
+
+    // Pushing again puts the pinned bytes back under the tag; the read-back agrees.
+    let o = push(&b, &dir, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        digest_of(&b.pusher().get_manifest(SINGLE, "1.0").1),
+        single.digest
+    );
+}
+
+#[test]
+fn a_registry_that_rewrites_on_push_is_caught_by_the_read_back() {
+    let a = Registry::start(Flavour::Plain);
+    let b = Registry::start(Flavour::Plain);
+    let key = TestKey::generate();
+    let single = publish_single(&a, &key, SINGLE, "1.0");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("bundle");
+    capture(&a, &[a.image_ref(SINGLE, "1.0")], &dir);
+    let o = push(&b, &dir, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Make the registry serve other bytes for the pushed digest (distribution does not re-hash
+    // on read), as a registry that re-serialises manifests would.
+    let path = b.blob_data_path(&single.digest);
+    let mut bytes = fs::read(&path).unwrap();
+    bytes.push(b'\n'); // re-serialised: same JSON, other bytes, other digest
+    fs::write(&path, &bytes).unwrap();
+    let o = push(&b, &dir, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("registry-rewrite"), "{err}");
+    assert!(
+        err.contains(&single.digest) && err.contains(&digest_of(&bytes)),
+        "names pushed and served digests: {err}"
+    );
+}
+
+#[test]
+fn deleted_signature_at_the_registry_is_signature_missing() {
+    let a = Registry::start(Flavour::Plain);
+    let b = Registry::start(Flavour::Plain);
+    let key = TestKey::generate();
+    let idx = publish_full(&a, &key, REPO, "v1");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("bundle");
+    capture(&a, &[a.image_ref(REPO, "v1")], &dir);
+    let p = policy(tmp.path(), &key, &a);
+    let o = push(&b, &dir, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = verify_registry(&b, &b.host, &dir, &p);
+    assert_eq!(
+        v.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&v.stdout)
+    );
+
+    let (_, sig) = b.pusher().get_manifest(REPO, &sig_tag(&idx.digest));
+    b.pusher().delete_manifest(REPO, &digest_of(&sig));
+    let v = verify_registry(&b, &b.host, &dir, &p);
+    assert_eq!(v.status.code(), Some(1));
+    let rep = report(&v);
+    let codes = image_codes(&rep, &a.image_ref(REPO, "v1"));
+    assert!(
+        codes.contains(&"signature-missing".to_string()),
+        "{codes:?}"
+    );
+}
+
+#[test]
+fn moved_tag_at_the_registry_is_pin_mismatch() {
+    let a = Registry::start(Flavour::Plain);
+    let b = Registry::start(Flavour::Plain);
+    let key = TestKey::generate();
+    publish_single(&a, &key, SINGLE, "1.0");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("bundle");
+    capture(&a, &[a.image_ref(SINGLE, "1.0")], &dir);
+    let p = policy(tmp.path(), &key, &a);
+    let o = push(&b, &dir, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let other = b
+        .fixtures()
+        .image(SINGLE, "1.0", &[b"someone else's build".to_vec()]);
+    let v = verify_registry(&b, &b.host, &dir, &p);
+    assert_eq!(v.status.code(), Some(1));
+    let rep = report(&v);
+    let source = a.image_ref(SINGLE, "1.0");
+    assert!(image_codes(&rep, &source).contains(&"pin-mismatch".to_string()));
+    assert!(image_messages(&rep, &source).contains(&other.digest));
+}
+
+#[test]
+fn interrupted_push_resumes_without_resending_blobs_already_there() {
+    let a = Registry::start(Flavour::Plain);
+    let mut b = Registry::start(Flavour::Plain);
+    let fx = a.fixtures();
+    let mut refs = Vec::new();
+    let n = 16;
+    for i in 0..n {
+        let layer = deterministic_bytes(0x5eed + i as u64, 3 * 1024 * 1024);
+        fx.image(&format!("team/img{i}"), "v1", &[layer]);
+        refs.push(a.image_ref(&format!("team/img{i}"), "v1"));
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("bundle");
+    capture(&a, &refs, &dir);
+    let total_blobs = 2 * n; // one layer and one config each
+
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_airlock"))
+        .envs(b.airlock_env())
+        .arg("push")
+        .arg(&dir)
+        .arg(&b.host)
+        .args(b.cli_flags())
+        .args(["--jobs", "1"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stored = b.storage_dir().join("docker/registry/v2/blobs/sha256");
+    let count_stored = || -> usize {
+        let Ok(rd) = fs::read_dir(&stored) else {
+            return 0;
+        };
+        rd.flatten()
+            .flat_map(|p| fs::read_dir(p.path()).into_iter().flatten().flatten())
+            .filter(|e| e.path().join("data").exists())
+            .count()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while count_stored() < 6 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    b.stop();
+    let o = child.wait_with_output().unwrap();
+    if o.status.code() == Some(0) {
+        eprintln!(
+            "push finished before the registry stopped; interruption not exercised on this machine"
+        );
+        return;
+    }
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("cannot connect") || err.contains("interrupted"),
+        "{err}"
+    );
+    assert!(
+        !dir.join("airlock.mapping.json").exists(),
+        "no mapping after a failed push"
+    );
+    let already = count_stored();
+    assert!(already > 0 && already < total_blobs + n, "{already}");
+
+    b.restart();
+    let o = push(&b, &dir, &["--jobs", "4"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s = summary_line(&o);
+    let uploaded = count(&s, " uploaded");
+    let present = count(&s, " already present;");
+    assert_eq!(
+        uploaded + present + count(&s, " mounted"),
+        total_blobs,
+        "{s}"
+    );
+    assert!(
+        present >= 1,
+        "blobs stored before the stop must be skipped: {s}"
+    );
+    assert!(uploaded < total_blobs, "{s}");
+    // Everything is there now, byte-exact.
+    for (i, r) in refs.iter().enumerate() {
+        let want = lock(&dir)["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["ref"] == *r)
+            .unwrap()["digest"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (_, raw) = b.pusher().get_manifest(&format!("team/img{i}"), "v1");
+        assert_eq!(digest_of(&raw), want);
+    }
+}
+
+#[test]
+fn two_sources_on_one_target_name_are_refused_before_anything_is_pushed() {
+    let a1 = Registry::start(Flavour::Plain);
+    let a2 = Registry::start(Flavour::Plain);
+    let b = Registry::start(Flavour::Plain);
+    let one = a1.fixtures().image(REPO, "v1", &[b"from a1".to_vec()]);
+    let two = a2.fixtures().image(REPO, "v1", &[b"from a2".to_vec()]);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("bundle");
+    capture(&a1, &[a1.image_ref(REPO, "v1")], &dir);
+    capture(&a2, &[a2.image_ref(REPO, "v1")], &dir);
+    let o = push(&b, &dir, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("collision"), "{err}");
+    assert!(
+        err.contains(&one.digest) && err.contains(&two.digest) && err.contains("--keep-host"),
+        "{err}"
+    );
+    assert!(b.pusher().tags(REPO).is_empty(), "nothing may be pushed");
+    let catalog: Value = b.pusher().get(REPO, "/v2/_catalog").json().unwrap();
+    assert!(
+        catalog["repositories"]
+            .as_array()
+            .is_none_or(|r| r.is_empty()),
+        "{catalog}"
+    );
+    assert!(!dir.join("airlock.mapping.json").exists());
+
+    // --keep-host keeps them apart.
+    let o = push(&b, &dir, &["--keep-host"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let p1 = format!("{}/{REPO}", a1.host.replace(':', "-"));
+    let p2 = format!("{}/{REPO}", a2.host.replace(':', "-"));
+    assert_eq!(digest_of(&b.pusher().get_manifest(&p1, "v1").1), one.digest);
+    assert_eq!(digest_of(&b.pusher().get_manifest(&p2, "v1").1), two.digest);
+}
+
+#[test]
+fn referrers_fallback_tag_at_the_target_is_merged_never_clobbered() {
+    let a = Registry::start(Flavour::Plain);
+    let b = Registry::start(Flavour::Plain);
+    let key = TestKey::generate();
+    let idx = publish_full(&a, &key, REPO, "v1");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("bundle");
+    capture(&a, &[a.image_ref(REPO, "v1")], &dir);
+    // Someone at the site already attached a referrer to the same digest at B.
+    let theirs = b.fixtures().referrer(
+        REPO,
+        &idx.descriptor(),
+        "application/vnd.site.approval+json",
+        "application/vnd.site.approval+json",
+        br#"{"approved":true}"#,
+        &[("org.example.by", "site")],
+    );
+    let o = push(&b, &dir, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let listed = b.fixtures().referrers_index(REPO, &idx.digest).unwrap();
+    let digests: Vec<String> = listed["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["digest"].as_str().unwrap().to_string())
+        .collect();
+    assert!(digests.contains(&theirs.digest), "{digests:?}");
+    let ours: Vec<String> = lock(&dir)["images"][0]["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["kind"] == "referrer")
+        .map(|x| x["digest"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!ours.is_empty());
+    for d in &ours {
+        assert!(digests.contains(d), "{d} not merged into {digests:?}");
+    }
+    let theirs_entry = listed["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["digest"] == theirs.digest)
+        .unwrap();
+    assert_eq!(theirs_entry["annotations"]["org.example.by"], "site");
+    // And verify --registry still passes: the recorded list is read by digest.
+    let p = policy(tmp.path(), &key, &a);
+    let v = verify_registry(&b, &b.host, &dir, &p);
+    assert_eq!(
+        v.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&v.stdout)
+    );
+}
+
+#[test]
+fn prefix_and_mapping_file_drive_verify_registry() {
+    let a = Registry::start(Flavour::Plain);
+    let b = Registry::start(Flavour::Plain);
+    let key = TestKey::generate();
+    let single = publish_single(&a, &key, SINGLE, "1.0");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("bundle");
+    capture(&a, &[a.image_ref(SINGLE, "1.0")], &dir);
+    let target = format!("{}/mirror/site", b.host);
+    let o = airlock(&b)
+        .arg("push")
+        .arg(&dir)
+        .arg(&target)
+        .args(b.cli_flags())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        digest_of(
+            &b.pusher()
+                .get_manifest(&format!("mirror/site/{SINGLE}"), "1.0")
+                .1
+        ),
+        single.digest
+    );
+    let p = policy(tmp.path(), &key, &a);
+    // Lock and mapping elsewhere: --mapping points at it.
+    let elsewhere = tmp.path().join("elsewhere");
+    fs::create_dir_all(&elsewhere).unwrap();
+    fs::copy(dir.join("airlock.lock.json"), elsewhere.join("lock.json")).unwrap();
+    fs::copy(dir.join("airlock.mapping.json"), elsewhere.join("map.json")).unwrap();
+    let run = |registry: &str, mapping: Option<&Path>| {
+        let mut c = airlock(&b);
+        c.arg("verify")
+            .args(["--registry", registry, "--lock"])
+            .arg(elsewhere.join("lock.json"))
+            .arg("--policy")
+            .arg(&p)
+            .args(b.cli_flags());
+        if let Some(m) = mapping {
+            c.arg("--mapping").arg(m);
+        }
+        c.output().unwrap()
+    };
+    let v = run(&target, Some(&elsewhere.join("map.json")));
+    assert_eq!(
+        v.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&v.stdout),
+        stderr(&v)
+    );
+    // Without the mapping the naming rules give the same place.
+    let v = run(&target, None);
+    assert_eq!(
+        v.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&v.stdout)
+    );
+    // A mapping for another HOST/PREFIX is an operator error, not a verdict.
+    let v = run(&b.host, Some(&elsewhere.join("map.json")));
+    assert_eq!(v.status.code(), Some(2), "{}", stderr(&v));
+    assert!(stderr(&v).contains("mapping"), "{}", stderr(&v));
+    // Without the prefix the images are not found: exit 1, not 0.
+    let v = run(&b.host, None);
+    assert_eq!(v.status.code(), Some(1));
+}
+
+#[test]
+fn a_blob_shared_by_two_repositories_is_mounted_not_uploaded_twice() {
+    let a = Registry::start(Flavour::Plain);
+    let b = Registry::start(Flavour::Plain);
+    let shared = deterministic_bytes(0x0005_4a2e, 256 * 1024);
+    let one = a
+        .fixtures()
+        .image("team/one", "v1", std::slice::from_ref(&shared));
+    let two = a.fixtures().image("team/two", "v1", &[shared]);
+    assert_eq!(one.layer_digests, two.layer_digests);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("bundle");
+    capture(
+        &a,
+        &[a.image_ref("team/one", "v1"), a.image_ref("team/two", "v1")],
+        &dir,
+    );
+    let o = push(&b, &dir, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s = summary_line(&o);
+    assert!(count(&s, " mounted") >= 1, "{s}");
+    assert!(b.pusher().blob_exists("team/one", &one.layer_digests[0]));
+    assert!(b.pusher().blob_exists("team/two", &two.layer_digests[0]));
+}
+
+#[test]
+fn token_auth_registry_push_and_verify_registry() {
+    let a = Registry::start(Flavour::Plain);
+    let b = Registry::start(Flavour::Token);
+    let key = TestKey::generate();
+    let idx = publish_full(&a, &key, REPO, "v1");
+    publish_single(&a, &key, SINGLE, "1.0");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("bundle");
+    capture(
+        &a,
+        &[a.image_ref(REPO, "v1"), a.image_ref(SINGLE, "1.0")],
+        &dir,
+    );
+    let before = b.token_issuer().unwrap().issued_count();
+    let o = push(&b, &dir, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(b.token_issuer().unwrap().issued_count() > before);
+    assert_eq!(
+        digest_of(&b.pusher().get_manifest(REPO, "v1").1),
+        idx.digest
+    );
+    let p = policy(tmp.path(), &key, &a);
+    let v = verify_registry(&b, &b.host, &dir, &p);
+    assert_eq!(
+        v.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&v.stdout)
+    );
+}
+
+#[test]
+fn damaged_bundle_is_refused_before_anything_is_pushed() {
+    let a = Registry::start(Flavour::Plain);
+    let b = Registry::start(Flavour::Plain);
+    let img = a.fixtures().image(REPO, "v1", &[b"layer".to_vec()]);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("bundle");
+    capture(&a, &[a.image_ref(REPO, "v1")], &dir);
+    let layer = img.layer_digests[0]
+        .trim_start_matches("sha256:")
+        .to_string();
+    fs::remove_file(dir.join("blobs/sha256").join(&layer)).unwrap();
+    let o = push(&b, &dir, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("blob-missing"), "{}", stderr(&o));
+    assert!(b.pusher().tags(REPO).is_empty());
+}
+
+#[test]
+fn bad_target_and_missing_lock_are_usage_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = Command::cargo_bin("airlock")
+        .unwrap()
+        .env("REGISTRY_AUTH_FILE", tmp.path().join("none.json"))
+        .args(["push"])
+        .arg(tmp.path())
+        .arg("https://mirror.local")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("without a scheme"), "{}", stderr(&o));
+    let o = Command::cargo_bin("airlock")
+        .unwrap()
+        .args(["verify", "--registry", "mirror.local", "--policy", "p.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--lock"), "{}", stderr(&o));
+}
