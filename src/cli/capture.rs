@@ -6,7 +6,6 @@ use airlock::capture::{capture, CaptureOptions, Progress};
 use airlock::layout::{self, Layout};
 use airlock::lock::LOCK_PAYLOAD_TYPE;
 use airlock::oci::Reference;
-use airlock::pins::Pins;
 use airlock::report::{render, Finding};
 use airlock::trust::keys;
 
@@ -96,14 +95,7 @@ fn read_refs(a: &Args) -> Result<Vec<Reference>, Fatal> {
 
 pub fn run(a: Args) -> Result<u8, Fatal> {
     let refs = read_refs(&a)?;
-    let pins = match &a.pins {
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| Fatal(format!("--pins {}: {e}", p.display())))?;
-            Pins::parse(&text, &p.display().to_string())?
-        }
-        None => Pins::default(),
-    };
+    let pins = common::load_pins(a.pins.as_deref())?;
     // Load everything the operator supplied before touching the network.
     let policy = match &a.policy {
         Some(p) => Some(common::load_policy_and_keys(p, a.keys.as_deref())?),
@@ -129,14 +121,7 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         created: common::now_rfc3339(),
     };
     let progress: Arc<dyn Progress> = if common::stderr_is_terminal() {
-        let pb = indicatif::ProgressBar::new(0);
-        pb.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} {bytes}/{total_bytes} {bytes_per_sec} {msg}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        Arc::new(Bar(pb))
+        Arc::new(Bar(common::progress_bar()))
     } else {
         Arc::new(airlock::capture::Quiet)
     };

@@ -156,6 +156,30 @@ pub fn record_inputs(report: &mut Report, policy: &Policy, pins: Option<&Path>) 
     }
 }
 
+/// Read a pins file (`--pins`), or no pins.
+pub fn load_pins(path: Option<&Path>) -> Result<airlock::pins::Pins, Fatal> {
+    match path {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| Fatal(format!("--pins {}: {e}", p.display())))?;
+            Ok(airlock::pins::Pins::parse(&text, &p.display().to_string())?)
+        }
+        None => Ok(airlock::pins::Pins::default()),
+    }
+}
+
+/// The byte-progress bar shown on a terminal by capture and push.
+pub fn progress_bar() -> indicatif::ProgressBar {
+    let pb = indicatif::ProgressBar::new(0);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {bytes}/{total_bytes} {bytes_per_sec} {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    pb
+}
+
 /// Print a report in the chosen format.
 pub fn print_report(report: &Report, format: Format) {
     match format {

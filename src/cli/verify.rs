@@ -77,14 +77,7 @@ pub struct Args {
 pub fn run(mut a: Args) -> Result<u8, Fatal> {
     a.loaded_sign_key = load_sign_key(&a)?;
     let (policy, keys_map, known) = common::load_policy_and_keys(&a.policy, a.keys.as_deref())?;
-    let pins = match &a.pins {
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| Fatal(format!("--pins {}: {e}", p.display())))?;
-            Pins::parse(&text, &p.display().to_string())?
-        }
-        None => Pins::default(),
-    };
+    let pins = common::load_pins(a.pins.as_deref())?;
     let at = match &a.at {
         Some(t) => {
             time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
