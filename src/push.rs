@@ -11,6 +11,9 @@
 //! (`sha256-<hex>`) for registries that do not answer `OCI-Subject`. Every step checks first, so a
 //! re-run after an interruption only sends what is missing.
 //!
+//! With `--attest-key` the CLI then calls [`attest`]: every pushed image gets the gate's signed
+//! verification summary appended to its cosign `.att` tag (upstream layers kept as they are).
+//!
 //! This is an I/O edge (network and the bundle directory). It never prints; progress goes through
 //! [`PushProgress`], problems with content become [`Finding`]s, and anything that stops the run
 //! is a [`PushError`].
@@ -19,17 +22,25 @@ use std::path::Path;
 use std::sync::Arc;
 
 use futures_util::stream::{self, StreamExt};
+use serde::Serialize;
 
 use crate::layout::{self, BlobReadError, Layout, LayoutError};
 use crate::lock::{parse_attachment_tag, AttachmentKind, Lock};
 use crate::mapping::{MappedImage, Mapping, MAPPING_SCHEMA};
 use crate::oci::manifest::{
-    Descriptor, Manifest, ANNOTATION_REF_NAME, MAX_INDEX_ENTRIES, MAX_MANIFEST_BYTES,
-    MEDIA_OCI_INDEX,
+    Descriptor, Manifest, ANNOTATION_COSIGN_SIGNATURE, ANNOTATION_REF_NAME, MAX_INDEX_ENTRIES,
+    MAX_MANIFEST_BYTES, MEDIA_DSSE_ENVELOPE, MEDIA_OCI_INDEX, MEDIA_OCI_MANIFEST,
 };
 use crate::oci::{Digest, Reference};
 use crate::registry::{Body, Client, RegistryError};
+use crate::report::vsa::{
+    ResourceDescriptor, VsaSubject, VsaVerifier, PASSED, VERIFIER_ID, VERIFIER_VERSION_KEY,
+};
 use crate::report::{Code, Finding};
+use crate::sign::sign_envelope;
+use crate::trust::keys::{KeyError, PublicKey, SigningKey};
+use crate::verify::dsse::{Envelope, INTOTO_PAYLOAD_TYPE};
+use crate::verify::intoto::{is_intoto_payload_type, Statement, PREDICATE_VSA_V1, STATEMENT_V1};
 
 /// Most manifests one push plans (per target repository, summed).
 pub const MAX_PUSH_MANIFESTS: usize = 500_000;
@@ -321,6 +332,10 @@ pub enum PushError {
         reference: String,
         detail: String,
     },
+    #[error("gate attestation {reference}: {detail}")]
+    Attest { reference: String, detail: String },
+    #[error("gate attestation: signing failed: {0}")]
+    Sign(#[from] KeyError),
 }
 
 /// What a push did.
@@ -343,6 +358,23 @@ pub struct PushOutcome {
     pub blobs_read_back: usize,
     /// HTTP requests sent (including auth and retries).
     pub requests: u64,
+    /// Attachment tags (`.sig`/`.att`/`.sbom`) that pointed at another manifest and now point
+    /// at the bundle's (each also reported as a warning in `findings`).
+    pub replaced_tags: Vec<ReplacedTag>,
+}
+
+/// An attachment tag at the target that push moved to the bundle's manifest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplacedTag {
+    /// Repository path on the target host.
+    pub repo: String,
+    pub tag: String,
+    /// What the tag pointed at before (the registry's `Docker-Content-Digest`).
+    pub previous: String,
+    /// What it points at now.
+    pub now: Digest,
+    /// The warning in [`PushOutcome::findings`] that reports it.
+    pub warning: Finding,
 }
 
 impl PushOutcome {
@@ -1123,14 +1155,22 @@ pub async fn push(
                             Some(AttachmentKind::Sbom) => Code::SbomMissing,
                             _ => continue,
                         };
-                        replaced.push(Finding::warning(
+                        let warning = Finding::warning(
                             code,
                             format!("{owner}@{}", m.digest()),
                             format!(
                                 "{host}/{repo}:{tag} pointed at {old}; it now points at {} (the bundle's), so whatever only the registry's copy held is no longer reachable by that tag",
                                 m.digest()
                             ),
-                        ));
+                        );
+                        replaced.push(warning.clone());
+                        out.replaced_tags.push(ReplacedTag {
+                            repo: repo.clone(),
+                            tag,
+                            previous: old,
+                            now: m.digest().clone(),
+                            warning,
+                        });
                     }
                 }
                 Err(e) => {
@@ -1447,6 +1487,623 @@ pub async fn push(
     Ok(out)
 }
 
+// -------------------------------------------------------------------------------------------
+// Gate attestation (`push --attest-key`)
+// -------------------------------------------------------------------------------------------
+
+/// Media type of the config of a cosign `.att` manifest.
+pub const MEDIA_OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+/// The layer annotation in which cosign names a statement's predicate type.
+pub const ANNOTATION_PREDICATE_TYPE: &str = "predicateType";
+/// The time go-containerregistry writes into the config and history of cosign's manifests.
+const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+/// Largest existing layer read to recognise an earlier gate attestation (they are about 1 KiB).
+pub const MAX_GATE_LAYER_BYTES: u64 = 64 * 1024;
+
+/// The policy the gate verified with (`predicate.policy`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GatePolicy {
+    pub uri: String,
+    pub digest: Digest,
+}
+
+/// Settings for [`attest`].
+#[derive(Debug)]
+pub struct AttestOptions<'a> {
+    /// The gate's key (loaded before anything was pushed).
+    pub key: &'a SigningKey,
+    /// RFC 3339 `predicate.timeVerified`.
+    pub time_verified: String,
+    /// `predicate.policy`, when the gate verified the bundle against a policy.
+    pub policy: Option<GatePolicy>,
+    /// Images attested in parallel.
+    pub jobs: usize,
+}
+
+/// The gate attestation of one pushed image, as it is now at the target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GateAttestation {
+    /// `HOST/repo@digest`: the attested image.
+    pub target: String,
+    /// `HOST/repo:sha256-<hex>.att`.
+    pub tag: String,
+    /// The `.att` manifest now under the tag.
+    pub manifest: Digest,
+    /// The gate's layer (its DSSE envelope blob).
+    pub layer: Digest,
+    /// Layers that were under the tag before and were kept as they are (upstream attestations).
+    pub kept_layers: usize,
+    /// The tag already held an equivalent gate attestation (same key, subject, resource and
+    /// policy, PASSED), so nothing was written.
+    pub already_present: bool,
+}
+
+/// What [`attest`] did.
+#[derive(Debug, Default)]
+pub struct AttestOutcome {
+    /// One per pushed image (target repository and digest), sorted by target.
+    pub attestations: Vec<GateAttestation>,
+    /// Read-back problems (error severity: exit 1).
+    pub findings: Vec<Finding>,
+    /// Warnings of the push that the attestation made moot, removed from the push outcome: a
+    /// re-run put the bundle's `.att` back in place of the one the gate had extended before
+    /// (it held nothing but the bundle's layers and this gate's), and the gate extended it again.
+    pub superseded: Vec<Finding>,
+    /// HTTP requests sent.
+    pub requests: u64,
+}
+
+impl AttestOutcome {
+    pub fn failed(&self) -> bool {
+        self.findings.iter().any(Finding::is_error)
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct GatePredicate<'a> {
+    verifier: VsaVerifier,
+    time_verified: &'a str,
+    resource_uri: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    policy: Option<ResourceDescriptor>,
+    verification_result: &'static str,
+    verified_levels: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct GateStatement<'a> {
+    #[serde(rename = "_type")]
+    type_: &'static str,
+    subject: Vec<VsaSubject>,
+    #[serde(rename = "predicateType")]
+    predicate_type: &'static str,
+    predicate: GatePredicate<'a>,
+}
+
+fn digest_set(d: &Digest) -> BTreeMap<String, String> {
+    BTreeMap::from([(d.algorithm().as_str().to_string(), d.hex().to_string())])
+}
+
+/// `predicate.resourceUri` for a pushed image: `oci://HOST/repo@digest`.
+pub fn gate_resource_uri(target_repository: &str, digest: &Digest) -> String {
+    format!("oci://{target_repository}@{digest}")
+}
+
+/// The in-toto Statement v1 (JSON bytes) the gate signs for one pushed image: subject
+/// `{name: HOST/repo, digest: {sha256: hex}}`, predicate a SLSA VSA v1 saying PASSED.
+pub fn gate_statement(
+    target_repository: &str,
+    digest: &Digest,
+    time_verified: &str,
+    policy: Option<&GatePolicy>,
+) -> Result<Vec<u8>, PushError> {
+    let resource_uri = gate_resource_uri(target_repository, digest);
+    let st = GateStatement {
+        type_: STATEMENT_V1,
+        subject: vec![VsaSubject {
+            name: target_repository.to_string(),
+            digest: digest_set(digest),
+        }],
+        predicate_type: PREDICATE_VSA_V1,
+        predicate: GatePredicate {
+            verifier: VsaVerifier {
+                id: VERIFIER_ID.to_string(),
+                version: BTreeMap::from([(
+                    VERIFIER_VERSION_KEY.to_string(),
+                    env!("CARGO_PKG_VERSION").to_string(),
+                )]),
+            },
+            time_verified,
+            resource_uri: &resource_uri,
+            policy: policy.map(|p| ResourceDescriptor {
+                name: None,
+                uri: Some(p.uri.clone()),
+                digest: digest_set(&p.digest),
+            }),
+            verification_result: PASSED,
+            verified_levels: Vec::new(),
+        },
+    };
+    serde_json::to_vec(&st).map_err(|e| PushError::Attest {
+        reference: resource_uri.clone(),
+        detail: format!("cannot serialise the statement: {e}"),
+    })
+}
+
+/// Could this layer be a gate attestation (a DSSE envelope announcing a VSA)?
+fn is_gate_candidate(l: &Descriptor) -> bool {
+    l.media_type == MEDIA_DSSE_ENVELOPE
+        && l.annotation(ANNOTATION_PREDICATE_TYPE) == Some(PREDICATE_VSA_V1)
+}
+
+/// A gate attestation read back: signed by the key, about the subject, airlock's VSA.
+struct GateLayer {
+    predicate: serde_json::Value,
+}
+
+impl GateLayer {
+    /// Does it say what a new one would (PASSED, same resource, same policy digest)?
+    fn equivalent(&self, resource_uri: &str, policy: Option<&GatePolicy>) -> bool {
+        let p = &self.predicate;
+        let policy_digest = p.get("policy").and_then(|x| x.get("digest"));
+        let want = policy.map(|g| serde_json::json!(digest_set(&g.digest)));
+        p.get("verificationResult").and_then(|v| v.as_str()) == Some(PASSED)
+            && p.get("resourceUri").and_then(|v| v.as_str()) == Some(resource_uri)
+            && policy_digest == want.as_ref()
+    }
+}
+
+/// The envelope as a gate attestation by `key` about `subject`, or None.
+fn read_gate_layer(bytes: &[u8], key: &PublicKey, subject: &Digest) -> Option<GateLayer> {
+    let env = Envelope::parse(bytes).ok()?;
+    if !is_intoto_payload_type(&env.payload_type) {
+        return None;
+    }
+    env.verify(key).ok()?;
+    let st = Statement::from_envelope(&env).ok()?;
+    let ours = st.predicate_type == PREDICATE_VSA_V1
+        && st.has_subject(subject)
+        && st
+            .predicate
+            .get("verifier")
+            .and_then(|v| v.get("id"))
+            .and_then(|v| v.as_str())
+            == Some(VERIFIER_ID);
+    ours.then_some(GateLayer {
+        predicate: st.predicate,
+    })
+}
+
+/// Fetch a layer that may be a gate attestation and read it (None when it is not one, or cannot
+/// be read: it is then kept like any other layer).
+async fn fetch_gate_layer(
+    client: &Client,
+    host: &str,
+    repo: &str,
+    l: &Descriptor,
+    subject: &Digest,
+    key: &PublicKey,
+) -> Result<Option<GateLayer>, RegistryError> {
+    if !is_gate_candidate(l) || l.size > MAX_GATE_LAYER_BYTES {
+        return Ok(None);
+    }
+    let limit = usize::try_from(l.size).unwrap_or(usize::MAX);
+    let bytes = match client.get_blob_bytes(host, repo, &l.digest, limit).await {
+        Ok(Some(b)) => b,
+        Ok(None) | Err(RegistryError::TooLarge { .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if !l.digest.matches(&bytes) {
+        return Ok(None);
+    }
+    Ok(read_gate_layer(&bytes, key, subject))
+}
+
+/// Did a re-run of push replace a `.att` that was only `now` (the bundle's) extended by this
+/// gate's own attestations? Then the warning about it says nothing the gate does not restore.
+async fn replaced_gate_extension(
+    client: &Client,
+    host: &str,
+    repo: &str,
+    subject: &Digest,
+    replaced: &ReplacedTag,
+    now: &Manifest,
+    key: &PublicKey,
+) -> Result<bool, RegistryError> {
+    if &replaced.now != now.digest() {
+        return Ok(false);
+    }
+    let Ok(previous) = Digest::parse(&replaced.previous) else {
+        return Ok(false);
+    };
+    let Some(f) = client
+        .get_manifest(host, repo, &previous.to_string())
+        .await?
+    else {
+        return Ok(false);
+    };
+    let Ok(prev) = Manifest::parse_expecting(f.bytes, f.content_type.as_deref(), &previous) else {
+        return Ok(false);
+    };
+    let (old, new) = (prev.layers(), now.layers());
+    if old.len() <= new.len() || old[..new.len()] != *new {
+        return Ok(false);
+    }
+    for l in &old[new.len()..] {
+        if fetch_gate_layer(client, host, repo, l, subject, key)
+            .await?
+            .is_none()
+        {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Append a layer to a cosign config: `rootfs.diff_ids` (cosign's layers are uncompressed, so
+/// the diff id is the layer digest) and, when the config has one, `history`.
+fn extend_config(
+    config: &mut serde_json::Value,
+    existing: &[Descriptor],
+    layer: &Digest,
+) -> Result<(), String> {
+    let obj = config
+        .as_object_mut()
+        .ok_or("its config is not a JSON object")?;
+    let rootfs = obj
+        .entry("rootfs")
+        .or_insert_with(|| serde_json::json!({"type": "layers"}))
+        .as_object_mut()
+        .ok_or("its config's rootfs is not a JSON object")?;
+    let ids = rootfs
+        .entry("diff_ids")
+        .or_insert_with(|| {
+            serde_json::Value::Array(
+                existing
+                    .iter()
+                    .map(|l| l.digest.to_string().into())
+                    .collect(),
+            )
+        })
+        .as_array_mut()
+        .ok_or("its config's rootfs.diff_ids is not a list")?;
+    ids.push(layer.to_string().into());
+    if let Some(h) = obj.get_mut("history").and_then(|h| h.as_array_mut()) {
+        h.push(serde_json::json!({ "created": ZERO_TIME }));
+    }
+    Ok(())
+}
+
+/// Point a manifest at a new config and append a layer, keeping every other field.
+fn extend_manifest(
+    manifest: &mut serde_json::Value,
+    config: &Digest,
+    config_size: usize,
+    layer: serde_json::Value,
+) -> Result<(), String> {
+    let obj = manifest.as_object_mut().ok_or("not a JSON object")?;
+    let c = obj
+        .get_mut("config")
+        .and_then(|c| c.as_object_mut())
+        .ok_or("it has no config descriptor")?;
+    c.insert("digest".into(), config.to_string().into());
+    c.insert("size".into(), config_size.into());
+    obj.entry("layers")
+        .or_insert_with(|| serde_json::Value::Array(Vec::new()))
+        .as_array_mut()
+        .ok_or("its layers are not a list")?
+        .push(layer);
+    Ok(())
+}
+
+/// Upload a blob unless the repository has it.
+async fn ensure_bytes(
+    client: &Client,
+    host: &str,
+    repo: &str,
+    d: &Digest,
+    bytes: Vec<u8>,
+) -> Result<(), RegistryError> {
+    if !client.blob_exists(host, repo, d, true).await? {
+        client
+            .upload_blob(host, repo, d, Body::Bytes(bytes))
+            .await?;
+    }
+    Ok(())
+}
+
+type AttestedOne = (GateAttestation, Vec<Finding>, Option<Finding>);
+
+async fn attest_one(
+    client: &Client,
+    host: &str,
+    repo: &str,
+    digest: &Digest,
+    opts: &AttestOptions<'_>,
+    replaced: Option<&ReplacedTag>,
+) -> Result<AttestedOne, PushError> {
+    let target_repository = format!("{host}/{repo}");
+    let target = format!("{target_repository}@{digest}");
+    let tag = AttachmentKind::Att
+        .tag_for(digest)
+        .unwrap_or_else(|| format!("{}.att", digest.tag_form()));
+    let reference = format!("{target_repository}:{tag}");
+    let fail = |detail: String| PushError::Attest {
+        reference: reference.clone(),
+        detail,
+    };
+    let resource_uri = gate_resource_uri(&target_repository, digest);
+    let public = opts.key.public_key();
+
+    // What the tag holds now: the upstream attestations push copied, someone else's, or nothing.
+    let existing = match client.get_manifest(host, repo, &tag).await? {
+        None => None,
+        Some(f) => {
+            let m = Manifest::parse(f.bytes, f.content_type.as_deref()).map_err(|e| {
+                fail(format!("the registry holds something that is not a cosign attestation manifest there ({e}); refusing to overwrite it. Move it away or delete it, then push again"))
+            })?;
+            if m.is_index() {
+                return Err(fail("the registry holds an image index there, not a cosign attestation manifest; refusing to overwrite it. Move it away or delete it, then push again".into()));
+            }
+            Some(m)
+        }
+    };
+    let superseded = match (replaced, &existing) {
+        (Some(r), Some(now))
+            if replaced_gate_extension(client, host, repo, digest, r, now, &public).await? =>
+        {
+            Some(r.warning.clone())
+        }
+        _ => None,
+    };
+    if let Some(m) = &existing {
+        for l in m.layers() {
+            let Some(g) = fetch_gate_layer(client, host, repo, l, digest, &public).await? else {
+                continue;
+            };
+            if g.equivalent(&resource_uri, opts.policy.as_ref()) {
+                let done = GateAttestation {
+                    target,
+                    tag: reference,
+                    manifest: m.digest().clone(),
+                    layer: l.digest.clone(),
+                    kept_layers: m.layers().len(),
+                    already_present: true,
+                };
+                return Ok((done, Vec::new(), superseded));
+            }
+        }
+    }
+
+    // The gate's layer: a DSSE envelope over the statement, annotated as cosign does.
+    let statement = gate_statement(
+        &target_repository,
+        digest,
+        &opts.time_verified,
+        opts.policy.as_ref(),
+    )?;
+    let envelope = sign_envelope(INTOTO_PAYLOAD_TYPE, &statement, opts.key)?;
+    let layer_digest = Digest::sha256_of(&envelope);
+    let layer_size = envelope.len();
+    let mut annotations = serde_json::Map::new();
+    annotations.insert(ANNOTATION_COSIGN_SIGNATURE.into(), "".into());
+    annotations.insert(ANNOTATION_PREDICATE_TYPE.into(), PREDICATE_VSA_V1.into());
+    let mut layer = serde_json::Map::new();
+    layer.insert("mediaType".into(), MEDIA_DSSE_ENVELOPE.into());
+    layer.insert("size".into(), layer_size.into());
+    layer.insert("digest".into(), layer_digest.to_string().into());
+    layer.insert("annotations".into(), annotations.into());
+
+    // The existing manifest and config extended by that layer, or new ones as cosign makes.
+    let (mut manifest, media_type, mut config, kept) = match &existing {
+        Some(m) => {
+            let crate::oci::manifest::Body::Image(im) = m.body() else {
+                return Err(fail("not an image manifest".into()));
+            };
+            if m.layers().len() >= crate::oci::manifest::MAX_LAYERS {
+                return Err(PushError::Limit(format!(
+                    "{reference} already has {} layers; one more would pass the limit of {}",
+                    m.layers().len(),
+                    crate::oci::manifest::MAX_LAYERS
+                )));
+            }
+            let limit = MAX_MANIFEST_BYTES;
+            let cfg = client
+                .get_blob_bytes(host, repo, &im.config.digest, limit)
+                .await?
+                .ok_or_else(|| {
+                    fail(format!(
+                        "its config blob {} is missing at {target_repository}; the manifest there is damaged, refusing to extend it",
+                        im.config.digest
+                    ))
+                })?;
+            if !im.config.digest.matches(&cfg) {
+                return Err(fail(format!(
+                    "its config blob {} is served with other bytes; refusing to extend it",
+                    im.config.digest
+                )));
+            }
+            let config: serde_json::Value = serde_json::from_slice(&cfg)
+                .map_err(|e| fail(format!("its config is not JSON: {e}")))?;
+            let manifest: serde_json::Value = serde_json::from_slice(m.raw())
+                .map_err(|e| fail(format!("the manifest is not JSON: {e}")))?;
+            (
+                manifest,
+                m.media_type().to_string(),
+                config,
+                m.layers().to_vec(),
+            )
+        }
+        None => (
+            serde_json::json!({
+                "schemaVersion": 2,
+                "mediaType": MEDIA_OCI_MANIFEST,
+                "config": {"mediaType": MEDIA_OCI_CONFIG, "size": 0, "digest": ""},
+                "layers": [],
+            }),
+            MEDIA_OCI_MANIFEST.to_string(),
+            serde_json::json!({
+                "architecture": "",
+                "created": ZERO_TIME,
+                "history": [],
+                "os": "",
+                "rootfs": {"type": "layers", "diff_ids": []},
+                "config": {},
+            }),
+            Vec::new(),
+        ),
+    };
+    extend_config(&mut config, &kept, &layer_digest).map_err(|e| fail(e.to_string()))?;
+    let config_bytes = serde_json::to_vec(&config)
+        .map_err(|e| fail(format!("cannot serialise the config: {e}")))?;
+    let config_digest = Digest::sha256_of(&config_bytes);
+    extend_manifest(
+        &mut manifest,
+        &config_digest,
+        config_bytes.len(),
+        layer.into(),
+    )
+    .map_err(|e| fail(format!("the manifest there cannot be extended: {e}")))?;
+    let manifest_bytes = serde_json::to_vec(&manifest)
+        .map_err(|e| fail(format!("cannot serialise the manifest: {e}")))?;
+    let new = Manifest::parse(manifest_bytes.clone(), Some(&media_type))
+        .map_err(|e| fail(format!("the extended manifest does not parse: {e}")))?;
+    if new.layers().get(..kept.len()) != Some(&kept[..]) {
+        return Err(fail(
+            "the extended manifest would not keep the existing layers as they are".into(),
+        ));
+    }
+    let config_size = config_bytes.len();
+    ensure_bytes(client, host, repo, &layer_digest, envelope).await?;
+    ensure_bytes(client, host, repo, &config_digest, config_bytes).await?;
+    client
+        .put_manifest(host, repo, &tag, &media_type, manifest_bytes)
+        .await?;
+
+    // Read-back: the tag serves exactly these bytes, and the two new blobs are there.
+    let subject = target.clone();
+    let mut findings = Vec::new();
+    match client.get_manifest(host, repo, &tag).await? {
+        None => findings.push(Finding::error(
+            Code::AttestationMissing,
+            subject.clone(),
+            format!(
+                "pushed the gate attestation {} to {reference}, but the registry answers 404 there when read back",
+                new.digest()
+            ),
+        )),
+        Some(f) if !new.digest().matches(&f.bytes) => findings.push(Finding::error(
+            Code::RegistryRewrite,
+            subject.clone(),
+            format!(
+                "pushed the gate attestation {} to {reference}, but the registry serves {} there: it re-wrote the manifest",
+                new.digest(),
+                Digest::of(new.digest().algorithm(), &f.bytes)
+            ),
+        )),
+        Some(_) => {}
+    }
+    for (d, size) in [(&layer_digest, layer_size), (&config_digest, config_size)] {
+        match client.head_blob(host, repo, d).await? {
+            None => findings.push(Finding::error(
+                Code::BlobMissing,
+                subject.clone(),
+                format!("blob {d} of the gate attestation is missing at {target_repository} when read back (HEAD 404)"),
+            )),
+            Some(Some(n)) if n != size as u64 => findings.push(Finding::error(
+                Code::BlobDigestMismatch,
+                subject.clone(),
+                format!("blob {d} of the gate attestation is {n} bytes at {target_repository}; {size} were pushed"),
+            )),
+            Some(_) => {}
+        }
+    }
+    let done = GateAttestation {
+        target,
+        tag: reference,
+        manifest: new.digest().clone(),
+        layer: layer_digest,
+        kept_layers: kept.len(),
+        already_present: false,
+    };
+    Ok((done, findings, superseded))
+}
+
+/// Attach the gate's attestation to every image a push put into the target (each mapping entry:
+/// its digest in its target repository): a legacy cosign `.att` manifest under
+/// `sha256-<hex>.att` with one DSSE layer (an in-toto statement whose predicate is a SLSA VSA v1
+/// saying PASSED, see [`gate_statement`]), signed by `opts.key`.
+///
+/// A `.att` already under the tag (the upstream attestations push copied, or anyone's) is
+/// extended: its layers are kept as they are and the gate's is appended, in a new manifest and
+/// config (`rootfs.diff_ids` and `history` extended). When the tag already holds an equivalent
+/// gate attestation (this key, this image, PASSED, the same policy) nothing is written.
+///
+/// Does nothing for a push that failed or pushed nothing. Every manifest written is read back.
+/// Push warnings that the attestation makes moot move from `push.findings` to
+/// [`AttestOutcome::superseded`].
+pub async fn attest(
+    client: &Client,
+    target: &Target,
+    push: &mut PushOutcome,
+    opts: &AttestOptions<'_>,
+) -> Result<AttestOutcome, PushError> {
+    let start = client.request_count();
+    let mut out = AttestOutcome::default();
+    let Some(mapping) = &push.mapping else {
+        return Ok(out);
+    };
+    if push.failed() {
+        return Ok(out);
+    }
+    let host = target.host();
+    let mut images: BTreeSet<(String, Digest)> = BTreeSet::new();
+    for mi in &mapping.images {
+        let repo = target
+            .strip_host(&mi.target_repository)
+            .ok_or_else(|| PushError::Attest {
+                reference: mi.target.clone(),
+                detail: format!("the mapping names a repository that is not on {host}"),
+            })?;
+        images.insert((repo.to_string(), mi.digest.clone()));
+    }
+    let replaced = &push.replaced_tags;
+    let mut s = stream::iter(images.iter().map(|(repo, digest)| {
+        let att_tag = AttachmentKind::Att.tag_for(digest);
+        let r = replaced
+            .iter()
+            .find(|r| &r.repo == repo && Some(&r.tag) == att_tag.as_ref());
+        attest_one(client, host, repo, digest, opts, r)
+    }))
+    .buffer_unordered(opts.jobs.max(1));
+    let mut first_err = None;
+    while let Some(r) = s.next().await {
+        match r {
+            Ok((a, findings, superseded)) => {
+                out.attestations.push(a);
+                out.findings.extend(findings);
+                out.superseded.extend(superseded);
+            }
+            Err(e) => {
+                first_err = Some(e);
+                break;
+            }
+        }
+    }
+    drop(s);
+    if let Some(e) = first_err {
+        return Err(e);
+    }
+    out.attestations.sort_by(|a, b| a.target.cmp(&b.target));
+    push.findings.retain(|f| !out.superseded.contains(f));
+    push.replaced_tags
+        .retain(|r| !out.superseded.contains(&r.warning));
+    out.requests = client.request_count() - start;
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1541,5 +2198,127 @@ mod tests {
         assert_eq!(d["artifactType"], "application/x");
         assert_eq!(d["annotations"]["k"], "v");
         assert_eq!(d["digest"], m.digest().to_string());
+    }
+    fn gate_key() -> SigningKey {
+        SigningKey::generate(crate::trust::keys::KeyAlgorithm::EcdsaP256).unwrap()
+    }
+
+    #[test]
+    fn gate_statement_is_a_vsa_about_the_pushed_image() {
+        let d = Digest::sha256_of(b"image");
+        let policy = GatePolicy {
+            uri: "file:///srv/site.yaml".into(),
+            digest: Digest::sha256_of(b"policy"),
+        };
+        let raw = gate_statement(
+            "r.local/team/app",
+            &d,
+            "2026-01-31T12:00:00Z",
+            Some(&policy),
+        )
+        .unwrap();
+        let st = Statement::parse(&raw).unwrap();
+        assert_eq!(st.predicate_type, PREDICATE_VSA_V1);
+        assert!(st.has_subject(&d));
+        assert_eq!(st.subjects[0].name, "r.local/team/app");
+        let p = &st.predicate;
+        assert_eq!(p["verifier"]["id"], VERIFIER_ID);
+        assert_eq!(
+            p["verifier"]["version"][VERIFIER_VERSION_KEY],
+            env!("CARGO_PKG_VERSION")
+        );
+        assert_eq!(p["timeVerified"], "2026-01-31T12:00:00Z");
+        assert_eq!(p["resourceUri"], format!("oci://r.local/team/app@{d}"));
+        assert_eq!(p["policy"]["uri"], "file:///srv/site.yaml");
+        assert_eq!(p["policy"]["digest"]["sha256"], policy.digest.hex());
+        assert_eq!(p["verificationResult"], PASSED);
+        assert_eq!(p["verifiedLevels"], serde_json::json!([]));
+        let raw = gate_statement("r.local/team/app", &d, "2026-01-31T12:00:00Z", None).unwrap();
+        let st = Statement::parse(&raw).unwrap();
+        assert!(st.predicate.get("policy").is_none());
+    }
+
+    #[test]
+    fn only_this_keys_vsa_about_this_subject_is_recognised_as_the_gates() {
+        let key = gate_key();
+        let d = Digest::sha256_of(b"image");
+        let uri = gate_resource_uri("r.local/app", &d);
+        let st = gate_statement("r.local/app", &d, "2026-01-31T12:00:00Z", None).unwrap();
+        let env = sign_envelope(INTOTO_PAYLOAD_TYPE, &st, &key).unwrap();
+        let g = read_gate_layer(&env, &key.public_key(), &d).unwrap();
+        assert!(g.equivalent(&uri, None));
+        let policy = GatePolicy {
+            uri: "file:///p.yaml".into(),
+            digest: Digest::sha256_of(b"p"),
+        };
+        assert!(
+            !g.equivalent(&uri, Some(&policy)),
+            "another policy: attest again"
+        );
+        assert!(!g.equivalent("oci://elsewhere", None));
+        // Another key, another subject, or not airlock's verifier: not the gate's.
+        assert!(read_gate_layer(&env, &gate_key().public_key(), &d).is_none());
+        assert!(read_gate_layer(&env, &key.public_key(), &Digest::sha256_of(b"x")).is_none());
+        let foreign = serde_json::to_vec(&serde_json::json!({
+            "_type": STATEMENT_V1,
+            "subject": [{"name": "x", "digest": {"sha256": d.hex()}}],
+            "predicateType": PREDICATE_VSA_V1,
+            "predicate": {"verifier": {"id": "https://example.com/other"}, "verificationResult": "PASSED"},
+        }))
+        .unwrap();
+        let env = sign_envelope(INTOTO_PAYLOAD_TYPE, &foreign, &key).unwrap();
+        assert!(read_gate_layer(&env, &key.public_key(), &d).is_none());
+        assert!(read_gate_layer(b"not json", &key.public_key(), &d).is_none());
+    }
+
+    #[test]
+    fn extending_a_cosign_att_keeps_its_layers_and_fields() {
+        let old = Descriptor::new(MEDIA_DSSE_ENVELOPE, Digest::sha256_of(b"old"), 3);
+        let new = Digest::sha256_of(b"new");
+        let mut config = serde_json::json!({
+            "architecture": "", "created": ZERO_TIME, "os": "", "config": {},
+            "history": [{"created": ZERO_TIME}],
+            "rootfs": {"type": "layers", "diff_ids": [old.digest.to_string()]},
+        });
+        extend_config(&mut config, std::slice::from_ref(&old), &new).unwrap();
+        assert_eq!(
+            config["rootfs"]["diff_ids"],
+            serde_json::json!([old.digest.to_string(), new.to_string()])
+        );
+        assert_eq!(config["history"].as_array().unwrap().len(), 2);
+        assert_eq!(config["os"], "");
+        // A config without rootfs gets one listing every layer.
+        let mut bare = serde_json::json!({});
+        extend_config(&mut bare, std::slice::from_ref(&old), &new).unwrap();
+        assert_eq!(
+            bare["rootfs"]["diff_ids"],
+            serde_json::json!([old.digest.to_string(), new.to_string()])
+        );
+        assert!(extend_config(&mut serde_json::json!([]), &[], &new).is_err());
+
+        let old_layer = serde_json::json!({"mediaType": MEDIA_DSSE_ENVELOPE, "digest": old.digest.to_string(), "size": 3, "annotations": {"predicateType": "x"}});
+        let mut m = serde_json::json!({
+            "schemaVersion": 2, "mediaType": MEDIA_OCI_MANIFEST,
+            "config": {"mediaType": MEDIA_OCI_CONFIG, "digest": Digest::sha256_of(b"c").to_string(), "size": 1},
+            "layers": [old_layer.clone()],
+            "annotations": {"org.example": "kept"},
+        });
+        let cfg = Digest::sha256_of(b"c2");
+        extend_manifest(
+            &mut m,
+            &cfg,
+            7,
+            serde_json::json!({"digest": new.to_string()}),
+        )
+        .unwrap();
+        assert_eq!(m["layers"][0], old_layer);
+        assert_eq!(m["layers"][1]["digest"], new.to_string());
+        assert_eq!(m["config"]["digest"], cfg.to_string());
+        assert_eq!(m["config"]["size"], 7);
+        assert_eq!(m["config"]["mediaType"], MEDIA_OCI_CONFIG);
+        assert_eq!(m["annotations"]["org.example"], "kept");
+        assert!(
+            extend_manifest(&mut serde_json::json!({}), &cfg, 1, serde_json::json!({})).is_err()
+        );
     }
 }

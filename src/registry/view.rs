@@ -328,6 +328,8 @@ impl Loader<'_> {
         let image = li.r#ref.as_str();
         let mut frontier: Vec<(Digest, usize)> = tree.into_iter().map(|d| (d, 1)).collect();
         let mut seen = BTreeSet::new();
+        // What each cosign tag serves now, to compare with what the lock records.
+        let mut served: BTreeMap<(Digest, AttachmentKind), Manifest> = BTreeMap::new();
         while let Some((subject, depth)) = frontier.pop() {
             if depth > MAX_ATTACHMENT_DEPTH || !seen.insert(subject.clone()) {
                 continue;
@@ -342,6 +344,7 @@ impl Loader<'_> {
                 };
                 if let Some(m) = self.by_tag(image, repo, &tag).await? {
                     let d = m.digest().clone();
+                    served.insert((subject.clone(), kind), m.clone());
                     self.add_tagged(image, repo, m, format!("{}:{tag}", li.repository))
                         .await?;
                     frontier.push((d, depth + 1));
@@ -396,6 +399,40 @@ impl Loader<'_> {
                         frontier.push((c.digest.clone(), depth + 1));
                     }
                 }
+            }
+        }
+        // A cosign tag the lock records may have been extended since the push (`push
+        // --attest-key` appends the gate's attestation, as `cosign attest` appends): the locked
+        // manifest is still served when the manifest now under the tag holds every one of its
+        // layers unchanged. It is read by digest to compare; otherwise it stays out of the view
+        // and the core reports it missing.
+        for a in &li.attachments {
+            if !matches!(
+                a.kind,
+                AttachmentKind::Sig | AttachmentKind::Att | AttachmentKind::Sbom
+            ) || self.view.manifests.contains_key(&a.digest)
+            {
+                continue;
+            }
+            let Some(now) = served.get(&(a.subject.clone(), a.kind)) else {
+                continue;
+            };
+            self.count()?;
+            let Some(f) = self
+                .client
+                .get_manifest(&self.host, repo, &a.digest.to_string())
+                .await?
+            else {
+                continue;
+            };
+            let Ok(locked) =
+                Manifest::parse_expecting(f.bytes, f.content_type.as_deref(), &a.digest)
+            else {
+                continue;
+            };
+            if !locked.is_index() && locked.layers().iter().all(|l| now.layers().contains(l)) {
+                self.found_in.insert(a.digest.clone(), repo.to_string());
+                self.view.manifests.insert(a.digest.clone(), locked);
             }
         }
         // A referrers list the lock records (pushed byte-exact by `push`) may not be what the
