@@ -656,3 +656,102 @@ fn verify_runs_with_no_network_registry_stopped_and_proxies_pointing_at_a_closed
         String::from_utf8_lossy(&v.stderr)
     );
 }
+
+#[test]
+fn images_file_with_comments_is_read_and_duplicates_are_captured_once() {
+    let reg = Registry::start(Flavour::Plain);
+    let a = reg.fixtures().image("team/a", "v1", &[b"a".to_vec()]);
+    let b = reg.fixtures().image("team/b", "v2", &[b"b".to_vec()]);
+    let tmp = tempfile::tempdir().unwrap();
+    let list = tmp.path().join("images.txt");
+    fs::write(
+        &list,
+        format!(
+            "# images for the release\n{}\n\n{}   # the api\n{}\n",
+            reg.image_ref("team/a", "v1"),
+            reg.image_ref("team/b", "v2"),
+            reg.image_ref("team/a", "v1")
+        ),
+    )
+    .unwrap();
+    let out = tmp.path().join("bundle");
+    let o = airlock(&reg)
+        .arg("capture")
+        .arg("-f")
+        .arg(&list)
+        .arg("-o")
+        .arg(&out)
+        .args(reg.cli_flags())
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let l = lock(&out);
+    let digests: Vec<&str> = l["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["digest"].as_str().unwrap())
+        .collect();
+    assert_eq!(digests, vec![a.digest.as_str(), b.digest.as_str()]);
+}
+
+#[test]
+fn platform_restriction_keeps_the_index_byte_exact_and_verify_names_what_was_left_out() {
+    let reg = Registry::start(Flavour::Plain);
+    let key = TestKey::generate();
+    let idx = publish_full(&reg, &key, REPO, "v1");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("bundle");
+    let o = capture(
+        &reg,
+        &[reg.image_ref(REPO, "v1")],
+        &out,
+        &["--platform", "linux/amd64"],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // The index is the registry's exact bytes; the arm64 child is not in the bundle.
+    let stored = fs::read(
+        out.join("blobs/sha256")
+            .join(idx.digest.trim_start_matches("sha256:")),
+    )
+    .unwrap();
+    assert_eq!(stored, idx.manifest_bytes);
+    let arm = idx.child("linux/arm64/v8").unwrap();
+    assert!(!out
+        .join("blobs/sha256")
+        .join(arm.trim_start_matches("sha256:"))
+        .exists());
+    let l = lock(&out);
+    let captured: Vec<bool> = l["images"][0]["platforms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["captured"].as_bool().unwrap())
+        .collect();
+    assert_eq!(captured, vec![true, false]);
+    // The policy requires both platforms: verify fails with platform-missing, not blob-missing.
+    let p = policy(tmp.path(), &key, &reg);
+    let v = Command::cargo_bin("airlock")
+        .unwrap()
+        .arg("verify")
+        .arg(&out)
+        .arg("--policy")
+        .arg(&p)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(v.status.code(), Some(1));
+    let codes = report_codes(&v.stdout);
+    assert!(codes.contains(&"platform-missing".to_string()), "{codes:?}");
+    assert!(!codes.contains(&"blob-missing".to_string()), "{codes:?}");
+}

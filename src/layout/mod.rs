@@ -524,7 +524,14 @@ fn file_kind(meta: &fs::Metadata) -> String {
 pub fn hash_file(path: &Path, alg: Algorithm) -> io::Result<Digest> {
     let mut f = fs::File::open(path)?;
     let mut h = Hasher::new(alg);
-    let mut buf = vec![0u8; READ_BUF];
+    // Small blobs (most of a bundle by count) get a small buffer: no 1 MiB zeroing per file.
+    let len = f.metadata().map(|m| m.len()).unwrap_or(READ_BUF as u64);
+    let mut buf = vec![
+        0u8;
+        usize::try_from(len)
+            .unwrap_or(READ_BUF)
+            .clamp(4096, READ_BUF)
+    ];
     loop {
         let n = f.read(&mut buf)?;
         if n == 0 {

@@ -1,5 +1,5 @@
 //! `verify(view, policy, trust, time) -> Report`: the decision, with every reason as a finding.
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use base64::Engine;
 
@@ -9,7 +9,7 @@ use super::sbom;
 use super::simplesign::SimpleSigning;
 use super::view::{BundleView, ManifestProblem};
 use crate::layout::BlobState;
-use crate::lock::{parse_attachment_tag, AttachmentKind, Lock, LOCK_PAYLOAD_TYPE};
+use crate::lock::{parse_attachment_tag, AttachmentKind, Lock, LockedImage, LOCK_PAYLOAD_TYPE};
 use crate::oci::manifest::{
     ANNOTATION_COSIGN_CERTIFICATE, ANNOTATION_COSIGN_SIGNATURE, ANNOTATION_REF_NAME,
     MEDIA_COSIGN_SIMPLESIGNING, MEDIA_DSSE_ENVELOPE,
@@ -154,6 +154,10 @@ pub fn verify(view: &BundleView, policy: &Policy, trust: &Trust, at: &str) -> Re
     }
     let attachments = Attachments::build(view);
     let lock = check_lock(&trust.lock, &mut report);
+    let locked: HashMap<&str, &LockedImage> = lock
+        .as_ref()
+        .map(|l| l.images.iter().map(|i| (i.r#ref.as_str(), i)).collect())
+        .unwrap_or_default();
 
     let roots: Vec<Root> = view
         .entries
@@ -164,9 +168,9 @@ pub fn verify(view: &BundleView, policy: &Policy, trust: &Trust, at: &str) -> Re
                 .annotation(ANNOTATION_REF_NAME)
                 .map(str::to_string)
                 .unwrap_or_else(|| format!("@{}", e.digest));
-            let repository = lock
-                .as_ref()
-                .and_then(|l| l.image(&name).map(|i| i.repository.clone()))
+            let repository = locked
+                .get(name.as_str())
+                .map(|i| i.repository.clone())
                 .or_else(|| Reference::parse(&name).ok().map(|r| r.repository()));
             Root {
                 name,
@@ -213,8 +217,9 @@ pub fn verify(view: &BundleView, policy: &Policy, trust: &Trust, at: &str) -> Re
         }
     }
     if let Some(lock) = &lock {
+        let by_name: HashMap<&str, &Root> = roots.iter().map(|r| (r.name.as_str(), r)).collect();
         for li in &lock.images {
-            match roots.iter().find(|r| r.name == li.r#ref) {
+            match by_name.get(li.r#ref.as_str()) {
                 Some(r) if r.desc.digest == li.digest => {}
                 Some(r) => report.findings.push(Finding::error(
                     Code::PinMismatch,
@@ -236,9 +241,43 @@ pub fn verify(view: &BundleView, policy: &Policy, trust: &Trust, at: &str) -> Re
         }
     }
 
-    for root in &roots {
-        let img = verify_root(view, policy, trust, lock.as_ref(), &attachments, root);
-        report.images.push(img);
+    // Images are independent: check them on every core, keeping the report in index order.
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 16);
+    let chunk = roots.len().div_ceil(workers).max(1);
+    let per_chunk: Vec<Vec<ImageReport>> = std::thread::scope(|s| {
+        let handles: Vec<_> = roots
+            .chunks(chunk)
+            .map(|part| {
+                let (locked, attachments) = (&locked, &attachments);
+                s.spawn(move || {
+                    part.iter()
+                        .map(|root| {
+                            let locked_image = locked.get(root.name.as_str()).copied();
+                            verify_root(view, policy, trust, locked_image, attachments, root)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    for (part, done) in roots.chunks(chunk).zip(per_chunk) {
+        if done.len() != part.len() {
+            // A worker panicked: that is a bug, and the images it held were not checked.
+            for root in part {
+                report.findings.push(Finding::error(
+                    Code::ManifestInvalid,
+                    &root.name,
+                    "internal error while checking this image (please report this airlock bug); it was not verified",
+                ));
+            }
+        }
+        report.images.extend(done);
     }
     report.finalise();
     report
@@ -456,7 +495,7 @@ fn verify_root(
     view: &BundleView,
     policy: &Policy,
     trust: &Trust,
-    lock: Option<&Lock>,
+    locked: Option<&LockedImage>,
     att: &Attachments,
     root: &Root,
 ) -> ImageReport {
@@ -478,7 +517,7 @@ fn verify_root(
         checked_blobs: BTreeSet::new(),
         att_strict: false,
     };
-    let locked = lock.and_then(|l| l.image(&root.name));
+
     // Children that capture deliberately left out (--platform).
     let skipped: BTreeSet<Digest> = locked
         .map(|l| {
