@@ -254,7 +254,9 @@ fn entries_for(
                 (None, Some(r)) => ids.push(("subjectRegExp", Node::str(r))),
                 (None, None) => {}
             }
-            let ct: Vec<Node> = if root.ctlogs.is_empty() {
+            let ct: Vec<Node> = if identity.ignore_sct {
+                vec![Node::map(vec![("ignoreSCT", Node::Bool(true))])]
+            } else if root.ctlogs.is_empty() {
                 notes.push(format!(
                     "trusted root {root_name:?} has no CT log keys; Kyverno is told to skip \
                      the certificate's SCT (ctlog.ignoreSCT)"

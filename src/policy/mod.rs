@@ -140,6 +140,9 @@ pub struct KeylessSigner {
     pub subject_regexp: Option<String>,
     /// YAML `trustedRoot`: a name under `trustedRoots`; `None` means any of them.
     pub trusted_root: Option<String>,
+    /// YAML `ignoreSCT` (default false): accept certificates without a verifiable embedded SCT
+    /// (Fulcio certificates from before SCTs were embedded). A root without CT logs never checks.
+    pub ignore_sct: bool,
 }
 
 /// An allowed signed `docker-reference` (YAML `identities` items).

@@ -679,7 +679,7 @@ impl<'de> Deserialize<'de> for RegExp {
 #[derive(Debug, serde::Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a keyless signer: a map with issuer or issuerRegExp, subject or subjectRegExp, and trustedRoot"
+    expecting = "a keyless signer: a map with issuer or issuerRegExp, subject or subjectRegExp, trustedRoot and optional ignoreSCT"
 )]
 struct KeylessFields {
     issuer: Option<NonEmpty>,
@@ -690,6 +690,9 @@ struct KeylessFields {
     subject_regexp: Option<RegExp>,
     #[serde(rename = "trustedRoot")]
     trusted_root: Option<RootRef>,
+    /// Accept certificates without an embedded SCT (Fulcio certificates from before 2022).
+    #[serde(rename = "ignoreSCT", default)]
+    ignore_sct: bool,
 }
 
 #[derive(Debug)]
@@ -699,7 +702,7 @@ impl<'de> Deserialize<'de> for KeylessEntry {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         map_with(
             d,
-            "a keyless signer: a map with issuer or issuerRegExp, subject or subjectRegExp, and trustedRoot",
+            "a keyless signer: a map with issuer or issuerRegExp, subject or subjectRegExp, trustedRoot and optional ignoreSCT",
             |k: KeylessFields| {
                 match (&k.issuer, &k.issuer_regexp) {
                     (None, None) => return Err(
@@ -741,6 +744,7 @@ impl<'de> Deserialize<'de> for KeylessEntry {
                     subject: k.subject.map(|v| v.0),
                     subject_regexp: k.subject_regexp.map(|v| v.0),
                     trusted_root: k.trusted_root.map(|v| v.0),
+                    ignore_sct: k.ignore_sct,
                 }))
             },
         )

@@ -95,6 +95,7 @@ fn spec_example_parses_into_the_expected_structure() {
                 subject: None,
                 subject_regexp: Some("^https://github.com/minio/".to_string()),
                 trusted_root: Some("public-good".to_string()),
+                ignore_sct: false,
             }],
             identities: vec![Identity::Source],
             annotations: BTreeMap::new(),
@@ -863,4 +864,27 @@ fn shipped_example_policies_load() {
 
     let full = Policy::load(&root.join("example-full.yaml")).unwrap();
     assert!(full.rules.len() >= 3);
+}
+
+#[test]
+fn keyless_ignore_sct_switch_parses_and_defaults_to_false() {
+    let yaml = |extra: &str| {
+        format!(
+            "apiVersion: airlock/v1\nkind: Policy\ntrustedRoots:\n  pg: root.json\nrules:\n  - match: [\"quay.io/**\"]\n    signatures:\n      keyless:\n        - issuer: https://accounts.google.com\n          subject: a@b.c\n{extra}"
+        )
+    };
+    let p = Policy::from_yaml(&yaml(""), std::path::Path::new("p.yaml")).unwrap();
+    let SignatureRule::Required(s) = &p.rules[0].signatures else {
+        panic!("required")
+    };
+    assert!(!s.keyless[0].ignore_sct);
+    let p = Policy::from_yaml(
+        &yaml("          ignoreSCT: true\n"),
+        std::path::Path::new("p.yaml"),
+    )
+    .unwrap();
+    let SignatureRule::Required(s) = &p.rules[0].signatures else {
+        panic!("required")
+    };
+    assert!(s.keyless[0].ignore_sct);
 }

@@ -1299,7 +1299,7 @@ fn verify_keyless(
                 artifact,
                 sigstore::Signer::Keyless {
                     identity: &identity,
-                    require_sct: true,
+                    require_sct: !s.ignore_sct,
                 },
                 root,
             ) {
