@@ -734,21 +734,16 @@ fn verify_root(
         .copied()
         .chain(trust.known_keys.iter().map(|(n, k)| (n.as_str(), k)))
         .collect();
-    let (sig_keys, required_sigs) = match &rule.signatures {
-        SignatureRule::None => (Vec::new(), false),
-        SignatureRule::Required(s) => (
-            s.keys
-                .iter()
-                .filter_map(|n| trust.keys.get(n).map(|k| (n.as_str(), k)))
-                .collect::<Vec<_>>(),
-            true,
-        ),
+    let sig_keys: Vec<(&str, &PublicKey)> = match &rule.signatures {
+        SignatureRule::None => Vec::new(),
+        SignatureRule::Required(s) => s
+            .keys
+            .iter()
+            .filter_map(|n| trust.keys.get(n).map(|k| (n.as_str(), k)))
+            .collect(),
     };
     let mut trusted_sig_on_root = false;
-    if required_sigs {
-        let SignatureRule::Required(signers) = &rule.signatures else {
-            unreachable_none()
-        };
+    if let SignatureRule::Required(signers) = &rule.signatures {
         for (subject, sm) in &sig_manifests {
             let ok = check_simple_signatures(
                 &mut img,
@@ -893,11 +888,6 @@ fn verify_root(
         img.err(Code::SbomMissing, format!("the policy requires an SBOM (SPDX or CycloneDX, attested or attached) for {digest}; none found"));
     }
     img.rep
-}
-
-fn unreachable_none() -> ! {
-    // Only called after matching SignatureRule::Required.
-    panic!("internal error: signature rule changed under us (please report this as an airlock bug)")
 }
 
 fn kind_name(k: AttachmentKind) -> &'static str {
