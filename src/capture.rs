@@ -526,6 +526,8 @@ pub async fn capture(
         planned_bytes += size;
         todo.push((d.clone(), host.clone(), repo.clone(), *size));
     }
+    // Largest first: the longest transfer starts at once instead of in a late wave.
+    todo.sort_by(|a, b| b.3.cmp(&a.3).then_with(|| a.0.cmp(&b.0)));
     progress.blobs_planned(todo.len(), planned_bytes);
     let fetched = todo.len();
     let mut fetches = stream::iter(todo.into_iter().map(|(d, host, repo, size)| {

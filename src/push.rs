@@ -1017,10 +1017,12 @@ pub async fn push(
             .cloned()
             .unwrap_or_else(|| format!("{host}/{repo}"))
     };
-    let first: Vec<(Digest, u64, String)> = per_blob
+    let mut first: Vec<(Digest, u64, String)> = per_blob
         .iter()
         .map(|(d, (s, rs))| (d.clone(), *s, rs[0].clone()))
         .collect();
+    // Largest first: the longest transfer starts at once instead of in a late wave.
+    first.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let rest: Vec<(Digest, u64, String, String)> = per_blob
         .iter()
         .flat_map(|(d, (s, rs))| {
