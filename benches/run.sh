@@ -42,6 +42,7 @@ YML
 
 measure() { # label cmd... -> prints "label  seconds  peak_MiB", sets SECS
   local label=$1; shift
+  sync  # flush the previous step's writes so neither tool pays for the other's writeback
   /usr/bin/time -f "%e %M" -o "$WORK/time" "$@" >/dev/null 2>"$WORK/err" || { cat "$WORK/err" >&2; return 1; }
   read -r SECS KB < "$WORK/time"
   printf '  %-44s %8.2f s  %7.1f MiB peak\n' "$label" "$SECS" "$(echo "$KB/1024" | bc -l)"
