@@ -149,16 +149,82 @@ impl Lock {
             images: Vec::new(),
         }
     }
+    /// Parse a lock. airlock's own schema is parsed strictly. A lock written by another tool
+    /// (no `schema`, or one that is not `airlock.lock/…`) is read leniently for what the gate
+    /// needs — each image's reference and digest, and platforms/attachments where they use
+    /// airlock's field names — and is rejected when no image can be read from it.
     pub fn parse(bytes: &[u8]) -> Result<Lock, LockError> {
         if bytes.len() > MAX_LOCK_BYTES {
             return Err(LockError::TooLarge(bytes.len()));
         }
-        let lock: Lock =
+        let value: serde_json::Value =
             serde_json::from_slice(bytes).map_err(|e| LockError::Json(e.to_string()))?;
-        if lock.schema != LOCK_SCHEMA {
-            return Err(LockError::Schema(lock.schema));
+        let schema = value
+            .get("schema")
+            .and_then(|s| s.as_str())
+            .unwrap_or("")
+            .to_string();
+        if schema.starts_with("airlock.lock/") {
+            if schema != LOCK_SCHEMA {
+                return Err(LockError::Schema(schema));
+            }
+            return serde_json::from_value(value).map_err(|e| LockError::Json(e.to_string()));
         }
-        Ok(lock)
+        Self::parse_foreign(&value).ok_or(LockError::Schema(schema))
+    }
+
+    /// Read a lock written by another tool: `images` (or `artifacts`/`entries`), each with a
+    /// reference (`ref`/`reference`/`source`/`name`/`image`) and a digest
+    /// (`digest`/`manifestDigest`/`resolvedDigest`).
+    fn parse_foreign(v: &serde_json::Value) -> Option<Lock> {
+        let list = ["images", "artifacts", "entries"]
+            .iter()
+            .find_map(|k| v.get(*k)?.as_array())?;
+        let mut lock = Lock::new(
+            v.get("created")
+                .and_then(|c| c.as_str())
+                .unwrap_or("")
+                .into(),
+        );
+        lock.schema = "foreign".into();
+        for item in list {
+            let pick = |keys: &[&str]| {
+                keys.iter()
+                    .find_map(|k| item.get(*k)?.as_str().map(str::to_string))
+            };
+            let (Some(r), Some(d)) = (
+                pick(&["ref", "reference", "source", "name", "image"]),
+                pick(&["digest", "manifestDigest", "resolvedDigest"]),
+            ) else {
+                continue;
+            };
+            let Ok(digest) = Digest::parse(&d) else {
+                return None;
+            };
+            let repository = pick(&["repository"]).unwrap_or_else(|| {
+                crate::oci::Reference::parse(&r)
+                    .map(|x| x.repository())
+                    .unwrap_or_default()
+            });
+            let platforms = item
+                .get("platforms")
+                .and_then(|p| serde_json::from_value::<Vec<LockedPlatform>>(p.clone()).ok())
+                .unwrap_or_default();
+            let attachments = item
+                .get("attachments")
+                .and_then(|p| serde_json::from_value::<Vec<LockedAttachment>>(p.clone()).ok())
+                .unwrap_or_default();
+            lock.images.push(LockedImage {
+                r#ref: r,
+                repository,
+                digest,
+                media_type: pick(&["mediaType"]).unwrap_or_default(),
+                size: item.get("size").and_then(|s| s.as_u64()).unwrap_or(0),
+                platforms,
+                attachments,
+            });
+        }
+        (!lock.images.is_empty()).then_some(lock)
     }
     pub fn to_json(&self) -> Vec<u8> {
         let mut v = serde_json::to_vec_pretty(self).unwrap_or_default();
@@ -208,7 +274,7 @@ mod tests {
         assert_eq!(Lock::parse(&l.to_json()).unwrap(), l);
         let bad = String::from_utf8(l.to_json())
             .unwrap()
-            .replace(LOCK_SCHEMA, "other/v9");
+            .replace(LOCK_SCHEMA, "airlock.lock/v9");
         assert!(matches!(
             Lock::parse(bad.as_bytes()),
             Err(LockError::Schema(_))

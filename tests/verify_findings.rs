@@ -510,3 +510,45 @@ fn attestation_by_an_untrusted_key_is_attestation_invalid_when_required() {
     let r = expect_fail_with(&f, "attestation-invalid");
     assert!(codes(&r).contains(&"attestation-missing".to_string()));
 }
+
+#[test]
+fn skopeo_style_bare_ref_names_without_a_lock_verify_with_an_identity_warning() {
+    let f = Fixture::new();
+    f.policy("  - match: [\"**\"]\n    signatures:\n      keys: [release]\n");
+    build(&f.bundle(), &[Spec::signed(SOURCE, "1.0", &f.key)], None);
+    // As `skopeo copy docker://… oci:DIR:app:1.0` names it: a bare ref name, and no lock.
+    let p = f.bundle().join("index.json");
+    let text = fs::read_to_string(&p)
+        .unwrap()
+        .replace(&format!("\"{SOURCE}:1.0\""), "\"app:1.0\"");
+    fs::write(&p, text).unwrap();
+    fs::remove_file(f.bundle().join("airlock.lock.json")).unwrap();
+    let (exit, r, _) = f.verify(&[]);
+    assert_eq!(exit, 0, "{r:#}");
+    let img = &r["images"][0];
+    assert_eq!(img["ref"], "app:1.0");
+    assert_eq!(img["signatures"][0]["verified"], true);
+    let warned: Vec<&str> = img["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        warned.contains(&"signature-identity-mismatch"),
+        "{warned:?}"
+    );
+}
+
+#[test]
+fn lock_written_by_another_tool_is_read_for_pins() {
+    let f = Fixture::new();
+    f.policy("");
+    build(&f.bundle(), &[Spec::signed(SOURCE, "1.0", &f.key)], None);
+    let lock = format!(
+        r#"{{"version": 3, "images": [{{"reference": "{SOURCE}:1.0", "manifestDigest": "{}"}}]}}"#,
+        Digest::sha256_of(b"elsewhere")
+    );
+    fs::write(f.bundle().join("airlock.lock.json"), lock).unwrap();
+    expect_fail_with(&f, "pin-mismatch");
+}

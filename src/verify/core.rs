@@ -52,6 +52,8 @@ pub struct Trust {
 struct Root<'a> {
     name: String,
     repository: Option<String>,
+    /// Neither the lock nor the ref name (a bare `app:v1`) says which repository this came from.
+    source_unknown: bool,
     desc: &'a Descriptor,
 }
 
@@ -168,13 +170,14 @@ pub fn verify(view: &BundleView, policy: &Policy, trust: &Trust, at: &str) -> Re
                 .annotation(ANNOTATION_REF_NAME)
                 .map(str::to_string)
                 .unwrap_or_else(|| format!("@{}", e.digest));
-            let repository = locked
-                .get(name.as_str())
-                .map(|i| i.repository.clone())
-                .or_else(|| Reference::parse(&name).ok().map(|r| r.repository()));
+            let from_lock = locked.get(name.as_str()).map(|i| i.repository.clone());
+            let source_unknown = from_lock.is_none() && !name.contains('/');
+            let repository =
+                from_lock.or_else(|| Reference::parse(&name).ok().map(|r| r.repository()));
             Root {
                 name,
                 repository,
+                source_unknown,
                 desc: e,
             }
         })
@@ -340,6 +343,8 @@ struct Img<'a> {
     subject_name: String,
     view: &'a BundleView,
     checked_blobs: BTreeSet<Digest>,
+    /// The root's ref name is bare and no lock names its repository.
+    source_unknown: bool,
     /// Attestation problems fail the image only when the rule requires attestations or an SBOM;
     /// otherwise an unverifiable extra attestation is a warning.
     att_strict: bool,
@@ -516,6 +521,7 @@ fn verify_root(
         view,
         checked_blobs: BTreeSet::new(),
         att_strict: false,
+        source_unknown: root.source_unknown,
     };
 
     // Children that capture deliberately left out (--platform).
@@ -1093,7 +1099,20 @@ fn check_simple_signatures(
         let signed_repo = Reference::parse(signed_repo)
             .map(|r| r.repository())
             .unwrap_or_else(|_| signed_repo.to_string());
-        if !(signers.allows_identity(repository, &signed_repo)
+        // A bare ref name (`app:v1`, as `skopeo copy … oci:DIR:app:v1` writes) with no lock
+        // does not say which repository the image came from: the `source` identity cannot be
+        // checked, so it is named as a warning instead of guessed.
+        let source_unknown = img.source_unknown;
+        let only_source = signers
+            .identities
+            .iter()
+            .all(|i| matches!(i, crate::policy::Identity::Source));
+        if source_unknown && only_source {
+            img.warn(
+                Code::SignatureIdentityMismatch,
+                format!("signature {}: the bundle does not record the source repository of {} (no lock, bare ref name), so its docker-reference {:?} was not compared", layer.digest, img.rep.r#ref, ss.docker_reference),
+            );
+        } else if !(signers.allows_identity(repository, &signed_repo)
             || signers.identities.iter().any(|i| {
                 matches!(i, crate::policy::Identity::Source)
                     && same_repository(repository, &signed_repo)
