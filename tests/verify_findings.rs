@@ -552,3 +552,31 @@ fn lock_written_by_another_tool_is_read_for_pins() {
     fs::write(f.bundle().join("airlock.lock.json"), lock).unwrap();
     expect_fail_with(&f, "pin-mismatch");
 }
+
+#[test]
+fn cosign_save_style_kind_annotations_route_signatures_and_attestations() {
+    let f = Fixture::new();
+    f.policy("");
+    build(&f.bundle(), &[Spec::signed(SOURCE, "1.0", &f.key)], None);
+    // `cosign save` marks attachments with a `kind` annotation instead of a tag name.
+    let p = f.bundle().join("index.json");
+    let mut idx: Value = serde_json::from_slice(&fs::read(&p).unwrap()).unwrap();
+    for m in idx["manifests"].as_array_mut().unwrap() {
+        let name = m["annotations"]["org.opencontainers.image.ref.name"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let kind = if name.ends_with(".sig") {
+            "dev.cosignproject.cosign/sigs"
+        } else if name.ends_with(".att") {
+            "dev.cosignproject.cosign/atts"
+        } else {
+            continue;
+        };
+        m["annotations"] = serde_json::json!({"kind": kind});
+    }
+    fs::write(&p, serde_json::to_vec(&idx).unwrap()).unwrap();
+    let (exit, r, _) = f.verify(&[]);
+    assert_eq!(exit, 0, "{r:#}");
+    assert_eq!(r["images"][0]["signatures"][0]["verified"], true);
+}

@@ -77,6 +77,11 @@ impl Attachments {
                     .entry((subject, kind))
                     .or_default()
                     .insert(e.digest.clone());
+            } else if let Some((subject, kind)) = cosign_save_subject(view, e) {
+                a.by_tag
+                    .entry((subject, kind))
+                    .or_default()
+                    .insert(e.digest.clone());
             }
         }
         for (d, m) in &view.manifests {
@@ -100,6 +105,33 @@ impl Attachments {
             .get(subject)
             .map(|s| s.iter().cloned().collect())
             .unwrap_or_default()
+    }
+}
+
+/// `cosign save` layouts name signature and attestation manifests only by a `kind` annotation.
+/// Which image they belong to is read from their first payload (the signed digest); this only
+/// routes them to an image, where they are then verified like any other (digest, key, identity).
+fn cosign_save_subject(view: &BundleView, e: &Descriptor) -> Option<(Digest, AttachmentKind)> {
+    let kind = match e.annotation("kind")? {
+        "dev.cosignproject.cosign/sigs" => AttachmentKind::Sig,
+        "dev.cosignproject.cosign/atts" => AttachmentKind::Att,
+        _ => return None,
+    };
+    let m = view.manifests.get(&e.digest)?;
+    let layer = m.layers().first()?;
+    let bytes = view.blobs.get(&layer.digest)?;
+    match kind {
+        AttachmentKind::Sig => SimpleSigning::parse(bytes)
+            .ok()
+            .map(|s| (s.manifest_digest, kind)),
+        _ => {
+            let env = Envelope::parse(bytes).ok()?;
+            let st = Statement::parse(&env.payload).ok()?;
+            let hex = st.subjects.first()?.digest.get("sha256")?;
+            Digest::parse(&format!("sha256:{hex}"))
+                .ok()
+                .map(|d| (d, kind))
+        }
     }
 }
 
