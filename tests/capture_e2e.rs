@@ -8,6 +8,7 @@ use assert_cmd::Command;
 use common::fixtures::*;
 use common::keys::TestKey;
 use common::registry::{Flavour, Registry};
+use common::scenarios::publish_full;
 use serde_json::Value;
 
 const REPO: &str = "team/app";
@@ -42,50 +43,6 @@ fn policy(dir: &Path, key: &TestKey, reg: &Registry) -> PathBuf {
     )
     .unwrap();
     p
-}
-
-/// A multi-arch image with signatures on the index and each child, two attestations, an SBOM
-/// attachment and a referrer pushed through the tag-schema fallback.
-fn publish_full(reg: &Registry, key: &TestKey, repo: &str, tag: &str) -> PushedIndex {
-    let fx = reg.fixtures();
-    let idx = fx.multi_arch(
-        repo,
-        tag,
-        &[("linux", "amd64", None), ("linux", "arm64", Some("v8"))],
-        64 * 1024,
-    );
-    let repo_ref = reg.repo_ref(repo);
-    fx.cosign_signature(repo, &idx.digest, &repo_ref, &key.signer());
-    for (_, child) in &idx.children {
-        fx.cosign_signature(repo, child, &repo_ref, &key.signer());
-    }
-    fx.cosign_attestations(
-        repo,
-        &idx.digest,
-        &[
-            (
-                SLSA_PROVENANCE_V1,
-                slsa_v1_statement(&repo_ref, &idx.digest),
-            ),
-            (SPDX_PREDICATE, spdx_statement(&repo_ref, &idx.digest)),
-        ],
-        &key.signer(),
-    );
-    fx.cosign_sbom(
-        repo,
-        &idx.digest,
-        CYCLONEDX_JSON,
-        &serde_json::to_vec(&cyclonedx_bom("app")).unwrap(),
-    );
-    fx.referrer(
-        repo,
-        &idx.descriptor(),
-        "application/vnd.example.scan+json",
-        "application/vnd.example.scan+json",
-        br#"{"scanner":"x","findings":[]}"#,
-        &[],
-    );
-    idx
 }
 
 fn report_codes(stdout: &[u8]) -> Vec<String> {

@@ -20,6 +20,7 @@ pub mod content;
 pub mod fixtures;
 pub mod keys;
 pub mod registry;
+pub mod scenarios;
 pub mod token;
 
 pub use content::{deterministic_bytes, digest_of, sha256_hex};
