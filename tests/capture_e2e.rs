@@ -13,24 +13,6 @@ use serde_json::Value;
 
 const REPO: &str = "team/app";
 
-fn airlock(reg: &Registry) -> Command {
-    let mut c = Command::cargo_bin("airlock").unwrap();
-    c.envs(reg.airlock_env());
-    c
-}
-
-fn capture(reg: &Registry, refs: &[String], out: &Path, extra: &[&str]) -> std::process::Output {
-    airlock(reg)
-        .arg("capture")
-        .args(refs)
-        .arg("-o")
-        .arg(out)
-        .args(reg.cli_flags())
-        .args(extra)
-        .output()
-        .unwrap()
-}
-
 fn policy(dir: &Path, key: &TestKey, reg: &Registry) -> PathBuf {
     fs::write(dir.join("release.pub"), key.public_key_pem()).unwrap();
     let p = dir.join("policy.yaml");
@@ -79,7 +61,7 @@ fn plain_registry_capture_keeps_every_platform_signature_attestation_sbom_and_re
         format!("oci://{}", reg.image_ref("charts/app", "1.2.3")),
         format!("{}@{}", reg.repo_ref("team/tool"), by_digest.digest),
     ];
-    let o = capture(&reg, &refs, &out, &[]);
+    let o = reg.capture(&refs, &out, &[]);
     assert_eq!(
         o.status.code(),
         Some(0),
@@ -202,8 +184,7 @@ fn capture_with_policy_verifies_right_away_and_passes() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("bundle");
     let p = policy(tmp.path(), &key, &reg);
-    let o = capture(
-        &reg,
+    let o = reg.capture(
         &[reg.image_ref(REPO, "v1")],
         &out,
         &["--policy", p.to_str().unwrap()],
@@ -230,8 +211,7 @@ fn capture_with_policy_finds_a_missing_signature_before_the_trip() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("bundle");
     let p = policy(tmp.path(), &key, &reg);
-    let o = capture(
-        &reg,
+    let o = reg.capture(
         &[reg.image_ref(REPO, "v1")],
         &out,
         &["--policy", p.to_str().unwrap(), "--format", "json"],
@@ -247,7 +227,7 @@ fn tls_basic_auth_capture_works_with_ca_file_and_auth_file() {
     let idx = publish_full(&reg, &key, REPO, "v1");
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("bundle");
-    let o = capture(&reg, &[reg.image_ref(REPO, "v1")], &out, &[]);
+    let o = reg.capture(&[reg.image_ref(REPO, "v1")], &out, &[]);
     assert_eq!(
         o.status.code(),
         Some(0),
@@ -262,7 +242,8 @@ fn tls_without_the_ca_is_a_clear_exit_2() {
     let reg = Registry::start(Flavour::Tls);
     reg.fixtures().image(REPO, "v1", &[b"x".to_vec()]);
     let tmp = tempfile::tempdir().unwrap();
-    let o = airlock(&reg)
+    let o = reg
+        .airlock()
         .args(["capture", &reg.image_ref(REPO, "v1"), "-o"])
         .arg(tmp.path().join("b"))
         .output()
@@ -280,7 +261,7 @@ fn token_auth_capture_works() {
     let before = reg.token_issuer().unwrap().issued_count();
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("bundle");
-    let o = capture(&reg, &[reg.image_ref(REPO, "v1")], &out, &[]);
+    let o = reg.capture(&[reg.image_ref(REPO, "v1")], &out, &[]);
     assert_eq!(
         o.status.code(),
         Some(0),
@@ -340,8 +321,7 @@ fn moved_tag_against_pins_is_pin_mismatch() {
         ),
     )
     .unwrap();
-    let o = capture(
-        &reg,
+    let o = reg.capture(
         &[reg.image_ref(REPO, "v1")],
         &tmp.path().join("b"),
         &["--pins", pins.to_str().unwrap()],
@@ -374,12 +354,7 @@ fn missing_tag_is_image_missing_exit_1() {
     let reg = Registry::start(Flavour::Plain);
     reg.fixtures().image(REPO, "v1", &[b"x".to_vec()]);
     let tmp = tempfile::tempdir().unwrap();
-    let o = capture(
-        &reg,
-        &[reg.image_ref(REPO, "nope")],
-        &tmp.path().join("b"),
-        &[],
-    );
+    let o = reg.capture(&[reg.image_ref(REPO, "nope")], &tmp.path().join("b"), &[]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("image-missing"));
 }
@@ -395,7 +370,7 @@ fn registry_serving_wrong_blob_bytes_is_blob_digest_mismatch_and_nothing_is_stor
     fs::write(&path, b"the registry lies about these").unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("b");
-    let o = capture(&reg, &[reg.image_ref(REPO, "v1")], &out, &[]);
+    let o = reg.capture(&[reg.image_ref(REPO, "v1")], &out, &[]);
     assert_eq!(
         o.status.code(),
         Some(1),
@@ -469,12 +444,7 @@ fn referrers_index_with_ten_thousand_entries_is_limit_exceeded() {
         &serde_json::to_vec(&idx).unwrap(),
     );
     let tmp = tempfile::tempdir().unwrap();
-    let o = capture(
-        &reg,
-        &[reg.image_ref(REPO, "v1")],
-        &tmp.path().join("b"),
-        &[],
-    );
+    let o = reg.capture(&[reg.image_ref(REPO, "v1")], &tmp.path().join("b"), &[]);
     assert_eq!(
         o.status.code(),
         Some(1),
@@ -557,7 +527,7 @@ fn registry_killed_mid_capture_is_exit_2_and_rerun_skips_complete_blobs() {
     }
     assert!(complete > 0);
     reg.restart();
-    let o2 = capture(&reg, &refs, &out, &[]);
+    let o2 = reg.capture(&refs, &out, &[]);
     assert_eq!(
         o2.status.code(),
         Some(0),
@@ -585,7 +555,7 @@ fn verify_runs_with_no_network_registry_stopped_and_proxies_pointing_at_a_closed
     publish_full(&reg, &key, REPO, "v1");
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("bundle");
-    let o = capture(&reg, &[reg.image_ref(REPO, "v1")], &out, &[]);
+    let o = reg.capture(&[reg.image_ref(REPO, "v1")], &out, &[]);
     assert_eq!(o.status.code(), Some(0));
     let p = policy(tmp.path(), &key, &reg);
     reg.stop();
@@ -632,7 +602,8 @@ fn images_file_with_comments_is_read_and_duplicates_are_captured_once() {
     )
     .unwrap();
     let out = tmp.path().join("bundle");
-    let o = airlock(&reg)
+    let o = reg
+        .airlock()
         .arg("capture")
         .arg("-f")
         .arg(&list)
@@ -664,8 +635,7 @@ fn platform_restriction_keeps_the_index_byte_exact_and_verify_names_what_was_lef
     let idx = publish_full(&reg, &key, REPO, "v1");
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("bundle");
-    let o = capture(
-        &reg,
+    let o = reg.capture(
         &[reg.image_ref(REPO, "v1")],
         &out,
         &["--platform", "linux/amd64"],

@@ -19,9 +19,7 @@ const REPO: &str = "team/app";
 const SINGLE: &str = "team/single";
 
 fn airlock(reg: &Registry) -> Command {
-    let mut c = Command::cargo_bin("airlock").unwrap();
-    c.envs(reg.airlock_env());
-    c
+    reg.airlock()
 }
 
 fn stderr(o: &Output) -> String {
@@ -29,14 +27,7 @@ fn stderr(o: &Output) -> String {
 }
 
 fn capture(reg: &Registry, refs: &[String], out: &Path) -> Output {
-    let o = airlock(reg)
-        .arg("capture")
-        .args(refs)
-        .arg("-o")
-        .arg(out)
-        .args(reg.cli_flags())
-        .output()
-        .unwrap();
+    let o = reg.capture(refs, out, &[]);
     assert_eq!(o.status.code(), Some(0), "capture: {}", stderr(&o));
     o
 }

@@ -402,6 +402,26 @@ impl Registry {
         )]
     }
 
+    /// The airlock binary with this registry's credentials in its environment.
+    pub fn airlock(&self) -> assert_cmd::Command {
+        let mut c = assert_cmd::Command::cargo_bin("airlock").expect("airlock binary");
+        c.envs(self.airlock_env());
+        c
+    }
+
+    /// `airlock capture REFS -o OUT` from this registry, with its transport flags and `extra`.
+    pub fn capture(&self, refs: &[String], out: &Path, extra: &[&str]) -> std::process::Output {
+        self.airlock()
+            .arg("capture")
+            .args(refs)
+            .arg("-o")
+            .arg(out)
+            .args(self.cli_flags())
+            .args(extra)
+            .output()
+            .expect("run airlock capture")
+    }
+
     /// Transport flags for the airlock binary: `--insecure-registry HOST` for
     /// [`Flavour::Plain`], `--ca-file PATH` for the TLS flavours.
     pub fn cli_flags(&self) -> Vec<String> {
