@@ -10,6 +10,8 @@ command -v skopeo >/dev/null 2>&1 || pkgs+=(skopeo)
 command -v htpasswd >/dev/null 2>&1 || pkgs+=(apache2-utils)
 command -v openssl >/dev/null 2>&1 || pkgs+=(openssl)
 command -v chromium >/dev/null 2>&1 || pkgs+=(chromium)
+command -v gpg >/dev/null 2>&1 || pkgs+=(gnupg)
+command -v python3 >/dev/null 2>&1 || pkgs+=(python3)
 if [ ${#pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "installing: ${pkgs[*]}"

@@ -116,6 +116,29 @@ pub fn tree(view: &BundleView) -> Vec<Node> {
     roots
 }
 
+/// Mark the roots the lock records as charts (`kind: chart`) and add who asked for each item
+/// (`requested by …`: the `-f` file and entry, `--chart`, or the chart that declared an image).
+pub fn annotate_sources(nodes: &mut [Node], lock: &crate::lock::Lock) {
+    for n in nodes.iter_mut() {
+        let Some(name) = n.name.as_deref() else {
+            continue;
+        };
+        let Some(s) = lock.sources.iter().find(|s| s.r#ref == name) else {
+            continue;
+        };
+        if s.kind == crate::lock::SourceKind::Chart {
+            n.kind = "chart".into();
+        }
+        if let Some(c) = &s.chart {
+            n.details
+                .push(format!("from {} ({} {})", c.url, c.name, c.version));
+        }
+        for by in &s.requested_by {
+            n.details.push(format!("requested by {by}"));
+        }
+    }
+}
+
 /// Text rendering of the tree.
 pub fn render_text(nodes: &[Node]) -> String {
     fn walk(out: &mut String, n: &Node, prefix: &str, last: bool, top: bool) {

@@ -14,6 +14,7 @@
 
 pub mod admission;
 pub mod capture;
+pub mod helm;
 pub mod inspect;
 pub mod layout;
 pub mod lock;
@@ -26,5 +27,6 @@ pub mod push;
 pub mod registry;
 pub mod report;
 pub mod sign;
+pub mod sources;
 pub mod trust;
 pub mod verify;

@@ -128,6 +128,50 @@ pub struct Lock {
     #[serde(default)]
     pub tool: Tool,
     pub images: Vec<LockedImage>,
+    /// Why each item was captured (the input file and entry, or the command line), and which
+    /// items are Helm charts. Absent in locks written before it existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<LockedSource>,
+}
+
+/// What kind of thing a captured item is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceKind {
+    Image,
+    /// A Helm chart (from an OCI registry or a classic repository); never admitted to a cluster.
+    Chart,
+}
+
+/// Where a classic Helm repository chart came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LockedChart {
+    /// The repository URL (`https://charts.example/stable`).
+    pub repository: String,
+    pub name: String,
+    pub version: String,
+    /// The archive URL it was downloaded from.
+    pub url: String,
+    /// sha256 of the `.tgz` (equal to the index's `digest`).
+    pub archive_digest: Digest,
+    /// sha256 of the `.prov` file, when the repository has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance_digest: Option<Digest>,
+}
+
+/// Why one item of the lock was captured.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LockedSource {
+    /// The `ref` of the item in `images`.
+    pub r#ref: String,
+    pub kind: SourceKind,
+    /// Each entry that asked for it: `FILE:LINE (entry)`, `command line`, `chart NAME:VERSION …`.
+    pub requested_by: Vec<String>,
+    /// For a chart from a classic Helm repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chart: Option<LockedChart>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -147,6 +191,7 @@ impl Lock {
             created,
             tool: Tool::default(),
             images: Vec::new(),
+            sources: Vec::new(),
         }
     }
     /// Parse a lock. airlock's own schema is parsed strictly. A lock written by another tool
@@ -233,6 +278,31 @@ impl Lock {
     }
     pub fn image(&self, r: &str) -> Option<&LockedImage> {
         self.images.iter().find(|i| i.r#ref == r)
+    }
+    /// Is the item with this `ref` a Helm chart?
+    pub fn is_chart(&self, r: &str) -> bool {
+        self.sources
+            .iter()
+            .any(|s| s.r#ref == r && s.kind == SourceKind::Chart)
+    }
+    /// Record that `requested_by` asked for `r` (merging with an earlier record).
+    pub fn add_source(&mut self, r: &str, kind: SourceKind, requested_by: &str) {
+        match self.sources.iter_mut().find(|s| s.r#ref == r) {
+            Some(s) => {
+                if !s.requested_by.iter().any(|x| x == requested_by) {
+                    s.requested_by.push(requested_by.to_string());
+                }
+                if kind == SourceKind::Chart {
+                    s.kind = kind;
+                }
+            }
+            None => self.sources.push(LockedSource {
+                r#ref: r.to_string(),
+                kind,
+                requested_by: vec![requested_by.to_string()],
+                chart: None,
+            }),
+        }
     }
 }
 

@@ -306,6 +306,7 @@ fn crd_schemas() -> BTreeMap<(String, String), Value> {
         "kyverno/config/crds/kyverno/kyverno.io_clusterpolicies.yaml",
         "policy-controller/config/300-clusterimagepolicy.yaml",
         "policy-controller/config/300-trustroot.yaml",
+        "kyverno/config/crds/policies.kyverno.io/policies.kyverno.io_imagevalidatingpolicies.yaml",
     ] {
         let text = std::fs::read_to_string(root().join("testdata/crds").join(rel)).unwrap();
         for crd in documents(&text) {
@@ -1065,4 +1066,154 @@ sys.exit(1 if bad else 0)
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kyverno ImageValidatingPolicy (`--format kyverno-ivpol`)
+
+/// Every `sha256:<hex>` in the specs' image matching and validations (not annotations).
+fn ivpol_digests(docs: &[Value]) -> BTreeSet<String> {
+    let re = regex::Regex::new("sha256:[0-9a-f]{64}").unwrap();
+    let mut out = BTreeSet::new();
+    for d in docs {
+        for g in d["spec"]["matchImageReferences"].as_array().unwrap() {
+            for m in re.find_iter(g["glob"].as_str().unwrap()) {
+                out.insert(m.as_str().to_string());
+            }
+        }
+        for v in d["spec"]["validations"].as_array().unwrap() {
+            for m in re.find_iter(v["expression"].as_str().unwrap()) {
+                out.insert(m.as_str().to_string());
+            }
+        }
+    }
+    out
+}
+
+/// The lock's digests that are admitted: with the policy all but `ghcr.io/other/tool` (no rule,
+/// `unmatched: deny`); in gate mode (no policy) all of them.
+fn admitted_lock_digests(gate: bool) -> BTreeSet<String> {
+    let lock = Lock::parse(&std::fs::read(data("bundle/airlock.lock.json")).unwrap()).unwrap();
+    lock.images
+        .iter()
+        .filter(|i| gate || !i.r#ref.starts_with("ghcr.io/other/"))
+        .map(|i| i.digest.to_string())
+        .collect()
+}
+
+fn python_strict_validate(files: &[String]) {
+    let script = r#"
+import sys, yaml, jsonschema
+crd = yaml.safe_load(open(sys.argv[1]))
+schemas = {}
+for v in crd["spec"]["versions"]:
+    schemas[(crd["spec"]["group"] + "/" + v["name"], crd["spec"]["names"]["kind"])] = v["schema"]["openAPIV3Schema"]
+def strict(n):
+    if isinstance(n, dict):
+        if "properties" in n and not n.get("x-kubernetes-preserve-unknown-fields") and "additionalProperties" not in n:
+            n["additionalProperties"] = False
+        for v in n.values():
+            strict(v)
+    elif isinstance(n, list):
+        for v in n:
+            strict(v)
+bad = 0
+count = 0
+for f in sys.argv[2:]:
+    for doc in yaml.safe_load_all(open(f)):
+        if not doc:
+            continue
+        s = schemas[(doc["apiVersion"], doc["kind"])]
+        strict(s)
+        props = s.setdefault("properties", {})
+        for k in ("apiVersion", "kind", "metadata"):
+            props.setdefault(k, {})
+        count += 1
+        for e in jsonschema.Draft7Validator(s).iter_errors(doc):
+            bad += 1
+            print(f, doc["kind"], list(e.absolute_path), e.message)
+print("checked", count)
+sys.exit(1 if bad or not count else 0)
+"#;
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(root().join(
+            "testdata/crds/kyverno/config/crds/policies.kyverno.io/policies.kyverno.io_imagevalidatingpolicies.yaml",
+        ))
+        .args(files)
+        .output()
+        .expect("python3 with jsonschema and yaml (scripts/test.sh installs them) is required");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("checked"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn kyverno_ivpol_output_validates_against_the_crd_and_admits_exactly_the_passed_digests() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for (name, extra) in [
+        ("ivpol.yaml", vec![]),
+        ("ivpol-gate.yaml", vec!["--gate-key".to_string(), gate_key()]),
+    ] {
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        let run = generate("kyverno-ivpol", &extra);
+        let docs = documents(&run.stdout);
+        assert!(docs.len() >= 2, "{name}: {}", run.stdout);
+        for d in &docs {
+            assert_eq!(d["apiVersion"], "policies.kyverno.io/v1", "{name}");
+            assert_eq!(d["kind"], "ImageValidatingPolicy", "{name}");
+            assert_eq!(d["spec"]["validationActions"], serde_json::json!(["Deny"]));
+            assert_eq!(d["spec"]["failurePolicy"], "Fail");
+        }
+        let errors = validate_documents(&docs);
+        assert!(errors.is_empty(), "{name}: {errors:#?}");
+        assert_eq!(
+            ivpol_digests(&docs),
+            admitted_lock_digests(!extra.is_empty()),
+            "{name}"
+        );
+        let p = dir.path().join(name);
+        std::fs::write(&p, &run.stdout).unwrap();
+        files.push(p.display().to_string());
+    }
+    // An independent validator: python jsonschema with unknown fields rejected.
+    python_strict_validate(&files);
+}
+
+#[test]
+fn kyverno_ivpol_verifies_with_the_policy_keys_and_in_gate_mode_with_the_gate_key_only() {
+    let run = generate("kyverno-ivpol", &[]);
+    let docs = documents(&run.stdout);
+    let release = std::fs::read_to_string(data("keys/release.pub")).unwrap();
+    let keys: Vec<String> = docs
+        .iter()
+        .flat_map(|d| d["spec"]["attestors"].as_array().unwrap().clone())
+        .filter_map(|a| a["cosign"]["key"]["data"].as_str().map(str::to_string))
+        .collect();
+    assert!(
+        keys.iter().any(|k| pem_key(k) == pem_key(&release)),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("verifyImageSignatures(image, [attestors."));
+    assert!(run.stdout.contains("verifyAttestationSignatures(image, attestations.attestation_1"));
+    assert!(run.stdout.contains("https://slsa.dev/provenance/v1"));
+
+    let gate = generate("kyverno-ivpol", &["--gate-key", &gate_key()]);
+    let docs = documents(&gate.stdout);
+    let gate_pem = std::fs::read_to_string(gate_key()).unwrap();
+    let keys: Vec<String> = docs
+        .iter()
+        .flat_map(|d| d["spec"]["attestors"].as_array().unwrap().clone())
+        .filter_map(|a| a["cosign"]["key"]["data"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(keys.len(), 1, "{}", gate.stdout);
+    assert_eq!(pem_key(&keys[0]), pem_key(&gate_pem));
+    assert!(gate.stdout.contains("https://slsa.dev/verification_summary/v1"));
+    assert!(gate.stdout.contains("verificationResult == 'PASSED'"));
 }

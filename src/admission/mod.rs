@@ -22,6 +22,7 @@
 //! The SBOM and platform requirements of a rule are not expressible in either controller; they
 //! are enforced by `airlock verify` (and carried by the gate attestation in gate mode).
 
+mod ivpol;
 mod kyverno;
 mod policy_controller;
 pub mod trusted_root;
@@ -63,6 +64,8 @@ pub enum Format {
     /// Sigstore policy-controller `ClusterImagePolicy` (`policy.sigstore.dev/v1beta1`),
     /// `TrustRoot`s and the `config-policy-controller` ConfigMap.
     PolicyController,
+    /// Kyverno `ImageValidatingPolicy` (`policies.kyverno.io/v1`, CEL).
+    KyvernoIvpol,
 }
 
 impl Format {
@@ -71,6 +74,7 @@ impl Format {
         match self {
             Format::Kyverno => "kyverno",
             Format::PolicyController => "policy-controller",
+            Format::KyvernoIvpol => "kyverno-ivpol",
         }
     }
 }
@@ -184,6 +188,7 @@ pub fn generate(
     let (body, notes) = match format {
         Format::Kyverno => kyverno::render(&plan, options)?,
         Format::PolicyController => policy_controller::render(&plan, options)?,
+        Format::KyvernoIvpol => ivpol::render(&plan, options)?,
     };
     plan.notes.extend(notes);
     let mut yaml = header(format, &plan);
@@ -324,7 +329,13 @@ fn plan<'a>(inputs: &Inputs<'a>) -> Result<Plan<'a>, AdmissionError> {
                 .into(),
         ));
     }
-    let mut lock_images: Vec<&crate::lock::LockedImage> = inputs.lock.images.iter().collect();
+    // Charts are not pulled by kubelet: never admitted.
+    let mut lock_images: Vec<&crate::lock::LockedImage> = inputs
+        .lock
+        .images
+        .iter()
+        .filter(|i| !inputs.lock.is_chart(&i.r#ref))
+        .collect();
     lock_images.sort_by(|a, b| a.r#ref.cmp(&b.r#ref).then(a.digest.cmp(&b.digest)));
     lock_images.dedup_by(|a, b| a.r#ref == b.r#ref && a.digest == b.digest);
     if lock_images.len() > MAX_ADMISSION_IMAGES {

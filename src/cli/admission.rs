@@ -23,6 +23,8 @@ pub enum AdmissionFormat {
     Kyverno,
     /// Sigstore policy-controller ClusterImagePolicy, TrustRoot and its ConfigMap.
     PolicyController,
+    /// Kyverno ImageValidatingPolicy (policies.kyverno.io/v1, CEL).
+    KyvernoIvpol,
 }
 
 #[derive(clap::Args, Debug)]
@@ -64,6 +66,7 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
     let format = match a.format {
         AdmissionFormat::Kyverno => Format::Kyverno,
         AdmissionFormat::PolicyController => Format::PolicyController,
+        AdmissionFormat::KyvernoIvpol => Format::KyvernoIvpol,
     };
     if a.policy.is_none() && a.gate_key.is_none() {
         return Err(Fatal(

@@ -3,10 +3,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use airlock::capture::{capture, CaptureOptions, Progress};
+use airlock::helm;
 use airlock::layout::{self, Layout};
-use airlock::lock::LOCK_PAYLOAD_TYPE;
+use airlock::lock::{SourceKind, LOCK_PAYLOAD_TYPE};
+use airlock::sources::{self, ChartSpec, Request, Wanted};
 use airlock::oci::Reference;
-use airlock::report::{render, Finding};
+use airlock::report::{render, Code, Finding};
 use airlock::trust::keys;
 
 use super::common::{self, Format, RegistryFlags};
@@ -17,9 +19,19 @@ pub struct Args {
     /// Image or artifact references (`registry/repo:tag`, `registry/repo@sha256:…`, `oci://…`).
     #[arg(value_name = "REF")]
     refs: Vec<String>,
-    /// File with one reference per line (`#` comments).
+    /// Image list: one reference per line (`#` comments), or a Hauler manifest, Zarf package
+    /// config, `aicr mirror list` YAML/JSON or oc-mirror ImageSetConfiguration (recognised by
+    /// content). Repeatable.
     #[arg(short = 'f', long = "images-file", value_name = "FILE")]
-    images_file: Option<PathBuf>,
+    images_file: Vec<PathBuf>,
+    /// A chart from a classic Helm repository (`index.yaml`), stored as a Helm OCI artifact.
+    /// Repeatable.
+    #[arg(long, num_args = 3, value_names = ["REPO_URL", "NAME", "VERSION"], action = clap::ArgAction::Append)]
+    chart: Vec<String>,
+    /// Also capture the images charts declare in `Chart.yaml` (`images` and `helm.sh/images`
+    /// annotations, subcharts under charts/ included). Templates are not rendered.
+    #[arg(long)]
+    chart_images: bool,
     /// Output bundle directory.
     #[arg(short = 'o', long = "output", value_name = "DIR")]
     output: PathBuf,
@@ -64,37 +76,142 @@ impl Progress for Bar {
     }
 }
 
-fn read_refs(a: &Args) -> Result<Vec<Reference>, Fatal> {
-    let mut texts: Vec<String> = a.refs.clone();
-    if let Some(f) = &a.images_file {
-        let t =
-            std::fs::read_to_string(f).map_err(|e| Fatal(format!("-f {}: {e}", f.display())))?;
-        for (i, line) in t.lines().enumerate() {
-            let l = line.split('#').next().unwrap_or("").trim();
-            if !l.is_empty() {
-                Reference::parse(l)
-                    .map_err(|e| Fatal(format!("{}:{}: {e}", f.display(), i + 1)))?;
-                texts.push(l.to_string());
+/// Everything asked for: command-line references, `-f` files, `--chart`.
+fn read_requests(a: &Args) -> Result<Vec<Request>, Fatal> {
+    let mut out: Vec<Request> = Vec::new();
+    for t in &a.refs {
+        Reference::parse(t)?;
+        out.push(Request {
+            wanted: Wanted::Image {
+                reference: t.clone(),
+                platform: None,
+            },
+            chart: false,
+            origin: "command line".into(),
+        });
+    }
+    for f in &a.images_file {
+        let name = f.display().to_string();
+        let meta = std::fs::metadata(f).map_err(|e| Fatal(format!("-f {name}: {e}")))?;
+        if meta.len() > sources::MAX_LIST_BYTES as u64 {
+            return Err(Fatal(format!(
+                "-f {name}: {} bytes, over the {}-byte limit for -f files",
+                meta.len(),
+                sources::MAX_LIST_BYTES
+            )));
+        }
+        let t = std::fs::read_to_string(f).map_err(|e| Fatal(format!("-f {name}: {e}")))?;
+        let (_, reqs) = sources::parse(&name, &t).map_err(|e| Fatal(e.to_string()))?;
+        for q in reqs {
+            if let Wanted::Image { reference, .. } = &q.wanted {
+                let line_hint = q.origin.clone();
+                Reference::parse(reference).map_err(|e| Fatal(format!("{line_hint}: {e}")))?;
             }
+            out.push(q);
         }
     }
-    if texts.is_empty() {
+    for c in a.chart.chunks(3) {
+        let [repo, name, version] = c else {
+            return Err(Fatal(
+                "--chart takes three values: REPO_URL NAME VERSION".into(),
+            ));
+        };
+        let repository = repo.trim_end_matches('/');
+        let wanted = if let Some(rest) = repository.strip_prefix("oci://") {
+            Wanted::Image {
+                reference: format!("{rest}/{name}:{}", version.replace('+', "_")),
+                platform: None,
+            }
+        } else if repository.starts_with("https://") || repository.starts_with("http://") {
+            Wanted::ClassicChart(ChartSpec {
+                repository: repository.to_string(),
+                name: name.clone(),
+                version: version.clone(),
+            })
+        } else {
+            return Err(Fatal(format!(
+                "--chart {repo:?}: expected a classic Helm repository URL (https://… or \
+                 http://…, the directory holding index.yaml) or oci://HOST/PATH"
+            )));
+        };
+        out.push(Request {
+            wanted,
+            chart: true,
+            origin: format!("--chart {repo} {name} {version}"),
+        });
+    }
+    if out.is_empty() {
         return Err(Fatal(
-            "no references: give REF arguments or -f IMAGES_FILE".into(),
+            "no references: give REF arguments, -f IMAGES_FILE or --chart REPO_URL NAME VERSION"
+                .into(),
         ));
-    }
-    let mut out: Vec<Reference> = Vec::new();
-    for t in texts {
-        let r = Reference::parse(&t)?;
-        if !out.iter().any(|x| x.given() == r.given()) {
-            out.push(r);
-        }
     }
     Ok(out)
 }
 
+/// The chart archive (`.tgz` layer) of the Helm OCI artifact `digest` in the bundle.
+fn chart_archive(layout: &Layout, digest: &airlock::oci::Digest) -> Result<Vec<u8>, String> {
+    let raw = layout
+        .read_blob(digest, airlock::oci::manifest::MAX_MANIFEST_BYTES as u64)
+        .map_err(|e| e.to_string())?;
+    let m = airlock::oci::manifest::Manifest::parse(raw, None).map_err(|e| e.to_string())?;
+    let layer = m
+        .layers()
+        .iter()
+        .find(|l| l.media_type == helm::MEDIA_HELM_CHART)
+        .ok_or_else(|| format!("no {} layer", helm::MEDIA_HELM_CHART))?;
+    layout
+        .read_blob(&layer.digest, helm::MAX_CHART_BYTES as u64)
+        .map_err(|e| e.to_string())
+}
+
+/// The name a reference gets in the lock (`oci://` dropped, as capture does).
+fn lock_name(r: &Reference) -> String {
+    r.given()
+        .strip_prefix("oci://")
+        .unwrap_or(r.given())
+        .to_string()
+}
+
+/// Image references grouped by platform filter (an entry's own platform, else --platform), in
+/// first-seen order, deduplicated; with who asked for each.
+type Groups = Vec<(Vec<String>, Vec<Reference>)>;
+
+fn group_images(requests: &[Request], platforms: &[String]) -> Result<Groups, Fatal> {
+    let mut groups: Groups = Vec::new();
+    for q in requests {
+        let Wanted::Image {
+            reference,
+            platform,
+        } = &q.wanted
+        else {
+            continue;
+        };
+        let r = Reference::parse(reference)?;
+        let filter = match platform {
+            Some(p) => vec![p.clone()],
+            None => platforms.to_vec(),
+        };
+        let idx = match groups.iter().position(|(f, _)| *f == filter) {
+            Some(i) => i,
+            None => {
+                groups.push((filter, Vec::new()));
+                groups.len() - 1
+            }
+        };
+        let seen = groups
+            .iter()
+            .any(|(_, refs)| refs.iter().any(|x| x.given() == r.given()));
+        if !seen {
+            groups[idx].1.push(r);
+        }
+    }
+    Ok(groups)
+}
+
 pub fn run(a: Args) -> Result<u8, Fatal> {
-    let refs = read_refs(&a)?;
+    let requests = read_requests(&a)?;
+    let groups = group_images(&requests, &a.platform)?;
     let pins = common::load_pins(a.pins.as_deref())?;
     // Load everything the operator supplied before touching the network.
     let policy = match &a.policy {
@@ -114,12 +231,13 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
     };
     let client = a.registry.client()?;
     let layout = Layout::create(&a.output)?;
-    let opts = CaptureOptions {
-        jobs: a.jobs.max(1),
-        platforms: a.platform.clone(),
-        pins: pins.clone(),
-        created: common::now_rfc3339(),
-    };
+    let created = common::now_rfc3339();
+    // Sources recorded by an earlier capture into the same directory.
+    let mut earlier_sources = std::fs::read(a.output.join(layout::LOCK_FILE))
+        .ok()
+        .and_then(|b| airlock::lock::Lock::parse(&b).ok())
+        .map(|l| l.sources)
+        .unwrap_or_default();
     let progress: Arc<dyn Progress> = if common::stderr_is_terminal() {
         Arc::new(Bar(common::progress_bar()))
     } else {
@@ -130,23 +248,156 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         .worker_threads(a.jobs.clamp(4, 16))
         .enable_all()
         .build()?;
-    let outcome = rt.block_on(capture(&client, &layout, &refs, &opts, progress))?;
+    let mut findings: Vec<Finding> = Vec::new();
+    let (mut manifests, mut blobs_fetched, mut bytes_fetched, mut blobs_skipped) = (0, 0, 0, 0);
+    for (platforms, refs) in &groups {
+        let opts = CaptureOptions {
+            jobs: a.jobs.max(1),
+            platforms: platforms.clone(),
+            pins: pins.clone(),
+            created: created.clone(),
+        };
+        let o = rt.block_on(capture(&client, &layout, refs, &opts, progress.clone()))?;
+        findings.extend(o.findings);
+        manifests += o.manifests;
+        blobs_fetched += o.blobs_fetched;
+        bytes_fetched += o.bytes_fetched;
+        blobs_skipped += o.blobs_skipped;
+    }
+    let lock_path = a.output.join(layout::LOCK_FILE);
+    let mut lock = match std::fs::read(&lock_path) {
+        Ok(b) => airlock::lock::Lock::parse(&b)
+            .map_err(|e| Fatal(format!("{}: {e}", lock_path.display())))?,
+        Err(_) => airlock::lock::Lock::new(created.clone()),
+    };
+    lock.sources.append(&mut earlier_sources);
+    for q in &requests {
+        if let Wanted::Image { reference, .. } = &q.wanted {
+            let r = Reference::parse(reference)?;
+            let name = lock_name(&r);
+            if lock.image(&name).is_some() {
+                let kind = if q.chart {
+                    SourceKind::Chart
+                } else {
+                    SourceKind::Image
+                };
+                lock.add_source(&name, kind, &q.origin);
+            }
+        }
+    }
+    // Charts from classic Helm repositories, each once, with every entry that asked for it.
+    let mut classic: Vec<(ChartSpec, Vec<String>)> = Vec::new();
+    for q in &requests {
+        if let Wanted::ClassicChart(spec) = &q.wanted {
+            match classic.iter_mut().find(|(s, _)| s == spec) {
+                Some((_, by)) => by.push(q.origin.clone()),
+                None => classic.push((spec.clone(), vec![q.origin.clone()])),
+            }
+        }
+    }
+    if !classic.is_empty() {
+        let mut ca_pem = Vec::new();
+        for p in &a.registry.ca_file {
+            ca_pem.push(
+                std::fs::read(p).map_err(|e| Fatal(format!("--ca-file {}: {e}", p.display())))?,
+            );
+        }
+        let auth = airlock::registry::auth::AuthStore::load(a.registry.auth_file.as_deref())
+            .map_err(|e| Fatal(e.to_string()))?;
+        let fetcher = helm::Fetcher::new(&ca_pem, auth).map_err(|e| Fatal(e.to_string()))?;
+        for (spec, by) in &classic {
+            let fetched = rt
+                .block_on(fetcher.fetch(spec))
+                .map_err(|e| Fatal(e.to_string()))?;
+            match fetched {
+                Err(f) => findings.push(f),
+                Ok(chart) => {
+                    if let Some(f) = helm::store(&layout, &chart, &mut lock, by)? {
+                        findings.push(f);
+                    }
+                }
+            }
+        }
+    }
+    if a.chart_images {
+        let mut wanted: Vec<(Reference, String)> = Vec::new();
+        for s in lock.sources.iter().filter(|s| s.kind == SourceKind::Chart) {
+            let Some(img) = lock.image(&s.r#ref) else {
+                continue;
+            };
+            let declared = chart_archive(&layout, &img.digest)
+                .and_then(|archive| helm::declared_images(&archive));
+            match declared {
+                Err(e) => findings.push(Finding::error(
+                    Code::ManifestInvalid,
+                    &s.r#ref,
+                    format!("chart {}: {e}; its declared images were not captured", s.r#ref),
+                )),
+                Ok(list) => {
+                    for d in list {
+                        let origin = format!(
+                            "chart {} ({} annotation of {})",
+                            s.r#ref, d.annotation, d.chart
+                        );
+                        match Reference::parse(&d.image) {
+                            Ok(r) => wanted.push((r, origin)),
+                            Err(e) => findings.push(Finding::error(
+                                Code::ManifestInvalid,
+                                &s.r#ref,
+                                format!("{origin}: {e}; not captured"),
+                            )),
+                        }
+                    }
+                }
+            }
+        }
+        let mut refs: Vec<Reference> = Vec::new();
+        for (r, _) in &wanted {
+            if lock.image(&lock_name(r)).is_none() && !refs.iter().any(|x| x.given() == r.given()) {
+                refs.push(r.clone());
+            }
+        }
+        if !refs.is_empty() {
+            let opts = CaptureOptions {
+                jobs: a.jobs.max(1),
+                platforms: a.platform.clone(),
+                pins: pins.clone(),
+                created: created.clone(),
+            };
+            let o = rt.block_on(capture(&client, &layout, &refs, &opts, progress.clone()))?;
+            findings.extend(o.findings);
+            manifests += o.manifests;
+            blobs_fetched += o.blobs_fetched;
+            bytes_fetched += o.bytes_fetched;
+            blobs_skipped += o.blobs_skipped;
+            // capture() rewrote the lock with the new images; keep the sources recorded so far.
+            let bytes = std::fs::read(&lock_path)?;
+            let mut merged = airlock::lock::Lock::parse(&bytes)
+                .map_err(|e| Fatal(format!("{}: {e}", lock_path.display())))?;
+            merged.sources = std::mem::take(&mut lock.sources);
+            lock = merged;
+        }
+        for (r, origin) in &wanted {
+            let name = lock_name(r);
+            if lock.image(&name).is_some() {
+                lock.add_source(&name, SourceKind::Image, origin);
+            }
+        }
+    }
+    lock.sources.retain(|s| lock.images.iter().any(|i| i.r#ref == s.r#ref));
+    layout::write_atomic(&lock_path, &lock.to_json())?;
     if let Some(k) = &sign_key {
         let bytes = std::fs::read(a.output.join(layout::LOCK_FILE))?;
         let env = airlock::sign::sign_envelope(LOCK_PAYLOAD_TYPE, &bytes, k)?;
         layout::write_atomic(&a.output.join(layout::LOCK_DSSE_FILE), &env)?;
     }
-    let mut failed = outcome.findings.iter().any(Finding::is_error);
+    let mut failed = findings.iter().any(Finding::is_error);
     eprintln!(
-        "captured {} image(s) into {}: {} manifests, {} blobs fetched ({} bytes), {} already present",
-        outcome.lock.images.len(),
+        "captured {} image(s) into {}: {manifests} manifests, {blobs_fetched} blobs fetched ({bytes_fetched} bytes), {blobs_skipped} already present",
+        lock.images.len(),
         a.output.display(),
-        outcome.manifests,
-        outcome.blobs_fetched,
-        outcome.bytes_fetched,
-        outcome.blobs_skipped
     );
-    for f in &outcome.findings {
+    for f in &findings {
         eprintln!(
             "{} {}: {} [{}]",
             if f.is_error() { "error" } else { "warn" },
@@ -173,7 +424,8 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
             pins,
         };
         let mut report = airlock::verify::verify(&view, &policy, &trust, &common::now_rfc3339());
-        report.findings.extend(outcome.findings.iter().cloned());
+        super::charts::add_chart_provenance(&mut report, &policy, &view, &a.output)?;
+        report.findings.extend(findings.iter().cloned());
         report.finalise();
         if let Some(path) = &a.report {
             std::fs::write(path, render::json(&report))
@@ -182,7 +434,7 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         common::print_report(&report, a.format);
         failed |= !report.passed();
     } else if a.format == Format::Json {
-        print!("{}", String::from_utf8_lossy(&outcome.lock.to_json()));
+        print!("{}", String::from_utf8_lossy(&lock.to_json()));
     }
     Ok(if failed { EXIT_FAIL } else { EXIT_OK })
 }

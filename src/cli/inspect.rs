@@ -20,7 +20,15 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
     if let Some(e) = &view.layout_error {
         return Err(Fatal(format!("layout-invalid: {e}")));
     }
-    let t = inspect::tree(&view);
+    let mut t = inspect::tree(&view);
+    if let Ok(bytes) = airlock::layout::read_regular_limited(
+        &a.dir.join(airlock::layout::LOCK_FILE),
+        airlock::lock::MAX_LOCK_BYTES as u64,
+    ) {
+        if let Ok(lock) = airlock::lock::Lock::parse(&bytes) {
+            inspect::annotate_sources(&mut t, &lock);
+        }
+    }
     match a.format {
         Format::Text => print!("{}", inspect::render_text(&t)),
         Format::Json => println!("{}", serde_json::to_string_pretty(&t)?),

@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch. One module per subcommand; each returns an exit code.
 mod admission;
 mod capture;
+mod charts;
 mod common;
 mod inspect;
 mod keys;

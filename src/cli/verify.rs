@@ -129,6 +129,7 @@ pub fn run(mut a: Args) -> Result<u8, Fatal> {
     };
     let view = load_view(&dir, jobs);
     let mut report = verify(&view, &policy, &trust, &at);
+    super::charts::add_chart_provenance(&mut report, &policy, &view, &dir)?;
     common::record_inputs(&mut report, &policy, a.pins.as_deref());
     finish(&a, &report)
 }

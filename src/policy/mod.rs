@@ -86,8 +86,28 @@ pub struct Rule {
     pub sbom: SbomRequirement,
     /// YAML `platforms`: `os/arch[/variant]`, all required in an image index.
     pub platforms: Vec<String>,
+    /// YAML `helm`: chart provenance (`.prov`) checks for Helm charts this rule covers.
+    pub helm: Option<HelmRule>,
     /// `patterns` compiled; built by the parser (editing `patterns` afterwards does not update it).
     matcher: GlobSet,
+}
+
+/// Whether a chart must carry a `.prov` file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HelmProvenance {
+    /// A missing `.prov` is `chart-provenance-missing`.
+    Required,
+    /// A `.prov` that is present must verify; none is fine.
+    Optional,
+}
+
+/// A rule's `helm:` field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HelmRule {
+    pub provenance: HelmProvenance,
+    /// OpenPGP public keys (armored or binary), resolved against the policy file's directory.
+    pub keyring: Option<PathBuf>,
 }
 
 impl PartialEq for Rule {
@@ -99,6 +119,7 @@ impl PartialEq for Rule {
             && self.attestations == other.attestations
             && self.sbom == other.sbom
             && self.platforms == other.platforms
+            && self.helm == other.helm
     }
 }
 
@@ -451,6 +472,10 @@ fn build(raw: RawPolicy, text: &str, source: &Path) -> Result<Policy, PolicyErro
             attestations: r.attestations,
             sbom: r.sbom,
             platforms: r.platforms,
+            helm: r.helm.map(|h| HelmRule {
+                provenance: h.provenance,
+                keyring: h.keyring.map(|k| base.join(k)),
+            }),
             matcher,
         });
     }

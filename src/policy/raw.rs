@@ -366,6 +366,20 @@ pub struct RawRule {
     pub attestations: Vec<AttestationRule>,
     pub sbom: SbomRequirement,
     pub platforms: Vec<String>,
+    /// `helm: {provenance, keyring}` (keyring path as written, not yet resolved).
+    pub helm: Option<HelmField>,
+}
+
+/// A rule's `helm:` field: chart provenance (`.prov`) requirements.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with provenance (required or optional) and keyring (an OpenPGP public key file)"
+)]
+pub struct HelmField {
+    pub provenance: crate::policy::HelmProvenance,
+    #[serde(default)]
+    pub keyring: Option<String>,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -384,6 +398,8 @@ struct RuleFields {
     sbom: SbomRequirement,
     #[serde(default)]
     platforms: Vec<Platform>,
+    #[serde(default)]
+    helm: Option<HelmField>,
 }
 
 impl<'de> Deserialize<'de> for RawRule {
@@ -422,12 +438,22 @@ impl<'de> Deserialize<'de> for RawRule {
                         ));
                     }
                 }
+                if let Some(h) = &r.helm {
+                    if h.provenance == crate::policy::HelmProvenance::Required
+                        && h.keyring.is_none()
+                    {
+                        return Err(format!(
+                            "rule with match {label}: `helm.provenance: required` needs                              `helm.keyring`, the OpenPGP public key file (armored or binary)                              that signs the charts, e.g. `keyring: keys/vendor.asc`"
+                        ));
+                    }
+                }
                 Ok(RawRule {
                     patterns,
                     signatures,
                     attestations: r.attestations.into_iter().map(|a| a.0).collect(),
                     sbom: r.sbom,
                     platforms,
+                    helm: r.helm,
                 })
             },
         )

@@ -31,6 +31,9 @@ pub enum Code {
     CertificateIdentityMismatch,
     TlogInvalid,
     TimestampInvalid,
+    ChartDigestMismatch,
+    ChartProvenanceMissing,
+    ChartProvenanceInvalid,
 }
 
 impl Code {
@@ -61,6 +64,9 @@ impl Code {
         Code::CertificateIdentityMismatch,
         Code::TlogInvalid,
         Code::TimestampInvalid,
+        Code::ChartDigestMismatch,
+        Code::ChartProvenanceMissing,
+        Code::ChartProvenanceInvalid,
     ];
 
     /// The kebab-case code string.
@@ -92,6 +98,9 @@ impl Code {
             Code::CertificateIdentityMismatch => "certificate-identity-mismatch",
             Code::TlogInvalid => "tlog-invalid",
             Code::TimestampInvalid => "timestamp-invalid",
+            Code::ChartDigestMismatch => "chart-digest-mismatch",
+            Code::ChartProvenanceMissing => "chart-provenance-missing",
+            Code::ChartProvenanceInvalid => "chart-provenance-invalid",
         }
     }
 
@@ -148,6 +157,15 @@ impl Code {
             Code::TimestampInvalid => {
                 "a signed timestamp does not verify or lies outside the authority's validity"
             }
+            Code::ChartDigestMismatch => {
+                "a Helm chart archive does not hash to the digest its repository index lists"
+            }
+            Code::ChartProvenanceMissing => {
+                "a Helm chart has no .prov file although the rule requires provenance"
+            }
+            Code::ChartProvenanceInvalid => {
+                "a Helm chart's .prov signature does not verify with the keyring or does not name the archive's sha256"
+            }
         }
     }
 
@@ -180,6 +198,9 @@ impl Code {
             Code::CertificateIdentityMismatch => "check the rule's keyless identity and issuer",
             Code::TlogInvalid => "import the Rekor key or trusted root used by the signer",
             Code::TimestampInvalid => "import the timestamp authority's certificate chain",
+            Code::ChartDigestMismatch => "the archive was altered or the index is stale; re-fetch and ask the repository owner",
+            Code::ChartProvenanceMissing => "publish the chart with `helm package --sign`, or set helm.provenance: optional",
+            Code::ChartProvenanceInvalid => "check the keyring holds the chart publisher's key; treat a changed archive as tampering",
         }
     }
 }

@@ -6,6 +6,7 @@
 pub mod core;
 pub mod dsse;
 pub mod intoto;
+pub mod chart;
 pub mod sbom;
 pub mod simplesign;
 pub mod view;

@@ -624,7 +624,7 @@ fn yaml_str(p: &Path) -> String {
 
 /// Generate a CA and a server certificate for 127.0.0.1/localhost; write
 /// `ca.pem`, `server.crt`, `server.key` into `root`. Returns the CA PEM and path.
-fn write_tls_material(root: &Path) -> (String, PathBuf) {
+pub fn write_tls_material(root: &Path) -> (String, PathBuf) {
     use rcgen::{
         BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
         KeyUsagePurpose,
