@@ -358,6 +358,8 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
             }
         }
         if !refs.is_empty() {
+            // capture() merges with the lock on disk: write the charts stored so far first.
+            layout::write_atomic(&lock_path, &lock.to_json())?;
             let opts = CaptureOptions {
                 jobs: a.jobs.max(1),
                 platforms: a.platform.clone(),
