@@ -137,12 +137,11 @@ pub fn find_in_index(spec: &ChartSpec, index_url: &str, bytes: &[u8]) -> Result<
             message: format!("{} {} has no urls", spec.name, spec.version),
         });
     };
-    let base = reqwest::Url::parse(&format!("{}/", spec.repository)).map_err(|e| {
-        HelmError::Index {
+    let base =
+        reqwest::Url::parse(&format!("{}/", spec.repository)).map_err(|e| HelmError::Index {
             url: index_url.to_string(),
             message: format!("repository URL: {e}"),
-        }
-    })?;
+        })?;
     let url = base.join(first).map_err(|e| HelmError::Index {
         url: index_url.to_string(),
         message: format!("archive URL {first:?}: {e}"),
@@ -172,9 +171,9 @@ pub fn find_in_index(spec: &ChartSpec, index_url: &str, bytes: &[u8]) -> Result<
 pub fn oci_name(spec: &ChartSpec) -> Result<String, HelmError> {
     let url = reqwest::Url::parse(&spec.repository)
         .map_err(|e| HelmError::Setup(format!("repository URL {:?}: {e}", spec.repository)))?;
-    let host = url
-        .host_str()
-        .ok_or_else(|| HelmError::Setup(format!("repository URL {:?} has no host", spec.repository)))?;
+    let host = url.host_str().ok_or_else(|| {
+        HelmError::Setup(format!("repository URL {:?} has no host", spec.repository))
+    })?;
     let host = match url.port() {
         Some(p) => format!("{host}:{p}"),
         None => host.to_string(),
@@ -184,7 +183,11 @@ pub fn oci_name(spec: &ChartSpec) -> Result<String, HelmError> {
         parts.push(clean_component(seg));
     }
     parts.push(clean_component(&spec.name));
-    Ok(format!("{}:{}", parts.join("/"), spec.version.replace('+', "_")))
+    Ok(format!(
+        "{}:{}",
+        parts.join("/"),
+        spec.version.replace('+', "_")
+    ))
 }
 
 /// An OCI repository path component: lower-case letters, digits and `._-`.
@@ -200,7 +203,8 @@ fn clean_component(s: &str) -> String {
             }
         })
         .collect();
-    out.trim_matches(|c| matches!(c, '.' | '_' | '-')).to_string()
+    out.trim_matches(|c| matches!(c, '.' | '_' | '-'))
+        .to_string()
 }
 
 /// A chart archive downloaded and checked against its index entry.
@@ -238,7 +242,9 @@ pub fn read_files(
     let gz = flate2::read::GzDecoder::new(archive);
     let mut tar = tar::Archive::new(gz.take(MAX_CHART_UNPACKED_BYTES));
     let mut out = Vec::new();
-    let entries = tar.entries().map_err(|e| format!("not a gzip'd tar: {e}"))?;
+    let entries = tar
+        .entries()
+        .map_err(|e| format!("not a gzip'd tar: {e}"))?;
     for (n, entry) in entries.enumerate() {
         if n >= MAX_CHART_ENTRIES {
             return Err(format!("more than {MAX_CHART_ENTRIES} entries"));
@@ -328,8 +334,8 @@ pub fn declared_images(archive: &[u8]) -> Result<Vec<DeclaredImage>, String> {
         if !depth_ok {
             continue;
         }
-        let v: serde_yaml::Value = serde_yaml::from_slice(&bytes)
-            .map_err(|e| format!("{path}: not valid YAML: {e}"))?;
+        let v: serde_yaml::Value =
+            serde_yaml::from_slice(&bytes).map_err(|e| format!("{path}: not valid YAML: {e}"))?;
         let chart_name = v
             .get("name")
             .and_then(|n| n.as_str())
@@ -599,7 +605,10 @@ impl Fetcher {
 
     /// Fetch `spec` from its repository: index, archive (checked against the index digest) and
     /// `.prov` when the repository has one. A digest mismatch is returned as a finding.
-    pub async fn fetch(&self, spec: &ChartSpec) -> Result<Result<FetchedChart, Finding>, HelmError> {
+    pub async fn fetch(
+        &self,
+        spec: &ChartSpec,
+    ) -> Result<Result<FetchedChart, Finding>, HelmError> {
         let index_url = format!("{}/index.yaml", spec.repository);
         let index = self
             .get(&index_url, MAX_INDEX_BYTES)
@@ -660,7 +669,9 @@ mod tests {
         let l = find_in_index(&s, "i", idx.as_bytes()).unwrap();
         assert_eq!(l.url, "https://cdn.example/p-5.tgz");
         s.version = "9".into();
-        let e = find_in_index(&s, "i", idx.as_bytes()).unwrap_err().to_string();
+        let e = find_in_index(&s, "i", idx.as_bytes())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("versions listed: 6.1.0+build.1, 5.0.0"), "{e}");
     }
 
@@ -680,9 +691,16 @@ mod tests {
     fn declared_images_come_from_the_chart_and_its_subcharts() {
         let top = "apiVersion: v2\nname: web\nversion: 1.0.0\nannotations:\n  images: |\n    - name: web\n      image: reg.example/web:1.0\n  helm.sh/images: |\n    - name: side\n      image: reg.example/side:2\n";
         let sub = "apiVersion: v2\nname: redis\nversion: 7.0.0\nannotations:\n  images: |\n    - name: redis\n      image: reg.example/redis:7\n";
-        let tgz = tgz(&[("web/Chart.yaml", top), ("web/charts/redis/Chart.yaml", sub), ("web/templates/x/Chart.yaml", sub)]);
+        let tgz = tgz(&[
+            ("web/Chart.yaml", top),
+            ("web/charts/redis/Chart.yaml", sub),
+            ("web/templates/x/Chart.yaml", sub),
+        ]);
         let got = declared_images(&tgz).unwrap();
-        let pairs: Vec<(String, String)> = got.iter().map(|d| (d.chart.clone(), d.image.clone())).collect();
+        let pairs: Vec<(String, String)> = got
+            .iter()
+            .map(|d| (d.chart.clone(), d.image.clone()))
+            .collect();
         assert_eq!(
             pairs,
             [
@@ -711,7 +729,10 @@ mod tests {
 
     #[test]
     fn chart_config_is_the_top_chart_yaml_as_json() {
-        let t = tgz(&[("web/Chart.yaml", "name: web\nversion: 1.0.0\n"), ("web/charts/x/Chart.yaml", "name: x\n")]);
+        let t = tgz(&[
+            ("web/Chart.yaml", "name: web\nversion: 1.0.0\n"),
+            ("web/charts/x/Chart.yaml", "name: x\n"),
+        ]);
         let c: serde_json::Value = serde_json::from_slice(&chart_config(&t).unwrap()).unwrap();
         assert_eq!(c["name"], "web");
     }

@@ -260,7 +260,10 @@ impl Lines<'_> {
                 return self.doc.first_line + i;
             }
         }
-        self.doc.first_line + self.cursor.min(self.doc.text.lines().count().saturating_sub(1))
+        self.doc.first_line
+            + self
+                .cursor
+                .min(self.doc.text.lines().count().saturating_sub(1))
     }
     /// The line of a key (`key:` or `"key":`) anywhere in the document, without moving.
     fn key(&self, key: &str) -> usize {
@@ -368,9 +371,7 @@ impl Parser<'_> {
                 } else {
                     lines.key("kind")
                 },
-                format!(
-                    "unrecognised document (apiVersion {api:?}, kind {kind:?}); {SUPPORTED}"
-                ),
+                format!("unrecognised document (apiVersion {api:?}, kind {kind:?}); {SUPPORTED}"),
             )),
         }
     }
@@ -506,10 +507,7 @@ impl Parser<'_> {
             for (i, img) in seq(get(cm, "images")).iter().enumerate() {
                 let Some(r) = img.as_str() else { continue };
                 let line = lines.find(r);
-                let origin = format!(
-                    "{}:{line} (Zarf component {cname} images[{i}])",
-                    self.file
-                );
+                let origin = format!("{}:{line} (Zarf component {cname} images[{i}])", self.file);
                 self.image(r, None, origin);
             }
             for (i, ch) in seq(get(cm, "charts")).iter().enumerate() {
@@ -528,13 +526,14 @@ impl Parser<'_> {
                         ),
                     ));
                 };
-                let origin = format!(
-                    "{}:{line} (Zarf component {cname} charts[{i}])",
-                    self.file
-                );
+                let origin = format!("{}:{line} (Zarf component {cname} charts[{i}])", self.file);
                 if let Some(rest) = url.strip_prefix("oci://") {
                     // Zarf's OCI url names the chart itself.
-                    let reference = format!("{}:{}", rest.trim_end_matches('/'), version.replace('+', "_"));
+                    let reference = format!(
+                        "{}:{}",
+                        rest.trim_end_matches('/'),
+                        version.replace('+', "_")
+                    );
                     self.out.push(Request {
                         wanted: Wanted::Image {
                             reference,
@@ -568,7 +567,9 @@ impl Parser<'_> {
         }
         for (i, ch) in seq(get(m, "charts")).iter().enumerate() {
             let Value::Mapping(chm) = ch else { continue };
-            let chart = get_str(chm, "chart").or_else(|| get_str(chm, "name")).unwrap_or("");
+            let chart = get_str(chm, "chart")
+                .or_else(|| get_str(chm, "name"))
+                .unwrap_or("");
             let line = lines.find(chart);
             let repo = get_str(chm, "repository");
             let version = get(chm, "version").and_then(scalar);
@@ -630,7 +631,10 @@ impl Parser<'_> {
                 continue;
             };
             let line = lines.find(name);
-            let origin = format!("{}:{line} (oc-mirror mirror.additionalImages[{i}])", self.file);
+            let origin = format!(
+                "{}:{line} (oc-mirror mirror.additionalImages[{i}])",
+                self.file
+            );
             self.image(name, None, origin);
         }
         if let Some(Value::Mapping(helm)) = get(&mirror, "helm") {
@@ -692,7 +696,11 @@ mod tests {
 
     #[test]
     fn plain_list_keeps_lines_and_comments() {
-        let (f, r) = parse("l.txt", "# c\nreg.example/a:1\n\nreg.example/b@sha256:00 # x\n").unwrap();
+        let (f, r) = parse(
+            "l.txt",
+            "# c\nreg.example/a:1\n\nreg.example/b@sha256:00 # x\n",
+        )
+        .unwrap();
         assert_eq!(f, ListFormat::Plain);
         assert_eq!(refs(&r), ["reg.example/a:1", "reg.example/b@sha256:00"]);
         assert_eq!(r[1].origin, "l.txt:4");
@@ -715,7 +723,9 @@ mod tests {
         assert_eq!(r[0].origin, "h.yaml:7 (Hauler Images spec.images[0])");
         assert_eq!(r[2].origin, "h.yaml:15 (Hauler Charts spec.charts[0])");
         assert!(r[3].chart && !r[0].chart);
-        assert!(matches!(&r[1].wanted, Wanted::Image { platform: Some(p), .. } if p == "linux/arm64"));
+        assert!(
+            matches!(&r[1].wanted, Wanted::Image { platform: Some(p), .. } if p == "linux/arm64")
+        );
     }
 
     #[test]
@@ -741,7 +751,10 @@ mod tests {
         assert_eq!(r[0].origin, "zarf.yaml:16 (Zarf component web images[0])");
         let bad = format!("{t}    manifests:\n      - name: m\n");
         let e = parse("zarf.yaml", &bad).unwrap_err().to_string();
-        assert!(e.starts_with("zarf.yaml:17: Zarf component \"web\" has `manifests`"), "{e}");
+        assert!(
+            e.starts_with("zarf.yaml:17: Zarf component \"web\" has `manifests`"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -771,22 +784,35 @@ mod tests {
         assert_eq!(f, ListFormat::OcMirror);
         assert_eq!(
             refs(&r),
-            ["reg.example/a:1", "https://charts.example/podinfo podinfo 5.0.0"]
+            [
+                "reg.example/a:1",
+                "https://charts.example/podinfo podinfo 5.0.0"
+            ]
         );
         let bad = t.replace("mirror:\n", "mirror:\n  operators:\n    - catalog: x\n");
         let e = parse("isc.yaml", &bad).unwrap_err().to_string();
-        assert!(e.starts_with("isc.yaml:4: oc-mirror mirror.operators"), "{e}");
+        assert!(
+            e.starts_with("isc.yaml:4: oc-mirror mirror.operators"),
+            "{e}"
+        );
         let bad = t.replace("mirror:\n", "mirror:\n  platform:\n    channels: []\n");
         let e = parse("isc.yaml", &bad).unwrap_err().to_string();
-        assert!(e.starts_with("isc.yaml:4: oc-mirror mirror.platform"), "{e}");
+        assert!(
+            e.starts_with("isc.yaml:4: oc-mirror mirror.platform"),
+            "{e}"
+        );
     }
 
     #[test]
     fn unknown_document_names_what_is_supported() {
-        let e = parse("x.yaml", "apiVersion: v1\nkind: ConfigMap\n").unwrap_err().to_string();
+        let e = parse("x.yaml", "apiVersion: v1\nkind: ConfigMap\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("x.yaml:2: unrecognised document"), "{e}");
         assert!(e.contains("Hauler"), "{e}");
-        let e = parse("x.txt", "reg.example/a:1\nnot a ref\n").unwrap_err().to_string();
+        let e = parse("x.txt", "reg.example/a:1\nnot a ref\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("x.txt:2:"), "{e}");
     }
 }

@@ -1158,7 +1158,10 @@ fn kyverno_ivpol_output_validates_against_the_crd_and_admits_exactly_the_passed_
     let mut files = Vec::new();
     for (name, extra) in [
         ("ivpol.yaml", vec![]),
-        ("ivpol-gate.yaml", vec!["--gate-key".to_string(), gate_key()]),
+        (
+            "ivpol-gate.yaml",
+            vec!["--gate-key".to_string(), gate_key()],
+        ),
     ] {
         let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
         let run = generate("kyverno-ivpol", &extra);
@@ -1200,8 +1203,12 @@ fn kyverno_ivpol_verifies_with_the_policy_keys_and_in_gate_mode_with_the_gate_ke
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains("verifyImageSignatures(image, [attestors."));
-    assert!(run.stdout.contains("verifyAttestationSignatures(image, attestations.attestation_1"));
+    assert!(run
+        .stdout
+        .contains("verifyImageSignatures(image, [attestors."));
+    assert!(run
+        .stdout
+        .contains("verifyAttestationSignatures(image, attestations.attestation_1"));
     assert!(run.stdout.contains("https://slsa.dev/provenance/v1"));
 
     let gate = generate("kyverno-ivpol", &["--gate-key", &gate_key()]);
@@ -1214,6 +1221,8 @@ fn kyverno_ivpol_verifies_with_the_policy_keys_and_in_gate_mode_with_the_gate_ke
         .collect();
     assert_eq!(keys.len(), 1, "{}", gate.stdout);
     assert_eq!(pem_key(&keys[0]), pem_key(&gate_pem));
-    assert!(gate.stdout.contains("https://slsa.dev/verification_summary/v1"));
+    assert!(gate
+        .stdout
+        .contains("https://slsa.dev/verification_summary/v1"));
     assert!(gate.stdout.contains("verificationResult == 'PASSED'"));
 }

@@ -22,8 +22,10 @@ struct World {
 
 fn world() -> World {
     let reg = Registry::start(Flavour::Plain);
-    reg.fixtures().image("team/web", "v1", &[b"web layer".to_vec()]);
-    reg.fixtures().image("team/db", "v2", &[b"db layer".to_vec()]);
+    reg.fixtures()
+        .image("team/web", "v1", &[b"web layer".to_vec()]);
+    reg.fixtures()
+        .image("team/db", "v2", &[b"db layer".to_vec()]);
     reg.fixtures().helm_chart("charts/app", "1.2.3");
     World {
         web: reg.image_ref("team/web", "v1"),
@@ -99,7 +101,12 @@ fn requested_by(lock: &Value, r: &str) -> Vec<String> {
         .collect()
 }
 
-fn expect(w: &World, repo: &HelmRepo, images: &[&str], charts: &[&str]) -> BTreeSet<(String, String)> {
+fn expect(
+    w: &World,
+    repo: &HelmRepo,
+    images: &[&str],
+    charts: &[&str],
+) -> BTreeSet<(String, String)> {
     let classic = classic_name(repo);
     let mut out = BTreeSet::new();
     for i in images {
@@ -149,8 +156,16 @@ fn hauler_manifest_captures_its_images_and_both_kinds_of_chart_over_https() {
     .unwrap();
     let out = tmp.path().join("bundle");
     let o = capture_file(&w, &repo, &file, &out);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    let l = assert_lock(&out, &expect(&w, &repo, &["web", "db"], &["app", "podinfo"]));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let l = assert_lock(
+        &out,
+        &expect(&w, &repo, &["web", "db"], &["app", "podinfo"]),
+    );
     let f = file.display().to_string();
     assert_eq!(
         requested_by(&l, &w.web),
@@ -181,11 +196,22 @@ fn zarf_package_config_captures_images_oci_and_classic_charts() {
     .unwrap();
     let out = tmp.path().join("bundle");
     let o = capture_file(&w, &repo, &file, &out);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    let l = assert_lock(&out, &expect(&w, &repo, &["web", "db"], &["app", "podinfo"]));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let l = assert_lock(
+        &out,
+        &expect(&w, &repo, &["web", "db"], &["app", "podinfo"]),
+    );
     assert_eq!(
         requested_by(&l, &w.db),
-        [format!("{}:22 (Zarf component db images[0])", file.display())]
+        [format!(
+            "{}:22 (Zarf component db images[0])",
+            file.display()
+        )]
     );
 }
 
@@ -208,8 +234,16 @@ fn aicr_mirror_list_yaml_and_json_capture_images_and_charts() {
     .unwrap();
     let out = tmp.path().join("bundle-yaml");
     let o = capture_file(&w, &repo, &yaml, &out);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_lock(&out, &expect(&w, &repo, &["web", "db"], &["app", "podinfo"]));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_lock(
+        &out,
+        &expect(&w, &repo, &["web", "db"], &["app", "podinfo"]),
+    );
 
     let json = tmp.path().join("mirror.json");
     fs::write(
@@ -223,7 +257,12 @@ fn aicr_mirror_list_yaml_and_json_capture_images_and_charts() {
     .unwrap();
     let out = tmp.path().join("bundle-json");
     let o = capture_file(&w, &repo, &json, &out);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let l = assert_lock(&out, &expect(&w, &repo, &["web"], &["podinfo"]));
     assert_eq!(
         requested_by(&l, &w.web),
@@ -249,7 +288,12 @@ fn oc_mirror_image_set_configuration_captures_additional_images_and_helm_charts(
     .unwrap();
     let out = tmp.path().join("bundle");
     let o = capture_file(&w, &repo, &file, &out);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert_lock(&out, &expect(&w, &repo, &["web", "db"], &["podinfo"]));
 }
 
@@ -339,7 +383,12 @@ fn classic_chart_pushed_and_pulled_back_by_digest_equals_the_archive_with_helm_m
     let flags = repo.cli_flags();
     extra.extend(flags.iter().map(String::as_str));
     let o = w.reg.capture(&[], &out, &extra);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let l = lock(&out);
     let name = classic_name(&repo);
     assert_eq!(
@@ -356,7 +405,12 @@ fn classic_chart_pushed_and_pulled_back_by_digest_equals_the_archive_with_helm_m
         .args(target.cli_flags())
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let mapping: Value =
         serde_json::from_slice(&fs::read(out.join("airlock.mapping.json")).unwrap()).unwrap();
     let entry = mapping["images"]
@@ -377,7 +431,10 @@ fn classic_chart_pushed_and_pulled_back_by_digest_equals_the_archive_with_helm_m
     let (_, by_tag) = target.pusher().get_manifest(repo_path, "6.1.0");
     assert_eq!(by_tag, manifest);
     let m: Value = serde_json::from_slice(&manifest).unwrap();
-    assert_eq!(m["config"]["mediaType"], "application/vnd.cncf.helm.config.v1+json");
+    assert_eq!(
+        m["config"]["mediaType"],
+        "application/vnd.cncf.helm.config.v1+json"
+    );
     assert_eq!(
         m["layers"][0]["mediaType"],
         "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
@@ -427,13 +484,21 @@ fn chart_images_captures_the_images_a_chart_and_its_subchart_declare() {
     let o = w.reg.capture(
         &[],
         &out,
-        &["--chart", repo.url.as_str(), "stack", "1.0.0", "--chart-images"],
+        &[
+            "--chart",
+            repo.url.as_str(),
+            "stack",
+            "1.0.0",
+            "--chart-images",
+        ],
     );
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    let chart_name = format!(
-        "{}/stack:1.0.0",
-        repo.url.trim_start_matches("http://")
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
     );
+    let chart_name = format!("{}/stack:1.0.0", repo.url.trim_start_matches("http://"));
     let l = lock(&out);
     let (sources, images) = items(&l);
     assert_eq!(
@@ -451,14 +516,18 @@ fn chart_images_captures_the_images_a_chart_and_its_subchart_declare() {
     );
     assert_eq!(
         requested_by(&l, &w.db),
-        [format!("chart {chart_name} (helm.sh/images annotation of stack > db)")]
+        [format!(
+            "chart {chart_name} (helm.sh/images annotation of stack > db)"
+        )]
     );
     // inspect shows which chart named each image.
     let o = w.reg.airlock().arg("inspect").arg(&out).output().unwrap();
     let text = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(0));
     assert!(
-        text.contains(&format!("requested by chart {chart_name} (images annotation of stack)")),
+        text.contains(&format!(
+            "requested by chart {chart_name} (images annotation of stack)"
+        )),
         "{text}"
     );
     assert!(text.contains(&format!("chart {chart_name} ")), "{text}");
@@ -535,7 +604,12 @@ fn helm_provenance_good_passes_other_key_tampered_archive_and_missing_prov_give_
     extra.extend(repo.cli_flags());
     let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
     let o = w.reg.capture(&[], &out, &extra);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 
     fs::write(tmp.path().join("vendor.asc"), vendor.public_key()).unwrap();
     let host = repo
@@ -560,13 +634,30 @@ fn helm_provenance_good_passes_other_key_tampered_archive_and_missing_prov_give_
         .args(["--format", "json"])
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let codes = report_codes_by_ref(&o.stdout);
     let name = |c: &str| format!("{host}/charts/{c}:1.0.0");
     assert_eq!(codes[&name("good")], Vec::<String>::new(), "{codes:?}");
-    assert_eq!(codes[&name("badsig")], ["chart-provenance-invalid"], "{codes:?}");
-    assert_eq!(codes[&name("tampered")], ["chart-provenance-invalid"], "{codes:?}");
-    assert_eq!(codes[&name("noprov")], ["chart-provenance-missing"], "{codes:?}");
+    assert_eq!(
+        codes[&name("badsig")],
+        ["chart-provenance-invalid"],
+        "{codes:?}"
+    );
+    assert_eq!(
+        codes[&name("tampered")],
+        ["chart-provenance-invalid"],
+        "{codes:?}"
+    );
+    assert_eq!(
+        codes[&name("noprov")],
+        ["chart-provenance-missing"],
+        "{codes:?}"
+    );
 
     // provenance: optional accepts the chart without .prov but still refuses a bad one.
     fs::write(
@@ -588,5 +679,9 @@ fn helm_provenance_good_passes_other_key_tampered_archive_and_missing_prov_give_
         .unwrap();
     let codes = report_codes_by_ref(&o.stdout);
     assert_eq!(codes[&name("noprov")], Vec::<String>::new(), "{codes:?}");
-    assert_eq!(codes[&name("badsig")], ["chart-provenance-invalid"], "{codes:?}");
+    assert_eq!(
+        codes[&name("badsig")],
+        ["chart-provenance-invalid"],
+        "{codes:?}"
+    );
 }

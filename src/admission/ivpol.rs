@@ -14,7 +14,9 @@
 //! the transparency log and SCT checks off (a key signature needs no log); keyless identities with
 //! the trusted root's Fulcio roots, Rekor key and CT key inline, so nothing is fetched online.
 use super::yaml::Node;
-use super::{documents, hash_algorithm, metadata, AdmissionError, Group, Need, Options, Plan, Signer};
+use super::{
+    documents, hash_algorithm, metadata, AdmissionError, Group, Need, Options, Plan, Signer,
+};
 
 /// The container lists Kyverno extracts from a pod (`images.<list>`).
 const IMAGE_LISTS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];

@@ -6,9 +6,9 @@ use airlock::capture::{capture, CaptureOptions, Progress};
 use airlock::helm;
 use airlock::layout::{self, Layout};
 use airlock::lock::{SourceKind, LOCK_PAYLOAD_TYPE};
-use airlock::sources::{self, ChartSpec, Request, Wanted};
 use airlock::oci::Reference;
 use airlock::report::{render, Code, Finding};
+use airlock::sources::{self, ChartSpec, Request, Wanted};
 use airlock::trust::keys;
 
 use super::common::{self, Format, RegistryFlags};
@@ -331,7 +331,10 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
                 Err(e) => findings.push(Finding::error(
                     Code::ManifestInvalid,
                     &s.r#ref,
-                    format!("chart {}: {e}; its declared images were not captured", s.r#ref),
+                    format!(
+                        "chart {}: {e}; its declared images were not captured",
+                        s.r#ref
+                    ),
                 )),
                 Ok(list) => {
                     for d in list {
@@ -386,7 +389,8 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
             }
         }
     }
-    lock.sources.retain(|s| lock.images.iter().any(|i| i.r#ref == s.r#ref));
+    lock.sources
+        .retain(|s| lock.images.iter().any(|i| i.r#ref == s.r#ref));
     layout::write_atomic(&lock_path, &lock.to_json())?;
     if let Some(k) = &sign_key {
         let bytes = std::fs::read(a.output.join(layout::LOCK_FILE))?;

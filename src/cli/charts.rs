@@ -41,15 +41,18 @@ pub fn add_chart_provenance(
         let Ok(r) = Reference::parse(name) else {
             continue;
         };
-        let Some(helm) = policy.rule_for(&r.repository()).and_then(|r| r.helm.as_ref()) else {
+        let Some(helm) = policy
+            .rule_for(&r.repository())
+            .and_then(|r| r.helm.as_ref())
+        else {
             continue;
         };
         let keyring = match &helm.keyring {
             None => None,
             Some(p) => {
                 if !keyrings.contains_key(p) {
-                    let bytes = layout::read_regular_limited(p, MAX_KEYRING_BYTES as u64)
-                        .map_err(|e| {
+                    let bytes =
+                        layout::read_regular_limited(p, MAX_KEYRING_BYTES as u64).map_err(|e| {
                             Fatal(format!(
                                 "policy {}: helm.keyring {}: {e}",
                                 policy.source.display(),

@@ -97,7 +97,13 @@ pub fn check_provenance(
             Vec::new()
         };
     };
-    let invalid = |message: String| vec![Finding::error(Code::ChartProvenanceInvalid, subject, message)];
+    let invalid = |message: String| {
+        vec![Finding::error(
+            Code::ChartProvenanceInvalid,
+            subject,
+            message,
+        )]
+    };
     if prov.len() > MAX_PROV_BYTES {
         return invalid(format!(
             ".prov is {} bytes, over the {MAX_PROV_BYTES}-byte limit",
@@ -109,11 +115,7 @@ pub fn check_provenance(
     };
     let msg = match CleartextSignedMessage::from_string(text) {
         Ok((m, _)) => m,
-        Err(e) => {
-            return invalid(format!(
-                ".prov is not an OpenPGP clear-signed message: {e}"
-            ))
-        }
+        Err(e) => return invalid(format!(".prov is not an OpenPGP clear-signed message: {e}")),
     };
     let Some(keyring) = keyring else {
         return invalid(
@@ -122,9 +124,10 @@ pub fn check_provenance(
                 .into(),
         );
     };
-    let verified = keyring.keys.iter().any(|k| {
-        msg.verify(k).is_ok() || k.public_subkeys.iter().any(|s| msg.verify(s).is_ok())
-    });
+    let verified = keyring
+        .keys
+        .iter()
+        .any(|k| msg.verify(k).is_ok() || k.public_subkeys.iter().any(|s| msg.verify(s).is_ok()));
     if !verified {
         return invalid(format!(
             "the .prov signature does not verify with any of the {} key(s) of the keyring: \
@@ -134,11 +137,7 @@ pub fn check_provenance(
     }
     // The signed body: Chart.yaml, a `...` line, then `files: {NAME.tgz: sha256:HEX}`.
     let body = msg.signed_text().replace("\r\n", "\n");
-    let files_part = body
-        .split("\n...\n")
-        .nth(1)
-        .unwrap_or_default()
-        .to_string();
+    let files_part = body.split("\n...\n").nth(1).unwrap_or_default().to_string();
     let files: Option<std::collections::BTreeMap<String, String>> =
         serde_yaml::from_str::<serde_yaml::Value>(&files_part)
             .ok()
@@ -181,7 +180,9 @@ mod tests {
         let f = check_provenance("c", b"tgz", Some(b"not signed"), None, true);
         assert_eq!(f[0].code, Code::ChartProvenanceInvalid);
         assert!(matches!(
-            Keyring::parse(b"-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nxx\n-----END PGP PUBLIC KEY BLOCK-----\n"),
+            Keyring::parse(
+                b"-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nxx\n-----END PGP PUBLIC KEY BLOCK-----\n"
+            ),
             Err(KeyringError::Parse(_))
         ));
         assert!(Keyring::parse(&vec![0u8; MAX_KEYRING_BYTES + 1]).is_err());

@@ -3,10 +3,10 @@
 //! [`verify`] takes a [`BundleView`] (what the edge read), the [`Policy`], the [`Trust`] material
 //! and the evaluation time, and returns a [`Report`]. A failed check is a finding in the report;
 //! nothing here returns `Err` for content that does not verify.
+pub mod chart;
 pub mod core;
 pub mod dsse;
 pub mod intoto;
-pub mod chart;
 pub mod sbom;
 pub mod simplesign;
 pub mod view;

@@ -150,7 +150,8 @@ pub fn chart_archive(
         "apiVersion: v2\nname: {name}\ndescription: airlock test chart\ntype: application\nversion: {version}\nappVersion: \"1.0.0\"\n{extra_chart_yaml}"
     );
     let values = "replicaCount: 1\n".to_string();
-    let tpl = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n".to_string();
+    let tpl =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n".to_string();
     let mut files: Vec<(String, Vec<u8>)> = vec![
         (format!("{name}/Chart.yaml"), chart_yaml.into_bytes()),
         (format!("{name}/values.yaml"), values.into_bytes()),
