@@ -296,7 +296,7 @@ fn scalar(v: &Value) -> Option<String> {
     }
 }
 
-fn seq<'v>(v: Option<&'v Value>) -> &'v [Value] {
+fn seq(v: Option<&Value>) -> &[Value] {
     match v {
         Some(Value::Sequence(s)) => s,
         _ => &[],

@@ -360,7 +360,7 @@ fn classic_chart_digest_mismatch_is_a_finding_and_the_chart_is_not_stored() {
     let mut extra = vec!["--chart", repo.url.as_str(), "podinfo", "6.1.0"];
     let flags = repo.cli_flags();
     extra.extend(flags.iter().map(String::as_str));
-    let o = w.reg.capture(&[w.web.clone()], &out, &extra);
+    let o = w.reg.capture(std::slice::from_ref(&w.web), &out, &extra);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("chart-digest-mismatch"), "{err}");
