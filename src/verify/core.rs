@@ -377,9 +377,23 @@ struct Img<'a> {
     checked_blobs: BTreeSet<Digest>,
     /// The root's ref name is bare and no lock names its repository.
     source_unknown: bool,
-    /// Attestation problems fail the image only when the rule requires attestations or an SBOM;
-    /// otherwise an unverifiable extra attestation is a warning.
-    att_strict: bool,
+    /// Candidates (signatures, attestations) that did not satisfy anything, with why. They
+    /// become errors only when no candidate satisfies the requirement (see `decide`).
+    rejected: Vec<Rejected>,
+}
+
+/// What a rejected candidate was offered for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Candidate {
+    Signature,
+    Attestation,
+}
+
+/// One candidate that did not satisfy a requirement, and why.
+struct Rejected {
+    kind: Candidate,
+    subject: Digest,
+    finding: Finding,
 }
 
 impl Img<'_> {
@@ -388,11 +402,56 @@ impl Img<'_> {
             .findings
             .push(Finding::error(code, self.subject_name.clone(), msg));
     }
-    fn att_problem(&mut self, code: Code, msg: impl Into<String>) {
-        if self.att_strict {
-            self.err(code, msg)
+    /// A candidate signature or attestation that does not satisfy the rule: recorded, and an
+    /// error only if nothing else satisfies the requirement.
+    fn reject(&mut self, kind: Candidate, subject: &Digest, code: Code, msg: impl Into<String>) {
+        let finding = Finding::error(code, self.subject_name.clone(), msg);
+        self.rejected.push(Rejected {
+            kind,
+            subject: subject.clone(),
+            finding,
+        });
+    }
+    /// Settle the candidates of one kind: when the requirement on `subject` is unmet, the most
+    /// specific rejected candidate on it becomes the error (or `missing` when there was none);
+    /// every other rejected candidate is recorded as info.
+    fn decide(
+        &mut self,
+        kind: Candidate,
+        subject: &Digest,
+        satisfied: bool,
+        missing: Option<Finding>,
+    ) {
+        let mut mine: Vec<Rejected> = Vec::new();
+        let mut rest: Vec<Rejected> = Vec::new();
+        for r in std::mem::take(&mut self.rejected) {
+            if r.kind == kind {
+                mine.push(r)
+            } else {
+                rest.push(r)
+            }
+        }
+        self.rejected = rest;
+        let best = if satisfied {
+            None
         } else {
-            self.warn(code, msg)
+            mine.iter()
+                .enumerate()
+                .filter(|(_, r)| &r.subject == subject)
+                .max_by_key(|(i, r)| (r.finding.candidate_rank(), std::cmp::Reverse(*i)))
+                .map(|(i, _)| i)
+        };
+        if let (false, None, Some(m)) = (satisfied, best, missing) {
+            self.rep.findings.push(m);
+        }
+        for (i, r) in mine.into_iter().enumerate() {
+            let mut f = r.finding;
+            if Some(i) != best {
+                f.severity = crate::report::Severity::Info;
+                f.hint = String::new();
+                f.message = format!("not counted: {}", f.message);
+            }
+            self.rep.findings.push(f);
         }
     }
     fn warn(&mut self, code: Code, msg: impl Into<String>) {
@@ -552,8 +611,8 @@ fn verify_root(
         subject_name: format!("{}@{}", root.name, digest),
         view,
         checked_blobs: BTreeSet::new(),
-        att_strict: false,
         source_unknown: root.source_unknown,
+        rejected: Vec::new(),
     };
 
     // Children that capture deliberately left out (--platform).
@@ -814,22 +873,27 @@ fn verify_root(
                 }
             }
         }
-        if !trusted_sig_on_root {
-            let have = sig_manifests.iter().filter(|(s, _)| s == &digest).count()
-                + bundle_manifests
-                    .iter()
-                    .filter(|(s, _)| s == &digest)
-                    .count();
-            let signers_desc = describe_signers(signers);
-            img.err(
-                Code::SignatureMissing,
-                if have == 0 {
-                    format!("expected a signature from {signers_desc} on {digest}; the bundle has no signature for it (.sig tag or referrer)")
-                } else {
-                    format!("expected a signature from {signers_desc} on {digest}; none of the {have} signature artifact(s) found verifies with a trusted signer")
-                },
-            );
-        }
+        let have = sig_manifests.iter().filter(|(s, _)| s == &digest).count()
+            + bundle_manifests
+                .iter()
+                .filter(|(s, _)| s == &digest)
+                .count();
+        let signers_desc = describe_signers(signers);
+        let missing = Finding::error(
+            Code::SignatureMissing,
+            img.subject_name.clone(),
+            if have == 0 {
+                format!("expected a signature from {signers_desc} on {digest}; the bundle has no signature for it (.sig tag or referrer)")
+            } else {
+                format!("expected a signature from {signers_desc} on {digest}; none of the {have} signature artifact(s) found verifies with a trusted signer")
+            },
+        );
+        img.decide(
+            Candidate::Signature,
+            &digest,
+            trusted_sig_on_root,
+            Some(missing),
+        );
     }
 
     // Attestations: verify every envelope with any key the rule names for attestations or signatures.
@@ -843,7 +907,6 @@ fn verify_root(
             }
         }
     }
-    img.att_strict = !rule.attestations.is_empty() || rule.sbom == SbomRequirement::Required;
     let needs_atts = !rule.attestations.is_empty()
         || rule.sbom == SbomRequirement::Required
         || !att_keys.is_empty();
@@ -873,6 +936,7 @@ fn verify_root(
             );
         }
     }
+    let mut unmet = 0usize;
     for req in &rule.attestations {
         let ok = verified.iter().any(|(signer, subj, st)| {
             subj == &digest.to_string()
@@ -880,6 +944,7 @@ fn verify_root(
                 && (req.keys.is_empty() || req.keys.iter().any(|k| k == signer))
         });
         if !ok {
+            unmet += 1;
             let from = if req.keys.is_empty() {
                 String::from("any trusted key")
             } else {
@@ -888,6 +953,9 @@ fn verify_root(
             img.err(Code::AttestationMissing, format!("expected an attestation with predicateType {} signed by {from} for {digest}; none found that verifies", req.predicate_type));
         }
     }
+    // Rejected attestations explain an unmet requirement (the most specific one becomes an
+    // error next to attestation-missing); otherwise they are recorded as info.
+    img.decide(Candidate::Attestation, &digest, unmet == 0, None);
 
     // 5. SBOMs: from verified SBOM attestations, and from .sbom attachments.
     for (_, subj, st) in &verified {
@@ -924,6 +992,12 @@ fn verify_root(
     }
     if rule.sbom == SbomRequirement::Required && img.rep.sboms.is_empty() {
         img.err(Code::SbomMissing, format!("the policy requires an SBOM (SPDX or CycloneDX, attested or attached) for {digest}; none found"));
+    }
+    for r in std::mem::take(&mut img.rejected) {
+        let mut f = r.finding;
+        f.severity = crate::report::Severity::Info;
+        f.hint = String::new();
+        img.rep.findings.push(f);
     }
     img.rep
 }
@@ -1038,12 +1112,14 @@ fn check_simple_signatures(
             continue;
         };
         let Some(sig_b64) = layer.annotation(ANNOTATION_COSIGN_SIGNATURE) else {
-            img.err(Code::SignatureInvalid, format!("signature layer {} of {sig_manifest} has no {ANNOTATION_COSIGN_SIGNATURE} annotation", layer.digest));
+            img.reject(Candidate::Signature, subject, Code::SignatureInvalid, format!("signature layer {} of {sig_manifest} has no {ANNOTATION_COSIGN_SIGNATURE} annotation", layer.digest));
             img.rep.signatures.push(entry);
             continue;
         };
         let Some(sig) = b64_decode(sig_b64) else {
-            img.err(
+            img.reject(
+                Candidate::Signature,
+                subject,
                 Code::SignatureInvalid,
                 format!(
                     "signature layer {} of {sig_manifest}: the signature annotation is not base64",
@@ -1059,7 +1135,9 @@ fn check_simple_signatures(
             match verify_keyless_layer(roots, &signers.keyless, payload, sig_b64, layer) {
                 Ok(who) => entry.signer = Some(who),
                 Err(f) => {
-                    img.err(
+                    img.reject(
+                        Candidate::Signature,
+                        subject,
                         f.code,
                         format!(
                             "keyless signature {} on {subject}: {}",
@@ -1082,13 +1160,15 @@ fn check_simple_signatures(
                 let other = known.iter().find(|(_, k)| k.verify(payload, &sig).is_ok());
                 let parsed = SimpleSigning::parse(payload);
                 if let Some((n, k)) = other {
-                    img.err(Code::SignatureUntrusted, format!("signature {} on {subject} verifies with key {n} ({}), which this rule does not trust", layer.digest, k.key_id()));
+                    img.reject(Candidate::Signature, subject, Code::SignatureUntrusted, format!("signature {} on {subject} verifies with key {n} ({}), which this rule does not trust", layer.digest, k.key_id()));
                 } else if layer.annotation(ANNOTATION_COSIGN_CERTIFICATE).is_some() {
-                    img.err(Code::SignatureUntrusted, format!("signature {} on {subject} is keyless (Fulcio certificate); this rule trusts only keys {}", layer.digest, keys.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")));
+                    img.reject(Candidate::Signature, subject, Code::SignatureUntrusted, format!("signature {} on {subject} is keyless (Fulcio certificate); this rule trusts only keys {}", layer.digest, keys.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")));
                 } else if parsed.is_err() {
-                    img.err(Code::SignatureInvalid, format!("signature {} on {subject}: the payload is not a cosign simple-signing payload ({}) and verifies with no trusted key", layer.digest, parsed.err().map(|e| e.to_string()).unwrap_or_default()));
+                    img.reject(Candidate::Signature, subject, Code::SignatureInvalid, format!("signature {} on {subject}: the payload is not a cosign simple-signing payload ({}) and verifies with no trusted key", layer.digest, parsed.err().map(|e| e.to_string()).unwrap_or_default()));
                 } else if sig.len() < 8 {
-                    img.err(
+                    img.reject(
+                        Candidate::Signature,
+                        subject,
                         Code::SignatureInvalid,
                         format!(
                             "signature {} on {subject} is {} bytes: malformed",
@@ -1097,10 +1177,10 @@ fn check_simple_signatures(
                         ),
                     );
                 } else {
-                    img.err(
-                    Code::SignatureUntrusted,
+                    img.reject(Candidate::Signature, subject,
+                    Code::SignatureInvalid,
                     format!(
-                        "signature {} on {subject} does not verify with any trusted key ({}): signed by another key, or altered",
+                        "signature {} on {subject} does not verify with any trusted key ({}): altered, or made with a key you were not given",
                         layer.digest,
                         keys.iter().map(|(n, k)| format!("{n} {}", k.key_id())).collect::<Vec<_>>().join(", ")
                     ),
@@ -1113,14 +1193,14 @@ fn check_simple_signatures(
         let ss = match SimpleSigning::parse(payload) {
             Ok(s) => s,
             Err(e) => {
-                img.err(Code::SignatureInvalid, format!("signature {} on {subject} verifies with {name} but its payload is invalid: {e}", layer.digest));
+                img.reject(Candidate::Signature, subject, Code::SignatureInvalid, format!("signature {} on {subject} verifies with {name} but its payload is invalid: {e}", layer.digest));
                 img.rep.signatures.push(entry);
                 continue;
             }
         };
         entry.docker_reference = Some(ss.docker_reference.clone());
         if !ss.signs_digest(subject) {
-            img.err(
+            img.reject(Candidate::Signature, subject,
                 Code::SignatureDigestMismatch,
                 format!("signature {} verifies with {name} but signs {}, not {subject}: a signature replayed from another image", layer.digest, ss.manifest_digest),
             );
@@ -1150,7 +1230,7 @@ fn check_simple_signatures(
                     && same_repository(repository, &signed_repo)
             }))
         {
-            img.err(
+            img.reject(Candidate::Signature, subject,
                 Code::SignatureIdentityMismatch,
                 format!("signature {} verifies with {name} but its docker-reference is {:?}, not the source repository {repository:?} or an allowed identity", layer.digest, ss.docker_reference),
             );
@@ -1164,7 +1244,9 @@ fn check_simple_signatures(
             }
         }
         if !missing_ann.is_empty() {
-            img.err(
+            img.reject(
+                Candidate::Signature,
+                subject,
                 Code::SignatureInvalid,
                 format!(
                     "signature {} lacks required annotation(s) {}",
@@ -1214,7 +1296,9 @@ fn verify_attestations(
         let env = match Envelope::parse(bytes) {
             Ok(e) => e,
             Err(e) => {
-                img.err(
+                img.reject(
+                    Candidate::Attestation,
+                    subject,
                     Code::AttestationInvalid,
                     format!("attestation {} on {subject}: {e}", layer.digest),
                 );
@@ -1223,7 +1307,9 @@ fn verify_attestations(
             }
         };
         if !intoto::is_intoto_payload_type(&env.payload_type) {
-            img.att_problem(
+            img.reject(
+                Candidate::Attestation,
+                subject,
                 Code::AttestationInvalid,
                 format!(
                     "attestation {} on {subject}: payloadType {:?} is not {INTOTO_PAYLOAD_TYPE}",
@@ -1239,7 +1325,12 @@ fn verify_attestations(
                 Some((n, k)) => format!("attestation {} ({hint}) on {subject} is signed by key {n} ({}), which this rule does not trust", layer.digest, k.key_id()),
                 None => format!("attestation {} ({hint}) on {subject} does not verify with any trusted key: signed by another key, or altered", layer.digest),
             };
-            img.att_problem(Code::AttestationInvalid, msg);
+            img.reject(
+                Candidate::Attestation,
+                subject,
+                Code::AttestationInvalid,
+                msg,
+            );
             img.rep.attestations.push(entry);
             continue;
         };
@@ -1248,7 +1339,7 @@ fn verify_attestations(
         let st = match Statement::from_envelope(&env) {
             Ok(s) => s,
             Err(e) => {
-                img.att_problem(Code::AttestationInvalid, format!("attestation {} on {subject} verifies with key {name} but its statement is invalid: {e}", layer.digest));
+                img.reject(Candidate::Attestation, subject, Code::AttestationInvalid, format!("attestation {} on {subject} verifies with key {name} but its statement is invalid: {e}", layer.digest));
                 img.rep.attestations.push(entry);
                 continue;
             }
@@ -1260,7 +1351,7 @@ fn verify_attestations(
                 .iter()
                 .flat_map(|s| s.digest.iter().map(|(a, h)| format!("{a}:{h}")))
                 .collect();
-            img.att_problem(Code::AttestationSubjectMismatch, format!("attestation {} ({}) verifies with key {name} but its subjects are [{}], not {subject}", layer.digest, st.predicate_type, subs.join(", ")));
+            img.reject(Candidate::Attestation, subject, Code::AttestationSubjectMismatch, format!("attestation {} ({}) verifies with key {name} but its subjects are [{}], not {subject}", layer.digest, st.predicate_type, subs.join(", ")));
             img.rep.attestations.push(entry);
             continue;
         }
@@ -1409,7 +1500,9 @@ fn check_bundle(
         docker_reference: None,
     };
     if !opened.statement.has_subject(subject) {
-        img.err(
+        img.reject(
+            Candidate::Signature,
+            subject,
             Code::SignatureDigestMismatch,
             format!(
                 "sigstore bundle {bm} verifies with {} but signs another digest, not {subject}",
@@ -1449,7 +1542,9 @@ fn check_bundle_attestation(
         key_id: opened.key_id,
     });
     if !ok {
-        img.err(
+        img.reject(
+            Candidate::Attestation,
+            subject,
             Code::AttestationSubjectMismatch,
             format!(
                 "sigstore bundle {bm} ({}) verifies with {} but does not name {subject}",
@@ -1490,6 +1585,11 @@ fn open_bundle(
             .starts_with("application/vnd.dev.sigstore.bundle")
     })?;
     let bytes = view.blobs.get(&layer.digest)?;
+    let kind = if as_signature {
+        Candidate::Signature
+    } else {
+        Candidate::Attestation
+    };
     let (invalid, subject_code) = if as_signature {
         (Code::SignatureInvalid, Code::SignatureDigestMismatch)
     } else {
@@ -1499,7 +1599,9 @@ fn open_bundle(
         Ok(v) => v,
         Err(e) => {
             if as_signature {
-                img.err(
+                img.reject(
+                    kind,
+                    subject,
                     invalid,
                     format!("sigstore bundle {bm} on {subject} is not JSON: {e}"),
                 );
@@ -1513,7 +1615,12 @@ fn open_bundle(
         Ok(e) => e,
         Err(e) => {
             if as_signature {
-                img.err(invalid, format!("sigstore bundle {bm} on {subject}: {e}"));
+                img.reject(
+                    kind,
+                    subject,
+                    invalid,
+                    format!("sigstore bundle {bm} on {subject}: {e}"),
+                );
             }
             return None;
         }
@@ -1528,7 +1635,9 @@ fn open_bundle(
     let is_keyless = v.pointer("/verificationMaterial/publicKey").is_none();
     let (name, key_id) = if is_keyless {
         if keyless.is_empty() {
-            img.warn(
+            img.reject(
+                kind,
+                subject,
                 Code::SignatureUntrusted,
                 format!(
                     "sigstore bundle {bm} on {subject} is keyless (Fulcio certificate) but the \
@@ -1548,7 +1657,7 @@ fn open_bundle(
                     .is_some()
             });
         if !parsed {
-            img.err(
+            img.reject(kind, subject,
                 invalid,
                 format!("sigstore bundle {bm}: subject {subject} is not a sha256 digest; keyless bundles are verified for sha256 subjects only"),
             );
@@ -1562,7 +1671,9 @@ fn open_bundle(
                     Code::SignatureDigestMismatch => subject_code,
                     c => c,
                 };
-                img.err(
+                img.reject(
+                    kind,
+                    subject,
                     code,
                     format!("keyless sigstore bundle {bm} on {subject}: {}", f.message),
                 );
@@ -1571,7 +1682,9 @@ fn open_bundle(
         }
     } else {
         let Some((name, key)) = keys.iter().find(|(_, k)| env.verify(k).is_ok()) else {
-            img.err(
+            img.reject(
+                kind,
+                subject,
                 if as_signature {
                     Code::SignatureUntrusted
                 } else {
@@ -1586,7 +1699,12 @@ fn open_bundle(
     let statement = match Statement::from_envelope(&env) {
         Ok(s) => s,
         Err(e) => {
-            img.err(invalid, format!("sigstore bundle {bm} on {subject}: {e}"));
+            img.reject(
+                kind,
+                subject,
+                invalid,
+                format!("sigstore bundle {bm} on {subject}: {e}"),
+            );
             return None;
         }
     };
