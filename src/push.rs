@@ -297,6 +297,14 @@ pub struct PushOptions {
     pub jobs: usize,
     /// RFC 3339 time recorded in the mapping.
     pub created: String,
+    /// The verdict: only these source references (as named in index.json) are pushed, with
+    /// their children and attachments. `None` pushes everything (`--no-verify`).
+    pub only: Option<BTreeSet<String>>,
+    /// Recorded in each mapping entry: `pass` with the report digest, or `unverified`.
+    pub verdict: crate::mapping::MappedVerdict,
+    pub report_digest: Option<Digest>,
+    /// Where the mapping is written (default `DIR/airlock.mapping.json`).
+    pub mapping_path: Option<std::path::PathBuf>,
 }
 
 /// Progress callbacks (the CLI draws a bar on a terminal; tests and pipes see nothing).
@@ -623,6 +631,7 @@ fn plan<'a>(
     layout: &'a Layout,
     lock: Option<&Lock>,
     target: &Target,
+    only: Option<&BTreeSet<String>>,
 ) -> Result<(Planner<'a>, Vec<RootImage>), PushError> {
     let index = layout.read_index()?;
     let mut p = Planner {
@@ -652,6 +661,9 @@ fn plan<'a>(
             attachments.push(e.clone());
             continue;
         }
+        if only.is_some_and(|o| !o.contains(name)) {
+            continue; // did not pass: not pushed, nor anything attached to it
+        }
         let r = Reference::parse(name).map_err(|err| {
             PushError::Bundle(format!(
                 "{}: index.json entry {} is named {name:?}, which is not a source reference: {err}",
@@ -671,7 +683,7 @@ fn plan<'a>(
             desc: e.clone(),
         });
     }
-    if roots.is_empty() {
+    if roots.is_empty() && only.is_none() {
         return Err(PushError::Bundle(format!(
             "{}: index.json names no image; nothing to push",
             layout.root().display()
@@ -700,6 +712,36 @@ fn plan<'a>(
         if let Some(t) = &root.tag {
             p.tag(&root.repo, t, &root.desc.digest, &root.name, &host);
         }
+    }
+    if only.is_some() {
+        // Only what hangs off a passing image: attachments whose subject is in a passing
+        // image's tree, or attached to such an attachment (signed SBOMs), to a fixed point.
+        let mut reach: BTreeSet<Digest> = p.manifests.keys().cloned().collect();
+        let mut keep: Vec<Descriptor> = Vec::new();
+        let mut pending = std::mem::take(&mut attachments);
+        loop {
+            let before = keep.len();
+            let mut still = Vec::new();
+            for e in pending {
+                let subject = e
+                    .annotation(ANNOTATION_REF_NAME)
+                    .and_then(tag_of_name)
+                    .as_deref()
+                    .and_then(parse_attachment_tag)
+                    .map(|(s, _)| s);
+                if subject.is_some_and(|s| reach.contains(&s)) {
+                    reach.insert(e.digest.clone());
+                    keep.push(e);
+                } else {
+                    still.push(e);
+                }
+            }
+            pending = still;
+            if keep.len() == before {
+                break;
+            }
+        }
+        attachments = keep;
     }
     for e in &attachments {
         let name = e
@@ -974,7 +1016,7 @@ pub async fn push(
         Err(_) => None,
     };
     progress.phase("planning");
-    let (planner, roots) = plan(&layout, lock.as_ref(), target)?;
+    let (planner, roots) = plan(&layout, lock.as_ref(), target, opts.only.as_ref())?;
     let Planner {
         manifests,
         findings,
@@ -1481,9 +1523,15 @@ pub async fn push(
             target: format!("{target_repository}@{}", r.desc.digest),
             target_repository,
             tag: r.tag.clone(),
+            verdict: Some(opts.verdict),
+            report: opts.report_digest.clone(),
         });
     }
-    layout::write_atomic(&dir.join(layout::MAPPING_FILE), &mapping.to_json())?;
+    let mapping_path = opts
+        .mapping_path
+        .clone()
+        .unwrap_or_else(|| dir.join(layout::MAPPING_FILE));
+    layout::write_atomic(&mapping_path, &mapping.to_json())?;
     out.mapping = Some(mapping);
     out.requests = client.request_count() - start_requests;
     Ok(out)

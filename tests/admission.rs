@@ -836,13 +836,14 @@ fn written_to_a_file_with_o() {
 // Inputs that do not hold
 
 #[test]
-fn without_a_mapping_the_source_repositories_are_admitted_and_it_says_so() {
+fn without_a_mapping_and_with_no_verify_the_source_repositories_are_admitted_and_it_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let lock = dir.path().join("airlock.lock.json");
     std::fs::copy(data("bundle/airlock.lock.json"), &lock).unwrap();
     let policy = data("policy.yaml");
     let run = airlock(&[
         "admission",
+        "--no-verify",
         "--format",
         "policy-controller",
         "--policy",
@@ -869,6 +870,7 @@ fn without_a_mapping_the_source_repositories_are_admitted_and_it_says_so() {
 
     let run = airlock(&[
         "admission",
+        "--no-verify",
         "--format",
         "kyverno",
         "--policy",
@@ -1065,4 +1067,51 @@ sys.exit(1 if bad else 0)
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn admission_leaves_out_images_whose_mapping_verdict_is_not_pass() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lock = data("bundle/airlock.lock.json");
+    let mut m: Value =
+        serde_json::from_slice(&std::fs::read(data("bundle/airlock.mapping.json")).unwrap())
+            .unwrap();
+    let dropped = m["images"][0]["digest"].as_str().unwrap().to_string();
+    m["images"].as_array_mut().unwrap().remove(0);
+    let mapping = tmp.path().join("mapping.json");
+    std::fs::write(&mapping, serde_json::to_vec(&m).unwrap()).unwrap();
+    for format in ["kyverno", "policy-controller"] {
+        let run = airlock(&[
+            "admission",
+            "--format",
+            format,
+            "--lock",
+            &lock,
+            "--policy",
+            &data("policy.yaml"),
+            "--mapping",
+            mapping.to_str().unwrap(),
+        ]);
+        assert_eq!(run.code, 0, "{format}: {}", run.stderr);
+        assert!(!run.stdout.contains(&dropped), "{format}: {}", run.stdout);
+        assert!(run.stderr.contains("did not pass"), "{}", run.stderr);
+    }
+}
+
+#[test]
+fn admission_without_a_verdict_source_is_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lock = tmp.path().join("airlock.lock.json");
+    std::fs::copy(data("bundle/airlock.lock.json"), &lock).unwrap();
+    let run = airlock(&[
+        "admission",
+        "--format",
+        "kyverno",
+        "--lock",
+        lock.to_str().unwrap(),
+        "--policy",
+        &data("policy.yaml"),
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--no-verify"), "{}", run.stderr);
 }

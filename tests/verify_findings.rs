@@ -324,7 +324,7 @@ fn image_no_rule_covers_is_policy_unmatched() {
 }
 
 #[test]
-fn edited_lock_is_pin_mismatch() {
+fn edited_lock_digest_is_lock_invalid() {
     let f = Fixture::new();
     f.policy("");
     build(&f.bundle(), &[Spec::signed(SOURCE, "1.0", &f.key)], None);
@@ -332,7 +332,7 @@ fn edited_lock_is_pin_mismatch() {
     let mut lock: Value = serde_json::from_slice(&fs::read(&lock_path).unwrap()).unwrap();
     lock["images"][0]["digest"] = Value::String(Digest::sha256_of(b"x").to_string());
     fs::write(&lock_path, serde_json::to_vec_pretty(&lock).unwrap()).unwrap();
-    expect_fail_with(&f, "pin-mismatch");
+    expect_fail_with(&f, "lock-invalid");
 }
 
 #[test]
@@ -568,37 +568,56 @@ fn attestation_by_an_untrusted_key_is_attestation_invalid_when_required() {
     assert!(codes(&r).contains(&"attestation-missing".to_string()));
 }
 
-#[test]
-fn skopeo_style_bare_ref_names_without_a_lock_verify_with_an_identity_warning() {
-    let f = Fixture::new();
+/// As `skopeo copy docker://… oci:DIR:app:1.0` names it: a bare ref name, and no lock.
+fn skopeo_style(f: &Fixture, signed_reference: Option<&str>) {
     f.policy("  - match: [\"**\"]\n    signatures:\n      keys: [release]\n");
-    build(&f.bundle(), &[Spec::signed(SOURCE, "1.0", &f.key)], None);
-    // As `skopeo copy docker://… oci:DIR:app:1.0` names it: a bare ref name, and no lock.
+    let mut spec = Spec::signed(SOURCE, "1.0", &f.key);
+    spec.signed_reference = signed_reference.map(str::to_string);
+    build(&f.bundle(), &[spec], None);
     let p = f.bundle().join("index.json");
     let text = fs::read_to_string(&p)
         .unwrap()
         .replace(&format!("\"{SOURCE}:1.0\""), "\"app:1.0\"");
     fs::write(&p, text).unwrap();
     fs::remove_file(f.bundle().join("airlock.lock.json")).unwrap();
-    let (exit, r, _) = f.verify(&[]);
-    assert_eq!(exit, 0, "{r:#}");
-    let img = &r["images"][0];
-    assert_eq!(img["ref"], "app:1.0");
-    assert_eq!(img["signatures"][0]["verified"], true);
-    let warned: Vec<&str> = img["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["code"].as_str().unwrap())
-        .collect();
-    assert!(
-        warned.contains(&"signature-identity-mismatch"),
-        "{warned:?}"
+}
+
+#[test]
+fn skopeo_style_bare_ref_names_without_a_source_fail_with_identity_mismatch() {
+    let f = Fixture::new();
+    skopeo_style(&f, None);
+    let r = expect_fail_with(&f, "signature-identity-mismatch");
+    assert_eq!(
+        error_set(&r),
+        vec!["signature-identity-mismatch".to_string()]
+    );
+    assert_eq!(r["images"][0]["ref"], "app:1.0");
+}
+
+#[test]
+fn skopeo_style_bare_ref_names_pass_with_the_right_source_prefix() {
+    let f = Fixture::new();
+    skopeo_style(&f, None);
+    let (exit, r, stderr) = f.verify(&["--source-prefix", SOURCE]);
+    assert_eq!(exit, 0, "{r:#} {stderr}");
+    assert_eq!(r["images"][0]["signatures"][0]["verified"], true);
+}
+
+#[test]
+fn skopeo_style_signature_for_another_repository_fails_even_with_a_source_prefix() {
+    let f = Fixture::new();
+    skopeo_style(&f, Some("registry.example/other/app"));
+    expect_fail_with(&f, "signature-identity-mismatch");
+    let (exit, r, _) = f.verify(&["--source-prefix", SOURCE]);
+    assert_eq!(exit, 1, "{r:#}");
+    assert_eq!(
+        error_set(&r),
+        vec!["signature-identity-mismatch".to_string()]
     );
 }
 
 #[test]
-fn lock_written_by_another_tool_is_read_for_pins() {
+fn lock_written_by_another_tool_that_disagrees_on_the_digest_is_lock_invalid() {
     let f = Fixture::new();
     f.policy("");
     build(&f.bundle(), &[Spec::signed(SOURCE, "1.0", &f.key)], None);
@@ -607,7 +626,7 @@ fn lock_written_by_another_tool_is_read_for_pins() {
         Digest::sha256_of(b"elsewhere")
     );
     fs::write(f.bundle().join("airlock.lock.json"), lock).unwrap();
-    expect_fail_with(&f, "pin-mismatch");
+    expect_fail_with(&f, "lock-invalid");
 }
 
 #[test]
@@ -636,4 +655,203 @@ fn cosign_save_style_kind_annotations_route_signatures_and_attestations() {
     let (exit, r, _) = f.verify(&[]);
     assert_eq!(exit, 0, "{r:#}");
     assert_eq!(r["images"][0]["signatures"][0]["verified"], true);
+}
+
+// --- The lock is the bundle's manifest (red-team cases) ---
+
+fn capture_key_args(f: &Fixture) -> Vec<String> {
+    vec![
+        "--capture-key".into(),
+        f.path("release.pub").display().to_string(),
+    ]
+}
+
+fn verify_with(f: &Fixture, extra: &[String]) -> (i32, Value, String) {
+    let v: Vec<&str> = extra.iter().map(String::as_str).collect();
+    f.verify(&v)
+}
+
+#[test]
+fn deleted_lock_under_capture_key_is_lock_invalid_exit_1() {
+    let f = Fixture::new();
+    f.policy("");
+    build(
+        &f.bundle(),
+        &[Spec::signed(SOURCE, "1.0", &f.key)],
+        Some(&f.key),
+    );
+    fs::remove_file(f.bundle().join("airlock.lock.json")).unwrap();
+    let (exit, r, _) = verify_with(&f, &capture_key_args(&f));
+    assert_eq!(exit, 1, "{r:#}");
+    assert_eq!(error_set(&r), vec!["lock-invalid".to_string()]);
+    // Without a key the deletion is still seen: the signed lock is there, the lock is not.
+    let (exit, r, _) = f.verify(&[]);
+    assert_eq!(exit, 1, "{r:#}");
+    assert!(codes(&r).contains(&"lock-invalid".to_string()));
+}
+
+#[test]
+fn lock_renaming_the_repository_is_lock_invalid_exit_1() {
+    let f = Fixture::new();
+    f.policy("");
+    build(&f.bundle(), &[Spec::signed(SOURCE, "1.0", &f.key)], None);
+    let lock_path = f.bundle().join("airlock.lock.json");
+    let mut lock: Value = serde_json::from_slice(&fs::read(&lock_path).unwrap()).unwrap();
+    lock["images"][0]["repository"] = Value::String("registry.example/sandbox/app".into());
+    fs::write(&lock_path, serde_json::to_vec_pretty(&lock).unwrap()).unwrap();
+    let r = expect_fail_with(&f, "lock-invalid");
+    // The rule is still chosen by the reference's own repository.
+    assert!(r["images"][0]["rule"]
+        .as_str()
+        .unwrap_or("")
+        .contains("registry.example/team/**"));
+}
+
+#[test]
+fn edited_unsigned_lock_hiding_a_missing_platform_fails_with_platform_missing() {
+    let f = Fixture::new();
+    // A rule that lists no platforms: the lock's word is all that could waive the child.
+    f.policy("  - match: [\"registry.example/team/**\"]\n    signatures:\n      keys: [release]\n");
+    let built = build(&f.bundle(), &[Spec::signed(SOURCE, "1.0", &f.key)], None);
+    let child = built[0].children[1].1.clone();
+    fs::remove_file(blob(&f.bundle(), &child)).unwrap();
+    let lock_path = f.bundle().join("airlock.lock.json");
+    let mut lock: Value = serde_json::from_slice(&fs::read(&lock_path).unwrap()).unwrap();
+    for p in lock["images"][0]["platforms"].as_array_mut().unwrap() {
+        if p["digest"] == child.to_string().as_str() {
+            p["captured"] = Value::Bool(false);
+        }
+    }
+    fs::write(&lock_path, serde_json::to_vec_pretty(&lock).unwrap()).unwrap();
+    let r = expect_fail_with(&f, "platform-missing");
+    assert_eq!(error_set(&r), vec!["platform-missing".to_string()]);
+}
+
+/// Two images built, the lock (and its signature) rewritten to list only the first: the second
+/// was added after capture (blobs + index.json entry).
+fn bundle_with_an_added_image(f: &Fixture, signed: bool) {
+    let mut second = Spec::signed(SOURCE, "2.0", &f.key);
+    second.salt = "added later".into();
+    build(
+        &f.bundle(),
+        &[Spec::signed(SOURCE, "1.0", &f.key), second],
+        None,
+    );
+    let lock_path = f.bundle().join("airlock.lock.json");
+    let mut lock = airlock::lock::Lock::parse(&fs::read(&lock_path).unwrap()).unwrap();
+    lock.images.retain(|i| i.r#ref.ends_with(":1.0"));
+    let bytes = lock.to_json();
+    fs::write(&lock_path, &bytes).unwrap();
+    if signed {
+        let env =
+            airlock::sign::sign_envelope(airlock::lock::LOCK_PAYLOAD_TYPE, &bytes, &f.key).unwrap();
+        fs::write(f.bundle().join("airlock.lock.dsse.json"), env).unwrap();
+    }
+}
+
+#[test]
+fn image_added_after_capture_is_lock_unlisted_without_a_key() {
+    let f = Fixture::new();
+    f.policy("");
+    bundle_with_an_added_image(&f, false);
+    let r = expect_fail_with(&f, "lock-unlisted");
+    assert_eq!(error_set(&r), vec!["lock-unlisted".to_string()], "{r:#}");
+}
+
+#[test]
+fn image_added_after_capture_is_lock_unlisted_with_the_capture_key() {
+    let f = Fixture::new();
+    f.policy("");
+    bundle_with_an_added_image(&f, true);
+    let (exit, r, _) = verify_with(&f, &capture_key_args(&f));
+    assert_eq!(exit, 1, "{r:#}");
+    assert_eq!(error_set(&r), vec!["lock-unlisted".to_string()]);
+}
+
+#[test]
+fn policy_lock_signers_reject_an_edited_lock_and_accept_the_signed_one() {
+    let f = Fixture::new();
+    f.policy("");
+    let p = f.path("policy.yaml");
+    let text = fs::read_to_string(&p).unwrap();
+    fs::write(&p, format!("{text}lock:\n  signers: [release]\n")).unwrap();
+    build(
+        &f.bundle(),
+        &[Spec::signed(SOURCE, "1.0", &f.key)],
+        Some(&f.key),
+    );
+    let (exit, r, _) = f.verify(&[]);
+    assert_eq!(exit, 0, "{r:#}");
+    assert!(
+        r["inputs"]["lockSignedBy"].is_string() || r["inputs"]["lock_signed_by"].is_string(),
+        "{r:#}"
+    );
+    let lock_path = f.bundle().join("airlock.lock.json");
+    let text = fs::read_to_string(&lock_path)
+        .unwrap()
+        .replace("2026-01-01", "2026-01-02");
+    fs::write(&lock_path, text).unwrap();
+    let r = expect_fail_with(&f, "lock-invalid");
+    assert_eq!(error_set(&r), vec!["lock-invalid".to_string()]);
+}
+
+#[test]
+fn signed_lock_without_any_key_to_check_it_is_a_lock_unverified_warning() {
+    let f = Fixture::new();
+    f.policy("");
+    build(
+        &f.bundle(),
+        &[Spec::signed(SOURCE, "1.0", &f.key)],
+        Some(&f.key),
+    );
+    let (exit, r, _) = f.verify(&[]);
+    assert_eq!(exit, 0, "{r:#}");
+    let warned: Vec<&Value> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["code"] == "lock-unverified")
+        .collect();
+    assert_eq!(warned.len(), 1, "{r:#}");
+    assert_eq!(warned[0]["severity"], "warning");
+}
+
+#[test]
+fn garbage_lock_signature_file_is_lock_invalid_even_without_a_key() {
+    let f = Fixture::new();
+    f.policy("");
+    build(&f.bundle(), &[Spec::signed(SOURCE, "1.0", &f.key)], None);
+    fs::write(
+        f.bundle().join("airlock.lock.dsse.json"),
+        b"not an envelope",
+    )
+    .unwrap();
+    let r = expect_fail_with(&f, "lock-invalid");
+    assert_eq!(error_set(&r), vec!["lock-invalid".to_string()]);
+}
+
+#[test]
+fn single_platform_image_not_among_the_rule_platforms_is_platform_missing_and_one_that_is_gets_no_finding(
+) {
+    let f = Fixture::new();
+    f.policy("");
+    let mut spec = Spec::signed(SOURCE, "1.0", &f.key);
+    spec.platforms = vec![];
+    build(&f.bundle(), &[spec], None);
+    // The builder's single-platform image is linux/amd64: listed by the default rule.
+    let (exit, r, _) = f.verify(&[]);
+    assert_eq!(exit, 0, "{r:#}");
+    assert!(
+        r["images"][0]["findings"].as_array().unwrap().is_empty(),
+        "{r:#}"
+    );
+    // A rule that lists only arm64.
+    let p = f.path("policy.yaml");
+    let text = fs::read_to_string(&p).unwrap().replace(
+        "platforms: [linux/amd64, linux/arm64]",
+        "platforms: [linux/arm64]",
+    );
+    fs::write(&p, text).unwrap();
+    let r = expect_fail_with(&f, "platform-missing");
+    assert_eq!(error_set(&r), vec!["platform-missing".to_string()]);
 }

@@ -7,6 +7,7 @@ mod keys;
 mod preflight;
 mod push;
 mod report;
+mod verdict;
 mod verify;
 mod verify_bundle;
 

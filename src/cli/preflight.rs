@@ -10,6 +10,7 @@ use airlock::preflight::{self, Catalog, ManifestFile, MAX_FILES, MAX_MANIFEST_BY
 
 use super::admission::{load_mapping, read_limited, write_atomically};
 use super::common::Format;
+use super::verdict::{passed_sources, ReportVerdictFlags};
 use super::{Fatal, EXIT_FAIL, EXIT_OK};
 
 /// Deepest directory level walked under a MANIFESTS directory.
@@ -33,6 +34,8 @@ pub struct Args {
     /// every image passes).
     #[arg(long, value_name = "DIR")]
     rewrite_dir: Option<PathBuf>,
+    #[command(flatten)]
+    verdict: ReportVerdictFlags,
 }
 
 /// A manifest to read, and where its rewritten copy goes (relative to --rewrite-dir).
@@ -88,7 +91,10 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
     }
 
     let (uses, summary) = preflight::scan(&files)?;
-    let catalog = Catalog::new(&lock, mapping.as_ref());
+    let mut catalog = Catalog::new(&lock, mapping.as_ref());
+    if let Some(passed) = passed_sources(&a.verdict, mapping.as_ref(), None, "preflight")? {
+        catalog = catalog.with_verdict(&passed);
+    }
     let mapping_shown = mapping_path.as_ref().map(|p| p.display().to_string());
     let report = preflight::check_all(
         &catalog,

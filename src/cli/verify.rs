@@ -3,13 +3,14 @@
 //! what the registry serves (see `airlock::registry::view`).
 use std::path::{Path, PathBuf};
 
-use airlock::layout::{self, load::load_view};
+use airlock::layout;
 use airlock::pins::Pins;
 use airlock::report::{render, vsa};
 use airlock::trust::keys;
 use airlock::verify::{verify, LockInput, Trust};
 
 use super::common::{self, Format, RegistryFlags};
+use super::verdict::{verification_time, verify_dir, VerifyFlags};
 use super::{Fatal, EXIT_FAIL, EXIT_OK};
 
 #[derive(clap::Args, Debug)]
@@ -24,19 +25,11 @@ pub struct Args {
     /// Policy file (YAML, apiVersion airlock/v1).
     #[arg(long, value_name = "FILE")]
     policy: PathBuf,
-    /// Directory of public keys: `<name>.pub` supplies the policy's key `<name>`; other keys there
-    /// are known but untrusted (used to name who signed).
-    #[arg(long, value_name = "DIR")]
-    keys: Option<PathBuf>,
-    /// Pins file: `registry/repo[:tag]@sha256:<hex>` per line.
-    #[arg(long, value_name = "FILE")]
-    pins: Option<PathBuf>,
+    #[command(flatten)]
+    verify: VerifyFlags,
     /// Lock file (default: DIR/airlock.lock.json when present).
     #[arg(long, value_name = "FILE")]
     lock: Option<PathBuf>,
-    /// Public key that signed the lock (requires DIR/airlock.lock.dsse.json).
-    #[arg(long, value_name = "PUB")]
-    capture_key: Option<PathBuf>,
     /// Write the report to FILE: the JSON report, or with --sign-key its signed form (a DSSE
     /// envelope around an in-toto statement with a SLSA verification summary; docs/report.md).
     #[arg(long, value_name = "FILE")]
@@ -50,9 +43,6 @@ pub struct Args {
     loaded_sign_key: Option<keys::SigningKey>,
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
-    /// Evaluation time (RFC 3339), default now.
-    #[arg(long, value_name = "RFC3339")]
-    at: Option<String>,
     /// Hashing threads (with --registry: parallel blob requests).
     #[arg(long, value_name = "N")]
     jobs: Option<usize>,
@@ -76,22 +66,12 @@ pub struct Args {
 
 pub fn run(mut a: Args) -> Result<u8, Fatal> {
     a.loaded_sign_key = load_sign_key(&a)?;
-    let (policy, keys_map, known) = common::load_policy_and_keys(&a.policy, a.keys.as_deref())?;
-    let pins = common::load_pins(a.pins.as_deref())?;
-    let at = match &a.at {
-        Some(t) => {
-            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
-                .map_err(|e| {
-                    Fatal(format!(
-                        "--at {t:?}: expected RFC 3339 (e.g. 2026-01-31T12:00:00Z): {e}"
-                    ))
-                })?;
-            t.clone()
-        }
-        None => common::now_rfc3339(),
-    };
     let jobs = a.jobs.unwrap_or_else(common::default_jobs).max(1);
     if let Some(reg) = &a.registry {
+        let (policy, keys_map, known) =
+            common::load_policy_and_keys(&a.policy, a.verify.keys.as_deref())?;
+        let pins = common::load_pins(a.verify.pins.as_deref())?;
+        let at = verification_time(a.verify.at.as_deref())?;
         return run_registry(&a, reg, policy, keys_map, known, pins, &at, jobs);
     }
     let Some(dir) = a.dir.clone() else {
@@ -99,37 +79,7 @@ pub fn run(mut a: Args) -> Result<u8, Fatal> {
             "give the bundle DIR, or --registry HOST[/PREFIX] with --lock FILE".into(),
         ));
     };
-    let lock_path = a
-        .lock
-        .clone()
-        .unwrap_or_else(|| dir.join(layout::LOCK_FILE));
-    let lock_bytes = match std::fs::read(&lock_path) {
-        Ok(b) => Some(b),
-        Err(e) if a.lock.is_some() => {
-            return Err(Fatal(format!("--lock {}: {e}", lock_path.display())))
-        }
-        Err(_) => None,
-    };
-    let envelope = std::fs::read(dir.join(layout::LOCK_DSSE_FILE)).ok();
-    let capture_key = match &a.capture_key {
-        Some(p) => Some(keys::load_public_key_file(p)?),
-        None => None,
-    };
-    let trust = Trust {
-        trusted_roots: common::load_trusted_roots(&policy)?,
-        keys: keys_map,
-        known_keys: known,
-        lock: LockInput {
-            source: lock_path.display().to_string(),
-            bytes: lock_bytes,
-            envelope,
-            capture_key,
-        },
-        pins,
-    };
-    let view = load_view(&dir, jobs);
-    let mut report = verify(&view, &policy, &trust, &at);
-    common::record_inputs(&mut report, &policy, a.pins.as_deref());
+    let (report, _) = verify_dir(&dir, &a.policy, &a.verify, a.lock.as_deref(), jobs)?;
     finish(&a, &report)
 }
 
@@ -240,7 +190,7 @@ fn run_registry(
         None => None,
     };
     let target = Target::parse(registry, a.keep_host)?;
-    let capture_key = match &a.capture_key {
+    let capture_key = match &a.verify.capture_key {
         Some(p) => Some(keys::load_public_key_file(p)?),
         None => None,
     };
@@ -278,6 +228,6 @@ fn run_registry(
     };
     let mut report = verify(&loaded.view, &policy, &trust, at);
     add_edge_findings(&mut report, &loaded.findings);
-    common::record_inputs(&mut report, &policy, a.pins.as_deref());
+    common::record_inputs(&mut report, &policy, a.verify.pins.as_deref());
     finish(a, &report)
 }

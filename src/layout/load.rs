@@ -25,6 +25,9 @@ pub fn is_verification_content(media_type: &str) -> bool {
         || media_type.starts_with("application/vnd.cyclonedx")
         || media_type.starts_with("application/vnd.syft")
         || media_type.starts_with("application/vnd.in-toto")
+        // Image configs: the platform of a single-platform image is read from them.
+        || media_type == "application/vnd.oci.image.config.v1+json"
+        || media_type == "application/vnd.docker.container.image.v1+json"
 }
 
 /// Read everything the core needs. Never fails: problems land in the view.
@@ -99,7 +102,7 @@ pub fn load_view(dir: &Path, jobs: usize) -> BundleView {
             }
             blobs.insert(b.digest.clone(), Some(b.size));
         }
-        for l in m.layers() {
+        for l in m.blob_descriptors() {
             if is_verification_content(&l.media_type) {
                 small.push((l.digest.clone(), l.size));
             }

@@ -56,6 +56,9 @@ pub struct Policy {
     pub rules: Vec<Rule>,
     /// What happens to an image no rule covers (YAML `unmatched`; default deny).
     pub unmatched: Unmatched,
+    /// `lock.signers`: key names one of which must have signed the lock (`airlock.lock.dsse.json`).
+    /// Empty: the lock signature is checked only with `--capture-key`.
+    pub lock_signers: Vec<String>,
 }
 
 /// What happens to an image no rule covers.
@@ -462,6 +465,10 @@ fn build(raw: RawPolicy, text: &str, source: &Path) -> Result<Policy, PolicyErro
         trusted_roots,
         rules,
         unmatched: raw.unmatched,
+        lock_signers: raw
+            .lock
+            .map(|l| l.signers.into_iter().map(|n| n.0).collect())
+            .unwrap_or_default(),
     };
     check_references(&policy).map_err(invalid)?;
     Ok(policy)
@@ -479,6 +486,17 @@ fn check_references(policy: &Policy) -> Result<(), String> {
             )
         }
     };
+    if let Some(k) = policy
+        .lock_signers
+        .iter()
+        .find(|k| !policy.keys.contains_key(*k))
+    {
+        return Err(format!(
+            "lock.signers names \"{k}\", which is not under keys: ({}); correct the name or \
+             define it under keys:",
+            known(&policy.keys)
+        ));
+    }
     for rule in &policy.rules {
         let mut uses: Vec<(String, &[String], &[KeylessSigner])> = Vec::new();
         if let SignatureRule::Required(s) = &rule.signatures {

@@ -239,6 +239,19 @@ pub struct RawPolicy {
     pub rules: Rules,
     #[serde(default)]
     pub unmatched: Unmatched,
+    /// `lock: {signers: [KEY, ...]}`: the bundle's lock must be signed by one of these keys.
+    #[serde(default)]
+    pub lock: Option<RawLockRule>,
+}
+
+/// `lock:` at the top level.
+#[derive(Debug, serde::Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with `signers`: the names of keys (under keys:) one of which must have signed the bundle's lock"
+)]
+pub struct RawLockRule {
+    pub signers: Vec<Name>,
 }
 
 #[derive(Debug)]

@@ -605,17 +605,31 @@ pub async fn load_registry_view(
         host: target.host().to_string(),
         view: BundleView {
             location: format!("registry {}", target.display()),
+            entries_from_lock: true,
             ..Default::default()
         },
         findings: Vec::new(),
         found_in: BTreeMap::new(),
         fetched: 0,
     };
+    // A mapping with verdicts names exactly what push pushed: the rest did not pass.
+    let verdicts = mapping.is_some_and(|m| m.images.iter().any(|i| i.verdict.is_some()));
+    let pushed: Vec<&LockedImage> = lock
+        .images
+        .iter()
+        .filter(|li| {
+            let keep = !verdicts || mapping.is_some_and(|m| m.by_source(&li.r#ref).is_some());
+            if !keep {
+                l.view.withheld.insert(li.r#ref.clone());
+            }
+            keep
+        })
+        .collect();
     let mut resolved = Vec::new();
-    for li in &lock.images {
+    for li in &pushed {
         resolved.push(resolve(li, target, mapping)?);
     }
-    for (li, (repo, tag)) in lock.images.iter().zip(resolved) {
+    for (li, (repo, tag)) in pushed.into_iter().zip(resolved) {
         l.image(li, &repo, tag.as_deref()).await?;
     }
 

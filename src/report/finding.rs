@@ -31,6 +31,9 @@ pub enum Code {
     CertificateIdentityMismatch,
     TlogInvalid,
     TimestampInvalid,
+    LockUnlisted,
+    LockUnverified,
+    ImageUnverified,
 }
 
 impl Code {
@@ -61,6 +64,9 @@ impl Code {
         Code::CertificateIdentityMismatch,
         Code::TlogInvalid,
         Code::TimestampInvalid,
+        Code::LockUnlisted,
+        Code::LockUnverified,
+        Code::ImageUnverified,
     ];
 
     /// The kebab-case code string.
@@ -92,6 +98,9 @@ impl Code {
             Code::CertificateIdentityMismatch => "certificate-identity-mismatch",
             Code::TlogInvalid => "tlog-invalid",
             Code::TimestampInvalid => "timestamp-invalid",
+            Code::LockUnlisted => "lock-unlisted",
+            Code::LockUnverified => "lock-unverified",
+            Code::ImageUnverified => "image-unverified",
         }
     }
 
@@ -148,6 +157,15 @@ impl Code {
             Code::TimestampInvalid => {
                 "a signed timestamp does not verify or lies outside the authority's validity"
             }
+            Code::LockUnlisted => {
+                "index.json names an image, artifact or attachment the lock does not list (added after capture)"
+            }
+            Code::LockUnverified => {
+                "the lock's signature file is present but no key checked it (warning)"
+            }
+            Code::ImageUnverified => {
+                "a workload uses an image that is in the bundle but did not pass verification"
+            }
         }
     }
 
@@ -180,6 +198,9 @@ impl Code {
             Code::CertificateIdentityMismatch => "check the rule's keyless identity and issuer",
             Code::TlogInvalid => "check that the trusted root holds the Rekor log this entry came from; otherwise treat as tampering",
             Code::TimestampInvalid => "check that the trusted root holds the timestamp authority's certificate chain; otherwise treat as tampering",
+            Code::LockUnlisted => "content was added to the bundle after capture; treat as tampering and re-capture",
+            Code::LockUnverified => "give --capture-key PUB (or set lock.signers in the policy) so the lock's signature is checked",
+            Code::ImageUnverified => "verify the bundle (airlock verify / push --policy) and deploy only images that passed",
         }
     }
 }

@@ -8,6 +8,9 @@ use super::intoto::{self, PredicateKind, Statement};
 use super::sbom;
 use super::simplesign::SimpleSigning;
 use super::view::{BundleView, ManifestProblem};
+
+/// The signed lock's file name, for messages.
+const LOCK_DSSE_NAME: &str = "airlock.lock.dsse.json";
 use crate::layout::BlobState;
 use crate::lock::{parse_attachment_tag, AttachmentKind, Lock, LockedImage, LOCK_PAYLOAD_TYPE};
 use crate::oci::manifest::{
@@ -55,6 +58,8 @@ struct Root<'a> {
     /// Neither the lock nor the ref name (a bare `app:v1`) says which repository this came from.
     source_unknown: bool,
     desc: &'a Descriptor,
+    /// The lock's signature was checked, so its claims (platforms left out) can be relied on.
+    lock_authenticated: bool,
 }
 
 /// Where attachments of a subject are found.
@@ -187,7 +192,9 @@ pub fn verify(view: &BundleView, policy: &Policy, trust: &Trust, at: &str) -> Re
         return report;
     }
     let attachments = Attachments::build(view);
-    let lock = check_lock(&trust.lock, &mut report);
+    let checked = check_lock(&trust.lock, policy, trust, &mut report);
+    let lock_authenticated = checked.authenticated;
+    let lock = checked.lock;
     let locked: HashMap<&str, &LockedImage> = lock
         .as_ref()
         .map(|l| l.images.iter().map(|i| (i.r#ref.as_str(), i)).collect())
@@ -202,15 +209,26 @@ pub fn verify(view: &BundleView, policy: &Policy, trust: &Trust, at: &str) -> Re
                 .annotation(ANNOTATION_REF_NAME)
                 .map(str::to_string)
                 .unwrap_or_else(|| format!("@{}", e.digest));
+            // One name everywhere: a full reference names its own repository (the lock may not
+            // rename it); a bare name (`v1`, as `skopeo copy … oci:DIR:v1` writes) takes the
+            // lock's repository, or `--source-prefix`, or stays unknown (never guessed).
+            let bare = !name.contains('/');
             let from_lock = locked.get(name.as_str()).map(|i| i.repository.clone());
-            let source_unknown = from_lock.is_none() && !name.contains('/');
-            let repository =
-                from_lock.or_else(|| Reference::parse(&name).ok().map(|r| r.repository()));
+            let (repository, source_unknown) = if bare {
+                match (&view.source_prefix, from_lock) {
+                    (Some(p), _) => (Some(p.clone()), false),
+                    (None, Some(r)) => (Some(r), false),
+                    (None, None) => (None, true),
+                }
+            } else {
+                (Reference::parse(&name).ok().map(|r| r.repository()), false)
+            };
             Root {
                 name,
                 repository,
                 source_unknown,
                 desc: e,
+                lock_authenticated,
             }
         })
         .collect();
@@ -255,23 +273,72 @@ pub fn verify(view: &BundleView, policy: &Policy, trust: &Trust, at: &str) -> Re
         let by_name: HashMap<&str, &Root> = roots.iter().map(|r| (r.name.as_str(), r)).collect();
         for li in &lock.images {
             match by_name.get(li.r#ref.as_str()) {
-                Some(r) if r.desc.digest == li.digest => {}
-                Some(r) => report.findings.push(Finding::error(
-                    Code::PinMismatch,
+                Some(r) if r.desc.digest != li.digest => report.findings.push(Finding::error(
+                    Code::LockInvalid,
                     format!("{}@{}", r.name, r.desc.digest),
                     format!(
                         "the lock says {} is {} but the bundle's index.json names {}",
                         li.r#ref, li.digest, r.desc.digest
                     ),
                 )),
+                Some(r) => {
+                    if let Some(own) = r.name.contains('/').then(|| r.repository.clone()).flatten() {
+                        if !same_repository(&own, &li.repository) {
+                            report.findings.push(Finding::error(
+                                Code::LockInvalid,
+                                format!("{}@{}", r.name, r.desc.digest),
+                                format!(
+                                    "the lock names the repository of {} as {:?}, but the reference names {own:?}: one name is used everywhere, so the lock was edited or is not this bundle's",
+                                    li.r#ref, li.repository
+                                ),
+                            ));
+                        }
+                    }
+                }
+                None if view.withheld.contains(&li.r#ref) => report.findings.push(Finding::info(
+                    Code::ImageUnverified,
+                    &li.r#ref,
+                    format!(
+                        "{} ({}) was not pushed: it did not pass verification (the mapping has no entry for it)",
+                        li.r#ref, li.digest
+                    ),
+                )),
                 None => report.findings.push(Finding::error(
-                    Code::PinMissing,
+                    Code::LockInvalid,
                     &li.r#ref,
                     format!(
                         "the lock lists {} ({}) but the bundle's index.json does not name it",
                         li.r#ref, li.digest
                     ),
                 )),
+            }
+        }
+        // The lock is the bundle's manifest: nothing may be in index.json that it does not list.
+        let mut listed: BTreeSet<&Digest> = BTreeSet::new();
+        for li in &lock.images {
+            listed.insert(&li.digest);
+            listed.extend(li.platforms.iter().map(|p| &p.digest));
+            listed.extend(li.attachments.iter().map(|a| &a.digest));
+        }
+        for e in view.entries.iter().filter(|_| !view.entries_from_lock) {
+            let name = e.annotation(ANNOTATION_REF_NAME).unwrap_or("");
+            let is_root_listed = lock.images.iter().any(|li| li.r#ref == name);
+            let unlisted = if is_attachment_entry(view, e) {
+                // A lock written by another tool lists images only.
+                lock.schema != "foreign" && !listed.contains(&e.digest)
+            } else {
+                !is_root_listed
+            };
+            if unlisted {
+                report.findings.push(Finding::error(
+                    Code::LockUnlisted,
+                    format!("{}@{}", if name.is_empty() { "(unnamed)" } else { name }, e.digest),
+                    format!(
+                        "index.json names {} ({}), which the lock does not list: it was added after capture",
+                        if name.is_empty() { "an unnamed entry" } else { name },
+                        e.digest
+                    ),
+                ));
             }
         }
     }
@@ -318,53 +385,123 @@ pub fn verify(view: &BundleView, policy: &Policy, trust: &Trust, at: &str) -> Re
     report
 }
 
-fn check_lock(input: &LockInput, report: &mut Report) -> Option<Lock> {
-    let bytes = input.bytes.as_ref()?;
+/// The lock as the core judged it.
+struct CheckedLock {
+    lock: Option<Lock>,
+    /// Its DSSE signature verified with the capture key or a `lock.signers` key.
+    authenticated: bool,
+}
+
+/// Check the lock and its signature. The lock is the bundle's manifest: with `--capture-key` or
+/// the policy's `lock.signers` it must be present and signed; a signature file that is present
+/// must parse; a present but unchecked signature is named (`lock-unverified`).
+fn check_lock(
+    input: &LockInput,
+    policy: &Policy,
+    trust: &Trust,
+    report: &mut Report,
+) -> CheckedLock {
+    let mut signers: Vec<(String, &PublicKey)> = Vec::new();
+    if let Some(k) = &input.capture_key {
+        signers.push(("--capture-key".to_string(), k));
+    }
+    for n in &policy.lock_signers {
+        if let Some(k) = trust.keys.get(n) {
+            signers.push((format!("key {n} (lock.signers)"), k));
+        }
+    }
+    let required = input.capture_key.is_some() || !policy.lock_signers.is_empty();
+    let lock_err = |report: &mut Report, msg: String| {
+        report
+            .findings
+            .push(Finding::error(Code::LockInvalid, &input.source, msg));
+    };
+    let envelope = match &input.envelope {
+        None => None,
+        Some(bytes) => match Envelope::parse(bytes) {
+            Ok(e) => Some(e),
+            Err(e) => {
+                lock_err(
+                    report,
+                    format!("the signed lock ({LOCK_DSSE_NAME}) is not a DSSE envelope: {e}"),
+                );
+                None
+            }
+        },
+    };
+    let Some(bytes) = input.bytes.as_ref() else {
+        if required {
+            lock_err(report, "the bundle has no lock (airlock.lock.json), but --capture-key or the policy's lock.signers requires a signed one: without it nothing says what the bundle should hold".into());
+        } else if input.envelope.is_some() {
+            lock_err(report, format!("the bundle has a signed lock ({LOCK_DSSE_NAME}) but no airlock.lock.json: the lock was removed"));
+        }
+        return CheckedLock {
+            lock: None,
+            authenticated: false,
+        };
+    };
     report.inputs.lock_sha256 = Some(Digest::sha256_of(bytes).to_string());
-    if let Some(key) = &input.capture_key {
-        match &input.envelope {
-            None => report.findings.push(Finding::error(
-                Code::LockInvalid,
-                &input.source,
-                "--capture-key was given but the bundle has no signed lock (airlock.lock.dsse.json)",
-            )),
-            Some(env) => match Envelope::parse(env) {
-                Err(e) => report.findings.push(Finding::error(Code::LockInvalid, &input.source, format!("signed lock: {e}"))),
-                Ok(env) => {
-                    if env.payload_type != LOCK_PAYLOAD_TYPE {
-                        report.findings.push(Finding::error(
-                            Code::LockInvalid,
-                            &input.source,
-                            format!("signed lock payloadType is {:?}, expected {LOCK_PAYLOAD_TYPE:?}", env.payload_type),
-                        ));
-                    } else if env.verify(key).is_err() {
-                        report.findings.push(Finding::error(
-                            Code::LockInvalid,
-                            &input.source,
-                            format!("the lock's signature does not verify with the capture key {}", key.key_id()),
-                        ));
-                    } else if env.payload != *bytes {
-                        report.findings.push(Finding::error(
-                            Code::LockInvalid,
-                            &input.source,
-                            "airlock.lock.json differs from the signed lock in airlock.lock.dsse.json: the lock was edited after capture",
-                        ));
-                    } else {
-                        report.inputs.lock_signed_by = Some(key.key_id());
+    let mut authenticated = false;
+    match (&envelope, required) {
+        (_, false) => {
+            if envelope.is_some() {
+                report.findings.push(Finding::warning(
+                    Code::LockUnverified,
+                    &input.source,
+                    format!("the lock is signed ({LOCK_DSSE_NAME}) but no key was given to check the signature, so the lock's contents are not authenticated; give --capture-key PUB or set lock.signers in the policy"),
+                ));
+            }
+        }
+        (None, true) => {
+            if input.envelope.is_none() {
+                lock_err(report, format!("a signed lock is required (--capture-key or lock.signers) but the bundle has no {LOCK_DSSE_NAME}"));
+            }
+        }
+        (Some(env), true) => {
+            if env.payload_type != LOCK_PAYLOAD_TYPE {
+                lock_err(
+                    report,
+                    format!(
+                        "signed lock payloadType is {:?}, expected {LOCK_PAYLOAD_TYPE:?}",
+                        env.payload_type
+                    ),
+                );
+            } else {
+                match signers.iter().find(|(_, k)| env.verify(k).is_ok()) {
+                    None => lock_err(
+                        report,
+                        format!(
+                            "the lock's signature does not verify with {}",
+                            signers
+                                .iter()
+                                .map(|(n, k)| format!("{n} ({})", k.key_id()))
+                                .collect::<Vec<_>>()
+                                .join(" or ")
+                        ),
+                    ),
+                    Some((_, k)) if env.payload != *bytes => {
+                        let _ = k;
+                        lock_err(report, "airlock.lock.json differs from the signed lock in airlock.lock.dsse.json: the lock was edited after capture".into());
+                    }
+                    Some((_, k)) => {
+                        report.inputs.lock_signed_by = Some(k.key_id());
+                        authenticated = true;
                     }
                 }
-            },
+            }
         }
     }
     match Lock::parse(bytes) {
-        Ok(l) => Some(l),
+        Ok(l) => CheckedLock {
+            lock: Some(l),
+            authenticated,
+        },
         Err(e) => {
-            report.findings.push(Finding::error(
-                Code::LockInvalid,
-                &input.source,
-                e.to_string(),
-            ));
-            None
+            lock_err(report, e.to_string());
+            CheckedLock {
+                lock: None,
+                authenticated: false,
+            }
         }
     }
 }
@@ -626,6 +763,7 @@ fn verify_root(
         })
         .unwrap_or_default();
 
+    let early_rule: Option<&Rule> = root.repository.as_deref().and_then(|r| policy.rule_for(r));
     // 1. Integrity of the image tree.
     if root.desc.size != 0
         && view
@@ -661,17 +799,41 @@ fn verify_root(
             tree.push(c.digest.clone());
         }
         if !present && skipped.contains(&c.digest) {
-            img.warn(
-                Code::PlatformMissing,
-                format!(
-                    "platform {} ({}) was left out at capture (--platform)",
-                    c.platform
-                        .as_ref()
-                        .map(|p| p.to_string())
-                        .unwrap_or_default(),
-                    c.digest
-                ),
-            );
+            let pname = c
+                .platform
+                .as_ref()
+                .map(|p| p.to_string())
+                .unwrap_or_else(|| "unknown".into());
+            // The policy decides what is required: a platform it lists is checked below. One
+            // it does not list may be left out when the lock (signed and checked) says so, or
+            // when the rule names the platforms it needs; an unauthenticated lock's word alone
+            // never waives content.
+            let waived = root.lock_authenticated
+                || early_rule.is_some_and(|r| {
+                    !r.platforms.is_empty()
+                        && !c
+                            .platform
+                            .as_ref()
+                            .is_some_and(|p| r.platforms.iter().any(|w| platform_eq(w, p)))
+                });
+            if waived {
+                img.rep.findings.push(Finding::info(
+                    Code::PlatformMissing,
+                    img.subject_name.clone(),
+                    format!(
+                        "platform {pname} ({}) was left out at capture (--platform); the policy does not require it",
+                        c.digest
+                    ),
+                ));
+            } else {
+                img.err(
+                    Code::PlatformMissing,
+                    format!(
+                        "platform {pname} ({}) is not in the bundle; the lock says it was left out at capture, but the lock's signature was not checked (give --capture-key or lock.signers) and the rule does not list which platforms it needs",
+                        c.digest
+                    ),
+                );
+            }
         }
     }
     if let Some(l) = locked {
@@ -814,13 +976,24 @@ fn verify_root(
             }
         }
     } else if !rule.platforms.is_empty() {
-        img.warn(
-            Code::PlatformMissing,
-            format!(
-                "the policy lists platforms {:?} but {} is a single-platform manifest",
-                rule.platforms, digest
+        // A single-platform image must be one of the listed platforms (read from its config).
+        match single_platform(view, &m) {
+            Some(p) if rule.platforms.iter().any(|w| platform_eq(w, &p)) => {}
+            Some(p) => img.err(
+                Code::PlatformMissing,
+                format!(
+                    "the policy requires platform(s) {}; {digest} is a single-platform image for {p}",
+                    rule.platforms.join(", ")
+                ),
             ),
-        );
+            None => img.err(
+                Code::PlatformMissing,
+                format!(
+                    "the policy requires platform(s) {}; {digest} is a single-platform image whose config does not say its platform (os/architecture)",
+                    rule.platforms.join(", ")
+                ),
+            ),
+        }
     }
 
     // 4. Signatures and attestations.
@@ -1015,6 +1188,22 @@ fn kind_name(k: AttachmentKind) -> &'static str {
 fn platform_eq(want: &str, p: &crate::oci::Platform) -> bool {
     let s = p.to_string();
     s == want || (want.split('/').count() == 2 && format!("{}/{}", p.os, p.architecture) == want)
+}
+
+/// The platform of a single-platform image, from its config blob (`os`, `architecture`,
+/// `variant`).
+fn single_platform(view: &BundleView, m: &Manifest) -> Option<crate::oci::Platform> {
+    let config = m.blob_descriptors().into_iter().next()?;
+    let bytes = view.blobs.get(&config.digest)?;
+    let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let os = v.get("os")?.as_str()?;
+    let arch = v.get("architecture")?.as_str()?;
+    serde_json::from_value(serde_json::json!({
+        "os": os,
+        "architecture": arch,
+        "variant": v.get("variant").and_then(|x| x.as_str()),
+    }))
+    .ok()
 }
 
 fn platform_list(m: &Manifest) -> String {
@@ -1220,10 +1409,14 @@ fn check_simple_signatures(
             .iter()
             .all(|i| matches!(i, crate::policy::Identity::Source));
         if source_unknown && only_source {
-            img.warn(
+            img.reject(
+                Candidate::Signature,
+                subject,
                 Code::SignatureIdentityMismatch,
-                format!("signature {}: the bundle does not record the source repository of {} (no lock, bare ref name), so its docker-reference {:?} was not compared", layer.digest, img.rep.r#ref, ss.docker_reference),
+                format!("signature {} verifies with {name} and signs {:?}, but the bundle does not record the source repository of {} (no lock, bare ref name), so the signed identity cannot be compared; give --source-prefix REGISTRY/REPO, or list the signed repository in the rule's identities", layer.digest, ss.docker_reference, img.rep.r#ref),
             );
+            img.rep.signatures.push(entry);
+            continue;
         } else if !(signers.allows_identity(repository, &signed_repo)
             || signers.identities.iter().any(|i| {
                 matches!(i, crate::policy::Identity::Source)

@@ -34,4 +34,14 @@ pub struct BundleView {
     pub blobs: BTreeMap<Digest, Vec<u8>>,
     /// Result of re-hashing every referenced blob.
     pub blob_states: BTreeMap<Digest, BlobState>,
+    /// `--source-prefix REGISTRY/REPO`: the source repository of entries whose ref name is a
+    /// bare tag (layouts written by other tools), stated by the operator.
+    pub source_prefix: Option<String>,
+    /// The entries were derived from the lock (a registry view): the registry may hold more
+    /// attachments than were captured (gate attestations, merged referrers), so `lock-unlisted`
+    /// does not apply.
+    pub entries_from_lock: bool,
+    /// Lock references deliberately absent: `push` did not push them because they did not pass
+    /// verification (the mapping records verdicts and has no entry for them).
+    pub withheld: std::collections::BTreeSet<String>,
 }
