@@ -792,6 +792,8 @@ mod tests {
                 target_repository: "mirror.local/elsewhere/app".into(),
                 tag: Some("v1".into()),
                 target: format!("mirror.local/elsewhere/app@{d}"),
+                verdict: None,
+                report: None,
             }],
         };
         assert_eq!(resolve(&li, &t, Some(&m)).unwrap().0, "elsewhere/app");
