@@ -154,7 +154,7 @@ pub struct PutResult {
 #[derive(Clone)]
 struct HostHttp {
     http: reqwest::Client,
-    failure: tls::FailureSlot,
+    tls: tls::TlsState,
 }
 
 /// Why a redirect was refused (found again in the error chain).
@@ -301,7 +301,7 @@ impl Client {
         {
             return Ok(h);
         }
-        let (config, failure) = tls::host_config(&self.tls, authority)
+        let (config, state) = tls::host_config(&self.tls, authority)
             .map_err(|e| RegistryError::Setup(e.to_string()))?;
         let policy = reqwest::redirect::Policy::custom(|attempt| {
             if attempt.previous().len() > MAX_REDIRECTS {
@@ -327,7 +327,7 @@ impl Client {
             .use_preconfigured_tls(config)
             .build()
             .map_err(|e| RegistryError::Setup(error_chain(&e)))?;
-        let h = HostHttp { http, failure };
+        let h = HostHttp { http, tls: state };
         if let Ok(mut m) = self.hosts.lock() {
             m.insert(authority.to_string(), h.clone());
         }
@@ -355,7 +355,7 @@ impl Client {
         url: &str,
         tries: u32,
     ) -> RegistryError {
-        if let Some(detail) = hh.failure.lock().ok().and_then(|mut f| f.take()) {
+        if let Some(detail) = hh.tls.failure.lock().ok().and_then(|mut f| f.take()) {
             return RegistryError::Tls {
                 host: host.into(),
                 detail,
@@ -366,6 +366,17 @@ impl Client {
             return RegistryError::Tls {
                 host: host.into(),
                 detail: format!("TLS spoken to an HTTP port: {host} answered in plain HTTP, not TLS; if this registry only speaks HTTP, use --insecure-registry {host}"),
+            };
+        }
+        if chain.contains("CertificateRequired")
+            || chain.contains("alert: BadCertificate")
+            || (hh.tls.client_cert_requested.load(Ordering::SeqCst)
+                && !e.is_timeout()
+                && !is_refused(e))
+        {
+            return RegistryError::Tls {
+                host: host.into(),
+                detail: format!("the registry requires a client certificate (mutual TLS) and refused ours or got none; put client.cert and client.key into DIR/{host}/ of a --cert-dir DIR"),
             };
         }
         if let Some(location) = redirect_refused(e) {
@@ -1105,7 +1116,7 @@ impl Client {
         let target = authority(resp.url());
         let plain = resp.url().scheme() == "http";
         let (status, body) = self.error_body(resp, url).await;
-        if plain && status == 400 && (body.is_empty() || body.contains("HTTPS server")) {
+        if plain && status == 400 && body.contains("HTTP request to an HTTPS server") {
             return RegistryError::Tls {
                 host: target.clone(),
                 detail: format!("HTTP spoken to a TLS port: {target} answers plain HTTP with 400 (it speaks TLS); drop --insecure-registry for it (and trust its CA with --ca-file or --cert-dir)"),

@@ -6,6 +6,7 @@
 //! certificates trusted for that registry, `DIR/HOST[:PORT]/NAME.cert` + `NAME.key` a client
 //! certificate and key (`client.cert`/`client.key` by convention).
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -187,12 +188,40 @@ fn host_dir_names(host: &str) -> Vec<String> {
 /// What the last failed handshake to a host was about, in words (read after a connect error).
 pub type FailureSlot = Arc<Mutex<Option<String>>>;
 
+/// What the handshakes with one host revealed, for error messages.
+#[derive(Clone, Default)]
+pub struct TlsState {
+    /// Why the server's certificate was refused, if it was.
+    pub failure: FailureSlot,
+    /// The server asked for a client certificate and airlock had none for it.
+    pub client_cert_requested: Arc<AtomicBool>,
+}
+
+/// No client certificate: remembers that the server asked for one.
+#[derive(Debug)]
+struct NoClientCert(Arc<AtomicBool>);
+
+impl rustls::client::ResolvesClientCert for NoClientCert {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        self.0.store(true, Ordering::SeqCst);
+        None
+    }
+
+    fn has_certs(&self) -> bool {
+        false
+    }
+}
+
 /// A rustls client configuration for one registry host, plus the slot where its certificate
 /// verifier leaves the reason for a rejection.
 pub fn host_config(
     settings: &TlsSettings,
     host: &str,
-) -> Result<(rustls::ClientConfig, FailureSlot), TlsSetupError> {
+) -> Result<(rustls::ClientConfig, TlsState), TlsSetupError> {
     let mut material = HostMaterial::default();
     for root in &settings.cert_dirs {
         for name in host_dir_names(host) {
@@ -220,7 +249,8 @@ pub fn host_config(
     let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .build()
         .map_err(|e| config_err(e.to_string()))?;
-    let failure: FailureSlot = Arc::new(Mutex::new(None));
+    let state = TlsState::default();
+    let failure = state.failure.clone();
     let verifier = Arc::new(Verifier {
         inner,
         exact,
@@ -232,14 +262,22 @@ pub fn host_config(
         .map_err(|e| config_err(e.to_string()))?
         .dangerous()
         .with_custom_certificate_verifier(verifier);
+    let mutual = material.client.is_some();
     let mut config = match material.client {
         Some((chain, key)) => builder
             .with_client_auth_cert(chain, key)
             .map_err(|e| config_err(format!("client certificate/key: {e}")))?,
-        None => builder.with_no_client_auth(),
+        None => builder
+            .with_client_cert_resolver(Arc::new(NoClientCert(state.client_cert_requested.clone()))),
     };
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok((config, failure))
+    // HTTP/2 where the registry offers it; HTTP/1.1 only with a client certificate (distribution
+    // closes HTTP/2 streams of mutually authenticated connections).
+    config.alpn_protocols = if mutual {
+        vec![b"http/1.1".to_vec()]
+    } else {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    };
+    Ok((config, state))
 }
 
 /// WebPKI verification plus exact-certificate trust, recording why a certificate was refused.
