@@ -232,31 +232,11 @@ pub fn host_config(
         }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut roots = RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    let mut exact: Vec<CertificateDer<'static>> = Vec::new();
-    for f in settings.ca_files.iter().chain(material.cas.iter()) {
-        for c in &f.certs {
-            // A certificate webpki cannot use as a trust anchor is still trusted exactly.
-            let _ = roots.add(c.clone());
-            exact.push(c.clone());
-        }
-    }
     let config_err = |problem: String| TlsSetupError::Config {
         host: host.to_string(),
         problem,
     };
-    let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-        .build()
-        .map_err(|e| config_err(e.to_string()))?;
-    let state = TlsState::default();
-    let failure = state.failure.clone();
-    let verifier = Arc::new(Verifier {
-        inner,
-        exact,
-        failure: failure.clone(),
-        host: host.to_string(),
-    });
+    let (verifier, state) = verifier(settings, &material, host, provider.clone())?;
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| config_err(e.to_string()))?
@@ -278,6 +258,39 @@ pub fn host_config(
         vec![b"h2".to_vec(), b"http/1.1".to_vec()]
     };
     Ok((config, state))
+}
+
+/// The server-certificate verifier for one host and the state it reports into.
+fn verifier(
+    settings: &TlsSettings,
+    material: &HostMaterial,
+    host: &str,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+) -> Result<(Arc<Verifier>, TlsState), TlsSetupError> {
+    let mut roots = RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let mut exact: Vec<CertificateDer<'static>> = Vec::new();
+    for f in settings.ca_files.iter().chain(material.cas.iter()) {
+        for c in &f.certs {
+            // A certificate webpki cannot use as a trust anchor is still trusted exactly.
+            let _ = roots.add(c.clone());
+            exact.push(c.clone());
+        }
+    }
+    let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+        .build()
+        .map_err(|e| TlsSetupError::Config {
+            host: host.to_string(),
+            problem: e.to_string(),
+        })?;
+    let state = TlsState::default();
+    let v = Arc::new(Verifier {
+        inner,
+        exact,
+        failure: state.failure.clone(),
+        host: host.to_string(),
+    });
+    Ok((v, state))
 }
 
 /// WebPKI verification plus exact-certificate trust, recording why a certificate was refused.
@@ -477,5 +490,100 @@ fn describe(
                 "{what} ({who}); trust it with --ca-file PEM or put the CA (or that certificate) in --cert-dir DIR as DIR/{host}/ca.crt"
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn self_signed(names: &[&str], expired: bool) -> (CertificateDer<'static>, String) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut p =
+            rcgen::CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+                .unwrap();
+        p.distinguished_name
+            .push(rcgen::DnType::CommonName, "test registry");
+        p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        if expired {
+            p.not_before = rcgen::date_time_ymd(2020, 1, 1);
+            p.not_after = rcgen::date_time_ymd(2021, 1, 1);
+        }
+        let c = p.self_signed(&key).unwrap();
+        (c.der().clone(), c.pem())
+    }
+
+    /// Verify `presented` for `name` with `given` trusted as by `--ca-file`.
+    fn check(given: &str, presented: &CertificateDer<'static>, name: &str) -> Result<(), String> {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("ca.pem");
+        std::fs::write(&f, given).unwrap();
+        let settings = TlsSettings {
+            ca_files: vec![load_ca_file(&f).unwrap()],
+            cert_dirs: vec![],
+        };
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let (verifier, state) =
+            verifier(&settings, &HostMaterial::default(), name, provider).unwrap();
+        let sn = ServerName::try_from(name.to_string()).unwrap();
+        match verifier.verify_server_cert(presented, &[], &sn, &[], UnixTime::now()) {
+            Ok(_) => Ok(()),
+            Err(_) => Err(state.failure.lock().unwrap().clone().unwrap_or_default()),
+        }
+    }
+
+    #[test]
+    fn given_self_signed_ca_true_certificate_is_trusted_exactly_for_its_names() {
+        let (der, pem) = self_signed(&["127.0.0.1", "localhost"], false);
+        assert_eq!(check(&pem, &der, "127.0.0.1"), Ok(()));
+        assert_eq!(check(&pem, &der, "localhost"), Ok(()));
+    }
+
+    #[test]
+    fn given_certificate_for_another_name_is_a_name_mismatch() {
+        let (der, pem) = self_signed(&["registry.example"], false);
+        let e = check(&pem, &der, "127.0.0.1").unwrap_err();
+        assert!(e.starts_with("name mismatch"), "{e}");
+        assert!(
+            e.contains("[registry.example]") && e.contains("not for 127.0.0.1"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn given_but_expired_certificate_is_expired() {
+        let (der, pem) = self_signed(&["127.0.0.1"], true);
+        let e = check(&pem, &der, "127.0.0.1").unwrap_err();
+        assert!(e.starts_with("expired") && e.contains("2021"), "{e}");
+    }
+
+    #[test]
+    fn other_self_signed_certificate_is_unknown_ca_with_subject_and_issuer() {
+        let (_, pem) = self_signed(&["127.0.0.1"], false);
+        let (der, _) = self_signed(&["127.0.0.1"], false);
+        let e = check(&pem, &der, "127.0.0.1").unwrap_err();
+        assert!(e.starts_with("unknown CA"), "{e}");
+        assert!(
+            e.contains("subject \"CN=test registry\"") && e.contains("issuer \"CN=test registry\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn cert_dir_client_certificate_without_key_names_the_missing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = dir.path().join("reg.example:5000");
+        std::fs::create_dir_all(&host).unwrap();
+        let (_, pem) = self_signed(&["reg.example"], false);
+        std::fs::write(host.join("client.cert"), pem).unwrap();
+        let settings = TlsSettings {
+            ca_files: vec![],
+            cert_dirs: vec![dir.path().to_path_buf()],
+        };
+        let e = host_config(&settings, "reg.example:5000")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("client.key") && e.contains("missing"), "{e}");
     }
 }
