@@ -16,6 +16,10 @@ use common::registry::{free_port, Flavour, Registry, TEST_PASSWORD, TEST_USERNAM
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
+/// Extra `push` flags every push here needs (the verdict flag, once push requires one). These
+/// tests are about transport, not about the verdict.
+const PUSH_VERDICT: &[&str] = &[];
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
 }
@@ -104,6 +108,7 @@ fn capture_and_push_accept_a_self_signed_ca_true_registry_certificate_given_with
     let o = target
         .airlock()
         .arg("push")
+        .args(PUSH_VERDICT)
         .arg(&bundle)
         .arg(&target.host)
         .arg("--cert-dir")
@@ -471,6 +476,7 @@ fn credentials_are_not_sent_to_a_plain_http_token_realm_of_a_tls_registry() {
     let o = reg
         .airlock()
         .arg("push")
+        .args(PUSH_VERDICT)
         .arg(&bundle)
         .arg(&reg.host)
         .args(["--ca-file", &ca])
@@ -655,6 +661,7 @@ fn push_to_a_stalled_registry_fails_naming_host_and_what_it_waited_for() {
     let srv = stalling_registry();
     let o = airlock(tmp.path())
         .arg("push")
+        .args(PUSH_VERDICT)
         .arg(&bundle)
         .arg(srv.host())
         .args(["--insecure-registry", &srv.host(), "--timeout", "1"])
@@ -848,6 +855,7 @@ fn a_multibyte_registry_error_body_is_shortened_without_panicking_in_capture_and
     let bundle = small_bundle(tmp.path());
     let o = airlock(tmp.path())
         .arg("push")
+        .args(PUSH_VERDICT)
         .arg(&bundle)
         .arg(srv.host())
         .args(["--insecure-registry", &srv.host()])
