@@ -425,6 +425,23 @@ pub async fn capture(
                 }
             },
         };
+        if r.digest().is_none() {
+            // The same check as on attachment tags: a lying Docker-Content-Digest is an error.
+            if let Some(h) = f.docker_content_digest.as_deref() {
+                if let Ok(hd) = Digest::parse(h) {
+                    if !hd.matches(root.raw()) {
+                        ctx.findings.push(Finding::error(
+                            Code::BlobDigestMismatch,
+                            format!("{given}@{}", root.digest()),
+                            format!(
+                                "{given}: Docker-Content-Digest says {hd} but the bytes served hash to {}",
+                                root.digest()
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
         progress.image_resolved(&given);
         if let Some(pinned) = opts.pins.lookup(r) {
             if pinned != root.digest() {

@@ -26,5 +26,6 @@ pub mod push;
 pub mod registry;
 pub mod report;
 pub mod sign;
+pub mod text;
 pub mod trust;
 pub mod verify;

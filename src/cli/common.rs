@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use airlock::policy::Policy;
 use airlock::registry::auth::AuthStore;
+use airlock::registry::tls::{load_ca_file, TlsSettings, DEFAULT_CERT_DIRS};
 use airlock::registry::{Client, ClientOptions};
 use airlock::report::{render, Report};
 use airlock::trust::keys::{self, PublicKey};
@@ -13,36 +14,105 @@ use super::Fatal;
 
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct RegistryFlags {
-    /// Use plain HTTP for this registry host (repeatable).
+    /// Use plain HTTP for this registry: HOST[:PORT] or http://HOST[:PORT] (repeatable).
     #[arg(long = "insecure-registry", value_name = "HOST")]
     pub insecure_registry: Vec<String>,
-    /// Trust this CA certificate (PEM) for registry TLS (repeatable).
+    /// Trust this CA certificate (PEM) for registry TLS; a self-signed registry certificate
+    /// given here is trusted exactly (repeatable).
     #[arg(long = "ca-file", value_name = "PEM")]
     pub ca_file: Vec<PathBuf>,
+    /// certs.d directory: DIR/HOST[:PORT]/*.crt are trusted CAs, client.cert + client.key a
+    /// client certificate for mutual TLS (repeatable; /etc/containers/certs.d and
+    /// /etc/docker/certs.d are also used when they exist).
+    #[arg(long = "cert-dir", value_name = "DIR")]
+    pub cert_dir: Vec<PathBuf>,
     /// Docker config.json with credentials (default: $REGISTRY_AUTH_FILE or ~/.docker/config.json).
     #[arg(long = "auth-file", value_name = "FILE")]
     pub auth_file: Option<PathBuf>,
+    /// Seconds to wait for a connection and between received bytes before a registry request
+    /// fails (default 30).
+    #[arg(long = "timeout", value_name = "SECONDS", value_parser = parse_timeout)]
+    pub timeout: Option<std::time::Duration>,
+}
+
+fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let secs = t.strip_suffix('s').unwrap_or(t);
+    match secs.parse::<u64>() {
+        Ok(n) if (1..=86_400).contains(&n) => Ok(std::time::Duration::from_secs(n)),
+        _ => Err(format!(
+            "{s:?}: give whole seconds from 1 to 86400 (e.g. --timeout 30)"
+        )),
+    }
+}
+
+/// `--insecure-registry` value: `HOST[:PORT]` or `http://HOST[:PORT]`; anything else is refused.
+pub fn parse_insecure_registry(given: &str) -> Result<String, Fatal> {
+    let bad = |why: &str| {
+        Fatal(format!(
+            "--insecure-registry {:?}: {why}; give HOST[:PORT] or http://HOST[:PORT]",
+            airlock::text::shorten(given, 200)
+        ))
+    };
+    let s = given.trim();
+    let rest = if let Some(r) = s.strip_prefix("http://") {
+        r
+    } else if s.contains("://") {
+        return Err(bad(
+            "only the http:// scheme means anything here (HTTPS is the default)",
+        ));
+    } else {
+        s
+    };
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    if rest.contains('/') || rest.contains('?') || rest.contains('#') {
+        return Err(bad(
+            "a path is not allowed (the flag names a registry host)",
+        ));
+    }
+    if rest.is_empty()
+        || !rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b))
+    {
+        return Err(bad("not a host name or address with an optional :PORT"));
+    }
+    Ok(rest.to_ascii_lowercase())
 }
 
 impl RegistryFlags {
     pub fn client(&self) -> Result<Client, Fatal> {
-        let mut ca_pem = Vec::new();
+        let mut tls = TlsSettings::default();
         for p in &self.ca_file {
-            ca_pem.push(
-                std::fs::read(p).map_err(|e| Fatal(format!("--ca-file {}: {e}", p.display())))?,
-            );
+            tls.ca_files
+                .push(load_ca_file(p).map_err(|e| Fatal(format!("--ca-file {e}")))?);
+        }
+        for d in &self.cert_dir {
+            if !d.is_dir() {
+                return Err(Fatal(format!(
+                    "--cert-dir {}: not a directory (expected the certs.d layout DIR/HOST[:PORT]/ca.crt)",
+                    d.display()
+                )));
+            }
+            tls.cert_dirs.push(d.clone());
+        }
+        for d in DEFAULT_CERT_DIRS {
+            let d = Path::new(d);
+            if d.is_dir() {
+                tls.cert_dirs.push(d.to_path_buf());
+            }
         }
         let auth = AuthStore::load(self.auth_file.as_deref())?;
-        let insecure: BTreeSet<String> = self
-            .insecure_registry
-            .iter()
-            .map(|h| h.trim_end_matches('/').to_string())
-            .collect();
+        let mut insecure = BTreeSet::new();
+        for h in &self.insecure_registry {
+            insecure.insert(parse_insecure_registry(h)?);
+        }
         Ok(Client::new(ClientOptions {
             insecure,
-            ca_pem,
+            tls,
             auth,
             retry_base: None,
+            timeout: self.timeout,
         })?)
     }
 }

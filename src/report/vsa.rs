@@ -735,12 +735,7 @@ fn compare_sets<T: Ord + Clone>(
 
 /// At most [`MAX_QUOTED_CHARS`] characters of hostile text, for error messages.
 fn shorten(s: &str) -> String {
-    if s.chars().count() <= MAX_QUOTED_CHARS {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(MAX_QUOTED_CHARS).collect();
-    out.push('…');
-    out
+    crate::text::shorten(s, MAX_QUOTED_CHARS)
 }
 
 impl fmt::Display for Seal {

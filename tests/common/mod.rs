@@ -18,6 +18,7 @@
 
 pub mod content;
 pub mod fixtures;
+pub mod hostile;
 pub mod keys;
 pub mod registry;
 pub mod scenarios;
