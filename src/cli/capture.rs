@@ -46,6 +46,10 @@ pub struct Args {
     /// Write the JSON verification report (with --policy) to FILE.
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
+    /// Capture only the I-th of N deterministic shards of the references (split by
+    /// repository, so one repository's tags stay together); `airlock merge` joins the shards.
+    #[arg(long, value_name = "I/N", value_parser = airlock::merge::parse_shard)]
+    shard: Option<(usize, usize)>,
     #[command(flatten)]
     registry: RegistryFlags,
 }
@@ -94,7 +98,20 @@ fn read_refs(a: &Args) -> Result<Vec<Reference>, Fatal> {
 }
 
 pub fn run(a: Args) -> Result<u8, Fatal> {
-    let refs = read_refs(&a)?;
+    let mut refs = read_refs(&a)?;
+    if let Some((i, n)) = a.shard {
+        let repos: Vec<String> = refs.iter().map(|r| r.repository()).collect();
+        let mine = airlock::merge::shard_of(&repos, i, n);
+        refs.retain(|r| mine.contains(&r.repository()));
+        eprintln!(
+            "shard {i}/{n}: {} reference(s) from {} repositories",
+            refs.len(),
+            mine.len()
+        );
+        if refs.is_empty() {
+            eprintln!("shard {i}/{n} holds no repository; writing an empty shard bundle");
+        }
+    }
     let pins = common::load_pins(a.pins.as_deref())?;
     // Load everything the operator supplied before touching the network.
     let policy = match &a.policy {

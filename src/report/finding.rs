@@ -31,6 +31,10 @@ pub enum Code {
     CertificateIdentityMismatch,
     TlogInvalid,
     TimestampInvalid,
+    ChunkMissing,
+    ChunkDigestMismatch,
+    ChunksInvalid,
+    ArchiveInvalid,
 }
 
 impl Code {
@@ -61,6 +65,10 @@ impl Code {
         Code::CertificateIdentityMismatch,
         Code::TlogInvalid,
         Code::TimestampInvalid,
+        Code::ChunkMissing,
+        Code::ChunkDigestMismatch,
+        Code::ChunksInvalid,
+        Code::ArchiveInvalid,
     ];
 
     /// The kebab-case code string.
@@ -92,6 +100,10 @@ impl Code {
             Code::CertificateIdentityMismatch => "certificate-identity-mismatch",
             Code::TlogInvalid => "tlog-invalid",
             Code::TimestampInvalid => "timestamp-invalid",
+            Code::ChunkMissing => "chunk-missing",
+            Code::ChunkDigestMismatch => "chunk-digest-mismatch",
+            Code::ChunksInvalid => "chunks-invalid",
+            Code::ArchiveInvalid => "archive-invalid",
         }
     }
 
@@ -148,6 +160,16 @@ impl Code {
             Code::TimestampInvalid => {
                 "a signed timestamp does not verify or lies outside the authority's validity"
             }
+            Code::ChunkMissing => "a chunk file the chunk list names is not there",
+            Code::ChunkDigestMismatch => {
+                "a chunk file does not hash to (or is not the size) the chunk list says"
+            }
+            Code::ChunksInvalid => {
+                "the chunk list or its signature does not verify or does not parse"
+            }
+            Code::ArchiveInvalid => {
+                "an archive member is refused (absolute path, .., link, device, duplicate, junk) or the tar stream is unreadable"
+            }
         }
     }
 
@@ -180,6 +202,10 @@ impl Code {
             Code::CertificateIdentityMismatch => "check the rule's keyless identity and issuer",
             Code::TlogInvalid => "import the Rekor key or trusted root used by the signer",
             Code::TimestampInvalid => "import the timestamp authority's certificate chain",
+            Code::ChunkMissing => "copy every chunk file next to the chunk list, then re-run (blobs already unpacked are kept)",
+            Code::ChunkDigestMismatch => "copy that chunk again from the source media, then re-run (blobs already unpacked are kept)",
+            Code::ChunksInvalid => "use the chunk list written by pack and the matching --key",
+            Code::ArchiveInvalid => "treat the archive as hostile; re-create it with airlock pack on the connected side",
         }
     }
 }
