@@ -144,7 +144,7 @@ fn pack_with_chunk_size_then_unpack_is_byte_identical_and_verifies_like_the_dire
     let pol = policy(tmp.path(), &key, &reg);
     let file = tmp.path().join("media/bundle.tar");
     fs::create_dir_all(file.parent().unwrap()).unwrap();
-    pack(&bundle, &file, &["--chunk-size", "64K"]);
+    pack(&bundle, &file, &["--chunk-size", "32K"]);
     let list_path = tmp.path().join("media/bundle.tar.chunks.json");
     let list = chunk_list(&list_path);
     assert_eq!(list["schema"], "airlock.chunks/v1");
@@ -155,7 +155,7 @@ fn pack_with_chunk_size_then_unpack_is_byte_identical_and_verifies_like_the_dire
     let mut whole = Vec::new();
     for c in chunks {
         let bytes = fs::read(tmp.path().join("media").join(c["name"].as_str().unwrap())).unwrap();
-        assert!(bytes.len() as u64 <= 64 * 1024);
+        assert!(bytes.len() as u64 <= 32 * 1024);
         assert_eq!(bytes.len() as u64, c["size"].as_u64().unwrap());
         assert_eq!(
             format!("sha256:{}", common::content::sha256_hex(&bytes)),
@@ -177,7 +177,7 @@ fn pack_with_chunk_size_then_unpack_is_byte_identical_and_verifies_like_the_dire
     );
     // Packing again gives the same bytes.
     let again = tmp.path().join("again.tar");
-    pack(&bundle, &again, &["--chunk-size", "64K"]);
+    pack(&bundle, &again, &["--chunk-size", "32K"]);
     assert_eq!(
         chunk_list(&tmp.path().join("again.tar.chunks.json"))["sha256"],
         list["sha256"]
