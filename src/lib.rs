@@ -15,6 +15,7 @@
 pub mod admission;
 pub mod archive;
 pub mod capture;
+pub mod delta;
 pub mod inspect;
 pub mod layout;
 pub mod lock;

@@ -47,6 +47,8 @@ pub fn merge(shards: &[&Path], out: &Path, created: String) -> Result<MergeOutco
     let mut entries = Vec::new();
     let mut names: BTreeSet<String> = BTreeSet::new();
     let mut unnamed: BTreeSet<Digest> = BTreeSet::new();
+    let mut blob_list: std::collections::BTreeMap<Digest, crate::lock::LockedBlob> =
+        Default::default();
     for shard in shards {
         let src = Layout::open(shard)?;
         let lock_path = shard.join(layout::LOCK_FILE);
@@ -59,6 +61,9 @@ pub fn merge(shards: &[&Path], out: &Path, created: String) -> Result<MergeOutco
             if lock.image(&img.r#ref).is_none() {
                 lock.images.push(img);
             }
+        }
+        for b in l.blobs {
+            blob_list.entry(b.digest.clone()).or_insert(b);
         }
         for d in src.read_index()?.child_descriptors() {
             let fresh = match layout::ref_name(d) {
@@ -128,6 +133,7 @@ pub fn merge(shards: &[&Path], out: &Path, created: String) -> Result<MergeOutco
             }
         }
     }
+    lock.blobs = blob_list.into_values().collect();
     target.write_index(&entries)?;
     layout::write_atomic(&out.join(layout::LOCK_FILE), &lock.to_json())?;
     outcome.lock = Some(lock);

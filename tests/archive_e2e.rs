@@ -528,3 +528,133 @@ fn three_shards_merged_give_the_same_lock_images_and_digests_as_one_capture() {
         );
     }
 }
+
+fn blob_set(dir: &Path) -> std::collections::BTreeSet<String> {
+    fs::read_dir(dir.join("blobs/sha256"))
+        .unwrap()
+        .map(|e| format!("sha256:{}", e.unwrap().file_name().to_string_lossy()))
+        .collect()
+}
+
+fn allow_all(dir: &Path) -> PathBuf {
+    let p = dir.join("allow.yaml");
+    fs::write(
+        &p,
+        "apiVersion: airlock/v1\nkind: Policy\nrules:\n  - match: [\"**\"]\n    signatures: none\n",
+    )
+    .unwrap();
+    p
+}
+
+#[test]
+fn delta_of_release_2_holds_only_new_blobs_and_verifies_only_with_its_base() {
+    let reg = Registry::start(Flavour::Plain);
+    let fx = reg.fixtures();
+    let base_layer = common::content::deterministic_bytes(7, 40 * 1024);
+    let a1 = fx.image(
+        "team/a",
+        "v1",
+        &[base_layer.clone(), b"a layer, release 1".to_vec()],
+    );
+    let b1 = fx.image("team/b", "v1", &[base_layer.clone(), b"b layer".to_vec()]);
+    let tmp = tempfile::tempdir().unwrap();
+    let pol = allow_all(tmp.path());
+    let r1 = tmp.path().join("release1");
+    let refs1 = vec![reg.image_ref("team/a", "v1"), reg.image_ref("team/b", "v1")];
+    let o = reg.capture(&refs1, &r1, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    // Release 2: team/a changes one layer; team/b is unchanged.
+    let a2 = fx.image(
+        "team/a",
+        "v2",
+        &[base_layer.clone(), b"a layer, release 2".to_vec()],
+    );
+    let refs2 = vec![reg.image_ref("team/a", "v2"), reg.image_ref("team/b", "v1")];
+    let full2 = tmp.path().join("full2");
+    let o = reg.capture(&refs2, &full2, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let delta = tmp.path().join("delta2");
+    let base_lock = r1.join("airlock.lock.json").display().to_string();
+    let o = reg.capture(&refs2, &delta, &["--base", &base_lock]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    // The delta holds exactly the blobs release 1 lacks: a2's new layer, config and manifest.
+    let want: std::collections::BTreeSet<String> = blob_set(&full2)
+        .difference(&blob_set(&r1))
+        .cloned()
+        .collect();
+    let mut expected = std::collections::BTreeSet::new();
+    expected.insert(a2.digest.clone());
+    expected.insert(a2.config_digest.clone());
+    expected.insert(a2.layer_digests[1].clone());
+    assert_eq!(want, expected);
+    assert_eq!(blob_set(&delta), expected);
+    assert!(!blob_set(&delta).contains(&b1.digest));
+    assert!(!blob_set(&delta).contains(&a1.layer_digests[0]));
+
+    // The lock lists every blob, marks the base's, and records the base lock's digest.
+    let l: Value =
+        serde_json::from_slice(&fs::read(delta.join("airlock.lock.json")).unwrap()).unwrap();
+    let base_sha = format!(
+        "sha256:{}",
+        common::content::sha256_hex(&fs::read(r1.join("airlock.lock.json")).unwrap())
+    );
+    assert_eq!(l["base"]["sha256"], base_sha);
+    let listed: std::collections::BTreeSet<String> = l["blobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["digest"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(listed, blob_set(&full2));
+    for b in l["blobs"].as_array().unwrap() {
+        let d = b["digest"].as_str().unwrap();
+        assert_eq!(
+            b["base"].as_bool().unwrap_or(false),
+            !expected.contains(d),
+            "{d}"
+        );
+    }
+
+    let v = verify(&delta, &pol);
+    assert_eq!(v.status.code(), Some(1));
+    let c = codes(&v.stdout);
+    let base_required: Vec<&(String, String)> = c
+        .iter()
+        .filter(|(code, _)| code == "base-required")
+        .collect();
+    assert_eq!(base_required.len(), 1, "{c:?}");
+    assert!(String::from_utf8_lossy(&v.stdout).contains(&base_sha));
+
+    let v = airlock()
+        .arg("verify")
+        .arg(&delta)
+        .arg("--base")
+        .arg(&r1)
+        .arg("--policy")
+        .arg(&pol)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        v.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&v.stdout)
+    );
+
+    // Another base than the one captured against is base-required as well.
+    let v = airlock()
+        .arg("verify")
+        .arg(&delta)
+        .arg("--base")
+        .arg(&full2)
+        .arg("--policy")
+        .arg(&pol)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(v.status.code(), Some(1));
+    assert!(codes(&v.stdout).iter().any(|(c, _)| c == "base-required"));
+}

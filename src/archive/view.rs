@@ -380,3 +380,61 @@ fn check_top(top: &BTreeMap<String, Vec<u8>>, location: &str) -> Result<Manifest
     }
     Ok(m)
 }
+
+/// The top-level files of an archive (oci-layout, index.json, the lock, …), read up to the first
+/// blob member; chunks are checked as they are opened.
+pub fn read_top_files(set: ChunkSet) -> Result<BTreeMap<String, Vec<u8>>, Finding> {
+    let location = set.source.display().to_string();
+    let reader = ChunkReader::new(set, true, &super::NoProgress);
+    let problem = reader.problem();
+    let mut archive = tar::Archive::new(reader);
+    let fail = |what: String| match problem.borrow().as_ref() {
+        Some(p) => p.finding(),
+        None => Finding::error(
+            Code::ArchiveInvalid,
+            location.clone(),
+            format!("the archive is not a readable tar stream: {what}"),
+        ),
+    };
+    let mut top = BTreeMap::new();
+    let entries = archive.entries().map_err(|e| fail(e.to_string()))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| fail(e.to_string()))?;
+        let raw = entry.path_bytes().into_owned();
+        let member = classify(&raw, entry.header().entry_type()).map_err(|e| {
+            let shown = String::from_utf8_lossy(&raw).to_string();
+            Finding::error(
+                Code::ArchiveInvalid,
+                shown.clone(),
+                format!("archive member {shown:?} refused: {e}"),
+            )
+        })?;
+        match member {
+            Member::Blob(_) => break,
+            Member::TopFile(name) => {
+                let size = entry.size();
+                if size > MAX_TOP_FILE_BYTES || top.len() >= 64 {
+                    return Err(Finding::error(
+                        Code::LimitExceeded,
+                        name,
+                        format!("over the {MAX_TOP_FILE_BYTES}-byte limit for a top-level bundle file, or more than 64 of them"),
+                    ));
+                }
+                let mut bytes = Vec::new();
+                (&mut entry)
+                    .take(size)
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| fail(e.to_string()))?;
+                if top.insert(name.clone(), bytes).is_some() {
+                    return Err(Finding::error(
+                        Code::ArchiveInvalid,
+                        name,
+                        "listed twice: a member may appear only once",
+                    ));
+                }
+            }
+            Member::Dir(_) | Member::Ignored => {}
+        }
+    }
+    Ok(top)
+}

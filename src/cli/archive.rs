@@ -148,3 +148,38 @@ pub fn run_unpack(a: UnpackArgs) -> Result<u8, Fatal> {
         EXIT_FAIL
     })
 }
+
+/// The lock bytes of a base bundle given as a lock file, a bundle directory or a chunk list /
+/// packed tar (read from the archive's first members, chunk checked).
+pub fn base_lock_bytes(path: &std::path::Path) -> Result<Vec<u8>, Fatal> {
+    let limit = airlock::lock::MAX_LOCK_BYTES as u64;
+    if path.is_dir() {
+        return Ok(airlock::layout::read_regular_limited(
+            &path.join(airlock::layout::LOCK_FILE),
+            limit,
+        )?);
+    }
+    let name = path.to_string_lossy();
+    if name.ends_with(".json") && !name.ends_with(archive::CHUNKS_SUFFIX) {
+        return Ok(airlock::layout::read_regular_limited(path, limit)?);
+    }
+    let (set, findings) = ChunkSet::open(path, None)?;
+    let Some(set) = set else {
+        return Err(Fatal(format!(
+            "{}: {}",
+            path.display(),
+            findings
+                .first()
+                .map(|f| f.message.clone())
+                .unwrap_or_default()
+        )));
+    };
+    let top = archive::view::read_top_files(set)
+        .map_err(|f| Fatal(format!("{}: {}: {}", path.display(), f.code, f.message)))?;
+    top.get(airlock::layout::LOCK_FILE).cloned().ok_or_else(|| {
+        Fatal(format!(
+            "{}: the archive holds no airlock.lock.json",
+            path.display()
+        ))
+    })
+}

@@ -71,6 +71,10 @@ pub struct Args {
     /// With --registry: GET and hash every blob instead of a HEAD (slow).
     #[arg(long, requires = "registry")]
     rehash_blobs: bool,
+    /// A delta bundle's base (the previous bundle directory, as `capture --base` was given):
+    /// the delta is verified as the union of both.
+    #[arg(long, value_name = "OLD_BUNDLE", conflicts_with = "registry")]
+    base: Option<PathBuf>,
     #[command(flatten)]
     transport: RegistryFlags,
 }
@@ -131,8 +135,20 @@ pub fn run(mut a: Args) -> Result<u8, Fatal> {
         },
         pins,
     };
-    let view = load_view(&dir, jobs);
+    let view = match &a.base {
+        Some(base) => airlock::delta::load_view_with_base(&dir, base, jobs),
+        None => load_view(&dir, jobs),
+    };
     let mut report = verify(&view, &policy, &trust, &at);
+    let delta = airlock::delta::base_findings(
+        trust.lock.bytes.as_deref(),
+        a.base.as_deref(),
+        &dir.display().to_string(),
+    );
+    if !delta.is_empty() {
+        report.findings.extend(delta);
+        report.finalise();
+    }
     common::record_inputs(&mut report, &policy, a.pins.as_deref());
     finish(&a, &report)
 }
@@ -212,6 +228,11 @@ fn run_archive(
         pins,
     };
     let mut report = verify(&view, &policy, &trust, at);
+    report.findings.extend(airlock::delta::base_findings(
+        trust.lock.bytes.as_deref(),
+        None,
+        &file.display().to_string(),
+    ));
     report.findings.extend(findings);
     report.finalise();
     common::record_inputs(&mut report, &policy, a.pins.as_deref());

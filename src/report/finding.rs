@@ -35,6 +35,7 @@ pub enum Code {
     ChunkDigestMismatch,
     ChunksInvalid,
     ArchiveInvalid,
+    BaseRequired,
 }
 
 impl Code {
@@ -69,6 +70,7 @@ impl Code {
         Code::ChunkDigestMismatch,
         Code::ChunksInvalid,
         Code::ArchiveInvalid,
+        Code::BaseRequired,
     ];
 
     /// The kebab-case code string.
@@ -104,6 +106,7 @@ impl Code {
             Code::ChunkDigestMismatch => "chunk-digest-mismatch",
             Code::ChunksInvalid => "chunks-invalid",
             Code::ArchiveInvalid => "archive-invalid",
+            Code::BaseRequired => "base-required",
         }
     }
 
@@ -170,6 +173,9 @@ impl Code {
             Code::ArchiveInvalid => {
                 "an archive member is refused (absolute path, .., link, device, duplicate, junk) or the tar stream is unreadable"
             }
+            Code::BaseRequired => {
+                "a delta bundle needs its base bundle (verify --base), or the base given is not the one it was captured against"
+            }
         }
     }
 
@@ -206,6 +212,7 @@ impl Code {
             Code::ChunkDigestMismatch => "copy that chunk again from the source media, then re-run (blobs already unpacked are kept)",
             Code::ChunksInvalid => "use the chunk list written by pack and the matching --key",
             Code::ArchiveInvalid => "treat the archive as hostile; re-create it with airlock pack on the connected side",
+            Code::BaseRequired => "give the base bundle the delta was captured against (its lock's sha256 is in the message)",
         }
     }
 }
