@@ -310,8 +310,17 @@ pub fn read_archive(set: ChunkSet, jobs: usize, progress: &dyn Progress) -> Arch
     out
 }
 
+/// The blob a hashing thread is working on.
+struct InFlight {
+    digest: Digest,
+    hasher: Hasher,
+    offset: u64,
+    size: u64,
+    kept: Option<Vec<u8>>,
+}
+
 fn hash_worker(rx: mpsc::Receiver<Msg>, res: mpsc::Sender<(Digest, Seen)>) {
-    let mut cur: Option<(Digest, Hasher, u64, u64, Option<Vec<u8>>)> = None;
+    let mut cur: Option<InFlight> = None;
     for m in rx {
         match m {
             Msg::Start {
@@ -319,27 +328,32 @@ fn hash_worker(rx: mpsc::Receiver<Msg>, res: mpsc::Sender<(Digest, Seen)>) {
                 offset,
                 keep,
             } => {
-                let h = digest.hasher();
-                cur = Some((digest, h, offset, 0, keep.then(Vec::new)));
+                cur = Some(InFlight {
+                    hasher: digest.hasher(),
+                    digest,
+                    offset,
+                    size: 0,
+                    kept: keep.then(Vec::new),
+                });
             }
             Msg::Data(b) => {
-                if let Some((_, h, _, size, kept)) = cur.as_mut() {
-                    h.update(&b);
-                    *size += b.len() as u64;
-                    if let Some(k) = kept.as_mut() {
+                if let Some(f) = cur.as_mut() {
+                    f.hasher.update(&b);
+                    f.size += b.len() as u64;
+                    if let Some(k) = f.kept.as_mut() {
                         k.extend_from_slice(&b);
                     }
                 }
             }
             Msg::End => {
-                if let Some((digest, h, offset, size, kept)) = cur.take() {
+                if let Some(f) = cur.take() {
                     let _ = res.send((
-                        digest,
+                        f.digest,
                         Seen {
-                            actual: h.finish(),
-                            size,
-                            offset,
-                            kept,
+                            actual: f.hasher.finish(),
+                            size: f.size,
+                            offset: f.offset,
+                            kept: f.kept,
                         },
                     ));
                 }
