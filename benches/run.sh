@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks: airlock against the tools a user would otherwise run, on the same data, in one run.
 #
-#   benches/run.sh [capture|verify|small|big|push|all]   (default: all)
+#   benches/run.sh [capture|verify|small|big|push|archive|all]   (default: all)
 #
 # - capture: 20 images sharing a base layer (~850 MiB) in a local docker-registry;
 #            `skopeo copy --all docker://… oci:…` loop vs one `airlock capture`.
@@ -10,6 +10,9 @@
 # - big:     one 2 GiB layer: capture and verify peak memory.
 # - push:    the captured bundle into a fresh registry; `skopeo copy --all oci:… docker://…`
 #            loop vs `airlock push`.
+# - archive: the same bundle; `tar cf` vs `airlock pack --chunk-size 700M`; `cat chunks | tar xf`
+#            then `sha256sum` of every blob vs `airlock unpack`; `airlock verify DIR` vs
+#            `airlock verify FILE.chunks.json` (no unpacking).
 # Times are wall-clock seconds; memory is peak RSS (GNU time). Nothing here asserts: it prints.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,7 +60,7 @@ rules:
   - match: ["**"]
     signatures: none
 YML
-if [[ $what == all || $what == capture || $what == verify || $what == push ]]; then
+if [[ $what == all || $what == capture || $what == verify || $what == push || $what == archive ]]; then
   echo "== fixture: $COUNT images, 250 MiB shared base + 30 MiB each =="
   $FIX images "$WORK/src" "$COUNT" 250 30
   REG=$(start_registry regA)
@@ -106,4 +109,23 @@ if [[ $what == all || $what == big ]]; then
   rm -rf "$WORK/bigsrc"
   measure "airlock capture (2 GiB layer)" "$AIRLOCK" capture "$REG/bench/big:v1" -o "$WORK/big" --insecure-registry "$REG"
   measure "airlock verify (2 GiB layer)" "$AIRLOCK" verify "$WORK/big" --policy "$WORK/allow.yaml" || true
+fi
+if [[ $what == all || $what == archive ]]; then
+  echo "== archive: pack vs tar cf; unpack vs tar xf + sha256sum; verify from the chunk list vs the directory =="
+  B="$WORK/bundle"
+  du -sh "$B" | sed 's/^/  bundle size: /'
+  cat "$B"/blobs/sha256/* > /dev/null
+  measure "tar cf" tar cf "$WORK/plain.tar" -C "$B" .
+  S=$SECS; rm -f "$WORK/plain.tar"
+  measure "airlock pack --chunk-size 700M" "$AIRLOCK" pack "$B" -o "$WORK/packed.tar" --chunk-size 700M
+  A=$SECS; ratio "$A" "$S" "tar cf"
+  measure "cat chunks | tar xf, sha256sum every blob" sh -c "mkdir -p $WORK/x1 && cat $WORK/packed.tar.0* | tar xf - -C $WORK/x1 && sha256sum $WORK/x1/blobs/sha256/* >/dev/null"
+  S=$SECS; rm -rf "$WORK/x1"
+  measure "airlock unpack" "$AIRLOCK" unpack "$WORK/packed.tar.chunks.json" -o "$WORK/x2"
+  A=$SECS; ratio "$A" "$S" "tar xf + sha256sum"
+  rm -rf "$WORK/x2"
+  measure "airlock verify DIR" "$AIRLOCK" verify "$B" --policy "$WORK/allow.yaml"
+  S=$SECS
+  measure "airlock verify FILE.chunks.json" "$AIRLOCK" verify "$WORK/packed.tar.chunks.json" --policy "$WORK/allow.yaml"
+  A=$SECS; ratio "$A" "$S" "verify DIR"
 fi

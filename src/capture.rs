@@ -43,6 +43,16 @@ pub struct CaptureOptions {
     pub pins: Pins,
     /// RFC 3339 time recorded in the lock.
     pub created: String,
+    /// Delta capture (`--base`): blobs the base bundle holds are listed in the lock but not
+    /// written.
+    pub base: Option<BaseLock>,
+}
+
+/// The base of a delta capture: the base lock's digest and the blobs it lists.
+#[derive(Debug, Clone)]
+pub struct BaseLock {
+    pub sha256: Digest,
+    pub blobs: BTreeSet<Digest>,
 }
 
 /// What a capture run produced.
@@ -532,8 +542,9 @@ pub async fn capture(
     let mut todo = Vec::new();
     let mut skipped = 0usize;
     let mut planned_bytes = 0u64;
+    let in_base = |d: &Digest| opts.base.as_ref().is_some_and(|b| b.blobs.contains(d));
     for (d, (host, repo, size)) in &ctx.blob_sources {
-        if ctx.manifests.contains_key(d) {
+        if ctx.manifests.contains_key(d) || in_base(d) {
             continue;
         }
         if layout.has_verified_blob(d, Some(*size)) {
@@ -598,8 +609,30 @@ pub async fn capture(
         return Err(e.into());
     }
     for m in ctx.manifests.values() {
-        layout.put_blob(m.raw())?;
+        if !in_base(m.digest()) {
+            layout.put_blob(m.raw())?;
+        }
     }
+    // Every blob the images need, marking those the base holds.
+    let mut all: BTreeMap<Digest, u64> = ctx
+        .blob_sources
+        .iter()
+        .map(|(d, (_, _, size))| (d.clone(), *size))
+        .collect();
+    for m in ctx.manifests.values() {
+        all.insert(m.digest().clone(), m.size());
+    }
+    lock.blobs = all
+        .into_iter()
+        .map(|(digest, size)| crate::lock::LockedBlob {
+            base: in_base(&digest),
+            digest,
+            size,
+        })
+        .collect();
+    lock.base = opts.base.as_ref().map(|b| crate::lock::LockBase {
+        sha256: b.sha256.clone(),
+    });
     // Merge with entries of an earlier capture into the same directory (different refs).
     let mut names: BTreeSet<String> = entries
         .iter()
@@ -625,6 +658,12 @@ pub async fn capture(
                     lock.images.push(img);
                 }
             }
+            for b in old.blobs {
+                if !lock.blobs.iter().any(|x| x.digest == b.digest) {
+                    lock.blobs.push(b);
+                }
+            }
+            lock.blobs.sort_by(|a, b| a.digest.cmp(&b.digest));
         }
     }
     layout.write_index(&entries)?;

@@ -13,11 +13,14 @@
 #![forbid(unsafe_code)]
 
 pub mod admission;
+pub mod archive;
 pub mod capture;
+pub mod delta;
 pub mod inspect;
 pub mod layout;
 pub mod lock;
 pub mod mapping;
+pub mod merge;
 pub mod oci;
 pub mod pins;
 pub mod policy;

@@ -128,6 +128,29 @@ pub struct Lock {
     #[serde(default)]
     pub tool: Tool,
     pub images: Vec<LockedImage>,
+    /// A delta bundle: the base lock it was captured against (`capture --base`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<LockBase>,
+    /// Every blob (manifests included) the bundle's images need, and which of them the base holds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blobs: Vec<LockedBlob>,
+}
+
+/// The base of a delta bundle.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockBase {
+    /// sha256 of the base lock file's bytes.
+    pub sha256: Digest,
+}
+
+/// One blob of the bundle.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockedBlob {
+    pub digest: Digest,
+    pub size: u64,
+    /// Held by the base bundle, not by this (delta) bundle.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub base: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -147,6 +170,8 @@ impl Lock {
             created,
             tool: Tool::default(),
             images: Vec::new(),
+            base: None,
+            blobs: Vec::new(),
         }
     }
     /// Parse a lock. airlock's own schema is parsed strictly. A lock written by another tool

@@ -46,6 +46,15 @@ pub struct Args {
     /// Write the JSON verification report (with --policy) to FILE.
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
+    /// Capture only the I-th of N deterministic shards of the references (split by
+    /// repository, so one repository's tags stay together); `airlock merge` joins the shards.
+    #[arg(long, value_name = "I/N", value_parser = airlock::merge::parse_shard)]
+    shard: Option<(usize, usize)>,
+    /// Delta capture against the previous bundle: its lock (`airlock.lock.json`), its bundle
+    /// directory, or its chunk list. Blobs the base lists are recorded in the lock (marked as
+    /// held by the base) but not written; the lock records the base lock's sha256.
+    #[arg(long, value_name = "OLD")]
+    base: Option<PathBuf>,
     #[command(flatten)]
     registry: RegistryFlags,
 }
@@ -94,7 +103,20 @@ fn read_refs(a: &Args) -> Result<Vec<Reference>, Fatal> {
 }
 
 pub fn run(a: Args) -> Result<u8, Fatal> {
-    let refs = read_refs(&a)?;
+    let mut refs = read_refs(&a)?;
+    if let Some((i, n)) = a.shard {
+        let repos: Vec<String> = refs.iter().map(|r| r.repository()).collect();
+        let mine = airlock::merge::shard_of(&repos, i, n);
+        refs.retain(|r| mine.contains(&r.repository()));
+        eprintln!(
+            "shard {i}/{n}: {} reference(s) from {} repositories",
+            refs.len(),
+            mine.len()
+        );
+        if refs.is_empty() {
+            eprintln!("shard {i}/{n} holds no repository; writing an empty shard bundle");
+        }
+    }
     let pins = common::load_pins(a.pins.as_deref())?;
     // Load everything the operator supplied before touching the network.
     let policy = match &a.policy {
@@ -119,6 +141,10 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         platforms: a.platform.clone(),
         pins: pins.clone(),
         created: common::now_rfc3339(),
+        base: match &a.base {
+            Some(p) => Some(load_base(p)?),
+            None => None,
+        },
     };
     let progress: Arc<dyn Progress> = if common::stderr_is_terminal() {
         Arc::new(Bar(common::progress_bar()))
@@ -185,4 +211,53 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         print!("{}", String::from_utf8_lossy(&outcome.lock.to_json()));
     }
     Ok(if failed { EXIT_FAIL } else { EXIT_OK })
+}
+
+/// The base of a delta capture: its lock bytes' digest and the blobs it lists.
+pub fn load_base(path: &std::path::Path) -> Result<airlock::capture::BaseLock, Fatal> {
+    let bytes = super::archive::base_lock_bytes(path)?;
+    let lock = airlock::lock::Lock::parse(&bytes)
+        .map_err(|e| Fatal(format!("--base {}: {e}", path.display())))?;
+    let mut blobs: std::collections::BTreeSet<airlock::oci::Digest> = lock
+        .blobs
+        .iter()
+        .filter(|b| !b.base)
+        .map(|b| b.digest.clone())
+        .collect();
+    if lock.base.is_some() {
+        return Err(Fatal(format!(
+            "--base {}: that lock is itself a delta; capture against a full bundle",
+            path.display()
+        )));
+    }
+    if blobs.is_empty() && path.is_dir() {
+        // A lock from before blob lists: the base directory's own blobs.
+        let l = layout::Layout::open(path)?;
+        for alg in [
+            airlock::oci::Algorithm::Sha256,
+            airlock::oci::Algorithm::Sha512,
+        ] {
+            let Ok(rd) = std::fs::read_dir(path.join("blobs").join(alg.as_str())) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                let name = format!("{}:{}", alg.as_str(), e.file_name().to_string_lossy());
+                if let Ok(d) = airlock::oci::Digest::parse(&name) {
+                    if l.has_verified_blob(&d, None) {
+                        blobs.insert(d);
+                    }
+                }
+            }
+        }
+    }
+    if blobs.is_empty() {
+        return Err(Fatal(format!(
+            "--base {}: the base lock lists no blobs (written by an older airlock); give the base bundle directory instead",
+            path.display()
+        )));
+    }
+    Ok(airlock::capture::BaseLock {
+        sha256: airlock::oci::Digest::sha256_of(&bytes),
+        blobs,
+    })
 }

@@ -1,9 +1,11 @@
 //! Command-line parsing and dispatch. One module per subcommand; each returns an exit code.
 mod admission;
+mod archive;
 mod capture;
 mod common;
 mod inspect;
 mod keys;
+mod merge;
 mod preflight;
 mod push;
 mod report;
@@ -45,6 +47,12 @@ enum Command {
     Preflight(preflight::Args),
     /// Show the tree of what a bundle holds.
     Inspect(inspect::Args),
+    /// Write a bundle as one tar file or as chunks, with a (signed) chunk list.
+    Pack(archive::PackArgs),
+    /// Unpack a chunk list back into a bundle directory, checking every chunk first.
+    Unpack(archive::UnpackArgs),
+    /// Merge shard bundles (capture --shard I/N) into one bundle with one lock.
+    Merge(merge::Args),
     /// Key management.
     Keys {
         #[command(subcommand)]
@@ -88,6 +96,9 @@ pub fn main() -> ExitCode {
         Command::Admission(a) => admission::run(a),
         Command::Preflight(a) => preflight::run(a),
         Command::Keys { command } => keys::run(command),
+        Command::Pack(a) => archive::run_pack(a),
+        Command::Merge(a) => merge::run(a),
+        Command::Unpack(a) => archive::run_unpack(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

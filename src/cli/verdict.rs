@@ -80,6 +80,7 @@ pub fn verify_dir(
     policy_path: &Path,
     flags: &VerifyFlags,
     lock_override: Option<&Path>,
+    base: Option<&Path>,
     jobs: usize,
 ) -> Result<(Report, Policy), Fatal> {
     let (policy, keys_map, known) =
@@ -119,9 +120,22 @@ pub fn verify_dir(
         },
         pins,
     };
-    let mut view = load_view(dir, jobs);
+    let mut view = match base {
+        Some(b) => airlock::delta::load_view_with_base(dir, b, jobs),
+        None => load_view(dir, jobs),
+    };
     view.source_prefix = prefix;
     let mut report = verify(&view, &policy, &trust, &at);
+    // A delta bundle names its base; without the base it cannot be judged complete.
+    let delta = airlock::delta::base_findings(
+        trust.lock.bytes.as_deref(),
+        base,
+        &dir.display().to_string(),
+    );
+    if !delta.is_empty() {
+        report.findings.extend(delta);
+        report.finalise();
+    }
     common::record_inputs(&mut report, &policy, flags.pins.as_deref());
     Ok((report, policy))
 }
@@ -183,7 +197,7 @@ pub fn verdict_by_verifying(
     flags: &VerifyFlags,
     jobs: usize,
 ) -> Result<Verdict, Fatal> {
-    let (report, _) = verify_dir(dir, policy_path, flags, None, jobs)?;
+    let (report, _) = verify_dir(dir, policy_path, flags, None, None, jobs)?;
     let bytes = render::json(&report).into_bytes();
     Ok(Verdict::from_report(report, &bytes))
 }

@@ -34,6 +34,11 @@ pub enum Code {
     LockUnlisted,
     LockUnverified,
     ImageUnverified,
+    ChunkMissing,
+    ChunkDigestMismatch,
+    ChunksInvalid,
+    ArchiveInvalid,
+    BaseRequired,
 }
 
 impl Code {
@@ -67,6 +72,11 @@ impl Code {
         Code::LockUnlisted,
         Code::LockUnverified,
         Code::ImageUnverified,
+        Code::ChunkMissing,
+        Code::ChunkDigestMismatch,
+        Code::ChunksInvalid,
+        Code::ArchiveInvalid,
+        Code::BaseRequired,
     ];
 
     /// The kebab-case code string.
@@ -101,6 +111,11 @@ impl Code {
             Code::LockUnlisted => "lock-unlisted",
             Code::LockUnverified => "lock-unverified",
             Code::ImageUnverified => "image-unverified",
+            Code::ChunkMissing => "chunk-missing",
+            Code::ChunkDigestMismatch => "chunk-digest-mismatch",
+            Code::ChunksInvalid => "chunks-invalid",
+            Code::ArchiveInvalid => "archive-invalid",
+            Code::BaseRequired => "base-required",
         }
     }
 
@@ -166,6 +181,19 @@ impl Code {
             Code::ImageUnverified => {
                 "a workload uses an image that is in the bundle but did not pass verification"
             }
+            Code::ChunkMissing => "a chunk file the chunk list names is not there",
+            Code::ChunkDigestMismatch => {
+                "a chunk file does not hash to (or is not the size) the chunk list says"
+            }
+            Code::ChunksInvalid => {
+                "the chunk list or its signature does not verify or does not parse"
+            }
+            Code::ArchiveInvalid => {
+                "an archive member is refused (absolute path, .., link, device, duplicate, junk) or the tar stream is unreadable"
+            }
+            Code::BaseRequired => {
+                "a delta bundle needs its base bundle (verify --base), or the base given is not the one it was captured against"
+            }
         }
     }
 
@@ -201,6 +229,11 @@ impl Code {
             Code::LockUnlisted => "content was added to the bundle after capture; treat as tampering and re-capture",
             Code::LockUnverified => "give --capture-key PUB (or set lock.signers in the policy) so the lock's signature is checked",
             Code::ImageUnverified => "verify the bundle (airlock verify / push --policy) and deploy only images that passed",
+            Code::ChunkMissing => "copy every chunk file next to the chunk list, then re-run (blobs already unpacked are kept)",
+            Code::ChunkDigestMismatch => "copy that chunk again from the source media, then re-run (blobs already unpacked are kept)",
+            Code::ChunksInvalid => "use the chunk list written by pack and the matching --key",
+            Code::ArchiveInvalid => "treat the archive as hostile; re-create it with airlock pack on the connected side",
+            Code::BaseRequired => "give the base bundle the delta was captured against (its lock's sha256 is in the message)",
         }
     }
 }
