@@ -3,6 +3,8 @@
 # Usage: scripts/test.sh            (CI calls exactly this, through .ci/run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# No compiled Python files next to the scripts the tests run.
+export PYTHONDONTWRITEBYTECODE=1
 
 pkgs=()
 command -v docker-registry >/dev/null 2>&1 || pkgs+=(docker-registry)
@@ -27,3 +29,13 @@ fi
 cargo fmt --check
 cargo clippy --all-targets -- -D warnings
 cargo test --all-targets
+
+# Fixtures regenerate byte for byte from the generators in this repository.
+regen="$(mktemp -d)"
+trap 'rm -rf "$regen"' EXIT
+AIRLOCK_PASSWORD=demo cargo run -q --example gen_demo -- "$regen/demo" >/dev/null
+if ! diff -r "$regen/demo" testdata/bundles/demo; then
+  echo "testdata/bundles/demo differs from what examples/gen_demo writes:" >&2
+  echo "  rm -rf testdata/bundles/demo && AIRLOCK_PASSWORD=demo cargo run --example gen_demo" >&2
+  exit 1
+fi

@@ -868,11 +868,24 @@ impl SigningKey {
         self.public.algorithm
     }
 
-    /// Signs `message`: ECDSA as ASN.1 DER over SHA-256 (P-256) or SHA-384 (P-384), RSA as
+    /// Signs `message`: ECDSA as ASN.1 DER over SHA-256 (P-256, deterministic nonces per
+    /// RFC 6979) or SHA-384 (P-384, random nonces), RSA as
     /// PKCS#1 v1.5 with SHA-256, Ed25519 as the raw 64-byte signature.
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
         let rng = SystemRandom::new();
         match &self.pair {
+            // P-256 signs deterministically (RFC 6979): the same key and message always give the
+            // same signature bytes, so generated bundles are reproducible.
+            KeyPairKind::Ecdsa(_) if self.algorithm() == KeyAlgorithm::EcdsaP256 => {
+                use p256::ecdsa::signature::Signer as _;
+                use p256::pkcs8::DecodePrivateKey as _;
+                let key = p256::ecdsa::SigningKey::from_pkcs8_der(&self.pkcs8)
+                    .map_err(|e| KeyError::Crypto(format!("ecdsa-p256 private key: {e}")))?;
+                let sig: p256::ecdsa::Signature = key.try_sign(message).map_err(|_| {
+                    KeyError::Crypto(format!("{} signing failed", self.algorithm()))
+                })?;
+                Ok(sig.to_der().as_bytes().to_vec())
+            }
             KeyPairKind::Ecdsa(pair) => pair
                 .sign(&rng, message)
                 .map(|sig| sig.as_ref().to_vec())

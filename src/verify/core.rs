@@ -1338,6 +1338,30 @@ fn check_simple_signatures(
                 }
             }
         }
+        // A key signature that carries a Rekor entry: when the policy gives trusted roots, the
+        // entry must verify too (as cosign checks it), else this candidate is rejected.
+        if let Some((n, k)) = trusted {
+            if !has_cert
+                && !roots.is_empty()
+                && layer
+                    .annotation(sigstore::legacy::ANNOTATION_BUNDLE)
+                    .is_some()
+            {
+                if let Err(f) = verify_key_tlog(roots, k, payload, sig_b64, layer) {
+                    img.reject(
+                        Candidate::Signature,
+                        subject,
+                        f.code,
+                        format!(
+                            "signature {} on {subject} verifies with key {n}, but its transparency-log entry does not verify with any trusted root: {}",
+                            layer.digest, f.message
+                        ),
+                    );
+                    img.rep.signatures.push(entry);
+                    continue;
+                }
+            }
+        }
         let name: String = match (trusted, &entry.signer) {
             (Some((n, k)), _) => {
                 entry.signer = Some(n.to_string());
@@ -1649,6 +1673,37 @@ fn verify_keyless(
 
 /// A legacy `.sig` layer with a Fulcio certificate: its annotations as a bundle, verified against
 /// the rule's keyless signers. Ok: who signed.
+/// The Rekor entry (SET) of a key-signed legacy layer, against each trusted root in turn.
+fn verify_key_tlog(
+    roots: &BTreeMap<String, TrustedRoot>,
+    key: &PublicKey,
+    payload: &[u8],
+    sig_b64: &str,
+    layer: &Descriptor,
+) -> Result<(), sigstore::Failure> {
+    let legacy =
+        sigstore::legacy::LegacyLayer::from_annotations(payload, sig_b64, |k| layer.annotation(k));
+    let bundle = legacy.to_bundle_json(Some(key))?;
+    let mut last = None;
+    for root in roots.values() {
+        match sigstore::verify_bundle(
+            &bundle,
+            sigstore::Artifact::Bytes(payload),
+            sigstore::Signer::Key(key),
+            root,
+        ) {
+            Ok(_) => return Ok(()),
+            Err(f) => last = Some(f),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        sigstore::Failure::new(
+            Code::TlogInvalid,
+            "no trusted root to verify the entry with",
+        )
+    }))
+}
+
 fn verify_keyless_layer(
     roots: &BTreeMap<String, TrustedRoot>,
     signers: &[crate::policy::KeylessSigner],

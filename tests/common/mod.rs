@@ -11,12 +11,14 @@
 //!   OCI 1.1 referrers with the tag fallback, Helm charts) plus payload
 //!   builders (simple signing, DSSE/PAE, in-toto/SLSA/SPDX/CycloneDX).
 //! - [`keys`]: [`TestKey`], an ECDSA P-256 key that signs like cosign.
+//! - [`cut`]: [`cut::CutProxy`], a TCP proxy that cuts the connection after N bytes.
 //! - [`content`]: digests, deterministic bytes, tar/gzip writers, base64/PEM.
 //!
 //! Each test binary uses only part of this, hence the `allow`s.
 #![allow(dead_code, unused_imports)]
 
 pub mod content;
+pub mod cut;
 pub mod fixtures;
 pub mod hostile;
 pub mod keys;

@@ -316,3 +316,16 @@ pub fn build(dir: &Path, specs: &[Spec], lock_key: Option<&SigningKey>) -> Vec<B
     }
     out
 }
+
+/// The demo bundle (`testdata/bundles/demo`): a two-platform image index signed with
+/// `keys/demo.key` (passphrase `demo`, or AIRLOCK_PASSWORD), with provenance and SBOM
+/// attestations and a signed lock. Deterministic: the same bytes on every run (RFC 6979 ECDSA).
+pub fn demo(out: &Path) -> Vec<Built> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let pass = airlock::trust::keys::passphrase_from_env().unwrap_or_else(|| b"demo".to_vec());
+    let pem = std::fs::read(root.join("keys/demo.key")).expect("read keys/demo.key");
+    let key =
+        SigningKey::from_pem(&pem, Some(&pass)).expect("load keys/demo.key (passphrase: demo)");
+    let spec = Spec::signed("registry.example/demo/app", "1.0.0", &key);
+    build(out, &[spec], Some(&key))
+}
