@@ -28,3 +28,4 @@ pub mod report;
 pub mod sign;
 pub mod trust;
 pub mod verify;
+pub mod yamldepth;

@@ -230,6 +230,21 @@ impl Policy {
         if text.len() > MAX_POLICY_BYTES {
             return Err(too_large(source, text.len() as u64));
         }
+        if let Err(e) = crate::yamldepth::check_yaml_depth(text) {
+            return Err(PolicyError::new(
+                PolicyErrorKind::TooDeep,
+                source,
+                Some(Location {
+                    line: e.line,
+                    column: e.column,
+                }),
+                format!(
+                    "the YAML nests more than {} levels deep; expected a policy (a few levels \
+                     of mappings and lists): check the file",
+                    e.limit
+                ),
+            ));
+        }
         // First pass: well-formed YAML, not empty, and the names defined under `keys` and
         // `trustedRoots` (for checking references with positions in the second pass).
         let value: serde_yaml::Value = serde_yaml::from_str(text)

@@ -2,6 +2,7 @@
 //! `verify --registry` use it; the verification core never does.
 pub mod auth;
 pub mod view;
+pub mod wire;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -300,21 +301,10 @@ impl Client {
             return Err(self.unauthorized(realm, status, host));
         }
         let bytes = read_limited(resp, MAX_TOKEN_BYTES, realm, "token response").await?;
-        #[derive(serde::Deserialize)]
-        struct Tok {
-            token: Option<String>,
-            access_token: Option<String>,
-        }
-        let t: Tok = serde_json::from_slice(&bytes).map_err(|e| RegistryError::Protocol {
+        wire::parse_token_response(&bytes).map_err(|e| RegistryError::Protocol {
             url: realm.into(),
-            detail: format!("token response is not JSON: {e}"),
-        })?;
-        t.token
-            .or(t.access_token)
-            .ok_or_else(|| RegistryError::Protocol {
-                url: realm.into(),
-                detail: "token response has no token".into(),
-            })
+            detail: e.to_string(),
+        })
     }
 
     /// GET a manifest by tag or digest. `Ok(None)` on 404.
@@ -792,10 +782,7 @@ async fn status_error(resp: reqwest::Response, url: &str) -> RegistryError {
     let body = read_limited(resp, 2048, url, "error body")
         .await
         .unwrap_or_default();
-    let mut body = String::from_utf8_lossy(&body).trim().to_string();
-    if body.len() > 300 {
-        body.truncate(300);
-    }
+    let body = wire::error_body_excerpt(&body);
     RegistryError::Status {
         url: url.into(),
         status,
