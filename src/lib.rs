@@ -16,6 +16,7 @@ pub mod admission;
 pub mod capture;
 pub mod inspect;
 pub mod layout;
+pub mod limited;
 pub mod lock;
 pub mod mapping;
 pub mod oci;

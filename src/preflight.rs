@@ -330,9 +330,10 @@ fn parse_chunk(file: &str, chunk: &Chunk<'_>) -> Result<Value, PreflightError> {
         return Err(PreflightError::Manifest {
             file: format!("{file}:{}:{}", chunk.first_line + e.line - 1, e.column),
             message: format!(
-                "document {} nests more than {} levels deep; expected Kubernetes manifests \
-                 (this is not what a tool renders: check the file)",
-                chunk.index, e.limit
+                "document {}: {}; expected Kubernetes manifests (this is not what a tool \
+                 renders: check the file)",
+                chunk.index,
+                e.problem()
             ),
         });
     }

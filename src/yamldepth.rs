@@ -14,17 +14,43 @@
 /// below; the YAML parser itself stops at 128).
 pub const MAX_YAML_DEPTH: usize = 100;
 
-/// Where the text nests deeper than [`MAX_YAML_DEPTH`].
+/// Most alias references (`*name`) accepted in a YAML document. Policies and Kubernetes
+/// manifests rarely use any; an alias bomb needs many, and the parser takes seconds to refuse
+/// one.
+pub const MAX_YAML_ALIASES: usize = 64;
+
+/// Which limit was exceeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum YamlLimitKind {
+    Depth,
+    Aliases,
+}
+
+/// Where the text exceeds [`MAX_YAML_DEPTH`] or [`MAX_YAML_ALIASES`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "line {line} column {column}: the YAML nests more than {limit} levels deep; expected a \
-     document nesting at most {limit} levels (flatten it: this is not a policy or manifest a \
-     tool would write)"
-)]
+#[error("line {line} column {column}: {}", self.problem())]
 pub struct YamlTooDeep {
     pub line: usize,
     pub column: usize,
     pub limit: usize,
+    pub kind: YamlLimitKind,
+}
+
+impl YamlTooDeep {
+    /// What is wrong, without the position.
+    pub fn problem(&self) -> String {
+        match self.kind {
+            YamlLimitKind::Depth => format!(
+                "the YAML nests more than {} levels deep; expected a document nesting at most \
+                 {} levels",
+                self.limit, self.limit
+            ),
+            YamlLimitKind::Aliases => format!(
+                "the YAML uses more than {} aliases (`*name`); expected at most {}",
+                self.limit, self.limit
+            ),
+        }
+    }
 }
 
 /// Check that `text` nests at most [`MAX_YAML_DEPTH`] levels.
@@ -41,6 +67,7 @@ pub fn check_yaml_depth_limit(text: &str, limit: usize) -> Result<(), YamlTooDee
     let mut quote: Option<u8> = None;
     // Inside a block scalar: lines indented more than this belong to it.
     let mut block_scalar: Option<usize> = None;
+    let mut aliases = 0usize;
     for (line_no, line) in (1usize..).zip(text.split('\n')) {
         let bytes = line.as_bytes();
         let indent = bytes.iter().take_while(|b| **b == b' ').count();
@@ -68,6 +95,7 @@ pub fn check_yaml_depth_limit(text: &str, limit: usize) -> Result<(), YamlTooDee
             line: line_no,
             column: col + 1,
             limit,
+            kind: YamlLimitKind::Depth,
         };
         // Markers that open a nested node on the same line (`- - a`, `? a`).
         let mut inline = 0usize;
@@ -108,6 +136,17 @@ pub fn check_yaml_depth_limit(text: &str, limit: usize) -> Result<(), YamlTooDee
                     flow += 1;
                 }
                 b']' | b'}' if flow > 0 => flow -= 1,
+                b'*' if starts_node => {
+                    aliases += 1;
+                    if aliases > MAX_YAML_ALIASES {
+                        return Err(YamlTooDeep {
+                            line: line_no,
+                            column: i + 1,
+                            limit: MAX_YAML_ALIASES,
+                            kind: YamlLimitKind::Aliases,
+                        });
+                    }
+                }
                 b'-' | b'?'
                     if flow == 0
                         && starts_node
@@ -176,5 +215,20 @@ mod tests {
             check_yaml_depth(&("[".repeat(99) + &"]".repeat(99))),
             Ok(())
         );
+    }
+
+    #[test]
+    fn alias_bombs_are_refused_and_a_few_aliases_pass() {
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..30 {
+            bomb.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}]\n",
+                p = i - 1
+            ));
+        }
+        let e = check_yaml_depth(&bomb).unwrap_err();
+        assert_eq!(e.kind, YamlLimitKind::Aliases);
+        let few = "base: &b {a: 1}\nx: *b\ny: [*b, *b]\nz: \"*not an alias\"\nw: a*b\n";
+        assert_eq!(check_yaml_depth(few), Ok(()));
     }
 }

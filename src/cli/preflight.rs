@@ -87,7 +87,23 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         });
     }
 
+    if files.is_empty() {
+        return Err(Fatal(
+            "no manifest files found (directories are searched for .yaml, .yml and .json); \
+             nothing was checked: give the rendered manifests (e.g. `helm template ... > \
+             out.yaml`)"
+                .into(),
+        ));
+    }
     let (uses, summary) = preflight::scan(&files)?;
+    if uses.is_empty() {
+        return Err(Fatal(format!(
+            "no workloads found: {} file(s), {} object(s), no container image references; \
+             nothing was checked (expected Pods, Deployments, StatefulSets, DaemonSets, Jobs, \
+             CronJobs or other objects with a pod template)",
+            summary.files, summary.objects
+        )));
+    }
     let catalog = Catalog::new(&lock, mapping.as_ref());
     let mapping_shown = mapping_path.as_ref().map(|p| p.display().to_string());
     let report = preflight::check_all(

@@ -129,8 +129,11 @@ fn verify_bundle(
         known_keys: known,
         lock: LockInput {
             source: lock_path.display().to_string(),
-            bytes: std::fs::read(&lock_path).ok(),
-            envelope: std::fs::read(a.dir.join(layout::LOCK_DSSE_FILE)).ok(),
+            bytes: common::read_bundle_file(&lock_path, airlock::lock::MAX_LOCK_BYTES as u64)?,
+            envelope: common::read_bundle_file(
+                &a.dir.join(layout::LOCK_DSSE_FILE),
+                2 * airlock::lock::MAX_LOCK_BYTES as u64,
+            )?,
             capture_key: None,
         },
         pins: Default::default(),
@@ -204,7 +207,7 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         Arc::new(airlock::push::Quiet)
     };
     let opts = PushOptions {
-        jobs: a.jobs,
+        jobs: common::clamp_jobs(a.jobs),
         created: common::now_rfc3339(),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -217,7 +220,7 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
                 key,
                 time_verified: common::now_rfc3339(),
                 policy: gate_policy,
-                jobs: a.jobs,
+                jobs: common::clamp_jobs(a.jobs),
             };
             Some(rt.block_on(attest(&client, &target, &mut outcome, &aopts))?)
         }

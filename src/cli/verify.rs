@@ -90,7 +90,7 @@ pub fn run(mut a: Args) -> Result<u8, Fatal> {
         }
         None => common::now_rfc3339(),
     };
-    let jobs = a.jobs.unwrap_or_else(common::default_jobs).max(1);
+    let jobs = common::clamp_jobs(a.jobs.unwrap_or_else(common::default_jobs));
     if let Some(reg) = &a.registry {
         return run_registry(&a, reg, policy, keys_map, known, pins, &at, jobs);
     }
@@ -103,14 +103,11 @@ pub fn run(mut a: Args) -> Result<u8, Fatal> {
         .lock
         .clone()
         .unwrap_or_else(|| dir.join(layout::LOCK_FILE));
-    let lock_bytes = match std::fs::read(&lock_path) {
-        Ok(b) => Some(b),
-        Err(e) if a.lock.is_some() => {
-            return Err(Fatal(format!("--lock {}: {e}", lock_path.display())))
-        }
-        Err(_) => None,
-    };
-    let envelope = std::fs::read(dir.join(layout::LOCK_DSSE_FILE)).ok();
+    let lock_bytes = common::read_bundle_file(&lock_path, LOCK_FILE_LIMIT)?;
+    if lock_bytes.is_none() && a.lock.is_some() {
+        return Err(Fatal(format!("--lock {}: not found", lock_path.display())));
+    }
+    let envelope = common::read_bundle_file(&dir.join(layout::LOCK_DSSE_FILE), DSSE_FILE_LIMIT)?;
     let capture_key = match &a.capture_key {
         Some(p) => Some(keys::load_public_key_file(p)?),
         None => None,
@@ -189,8 +186,15 @@ fn envelope_next_to(lock: &Path) -> Option<Vec<u8>> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::read(dir.join(layout::LOCK_DSSE_FILE)).ok()
+    common::read_bundle_file(&dir.join(layout::LOCK_DSSE_FILE), DSSE_FILE_LIMIT)
+        .ok()
+        .flatten()
 }
+
+/// Largest lock file read (the lock parser's own limit).
+const LOCK_FILE_LIMIT: u64 = airlock::lock::MAX_LOCK_BYTES as u64;
+/// Largest signed-lock envelope read (base64 of a lock, plus signatures).
+const DSSE_FILE_LIMIT: u64 = 2 * airlock::lock::MAX_LOCK_BYTES as u64;
 
 #[allow(clippy::too_many_arguments)]
 fn run_registry(
@@ -213,8 +217,8 @@ fn run_registry(
             "--registry needs --lock FILE (the airlock.lock.json written by capture)".into(),
         ));
     };
-    let lock_bytes = std::fs::read(&lock_path)
-        .map_err(|e| Fatal(format!("--lock {}: {e}", lock_path.display())))?;
+    let lock_bytes = common::read_bundle_file(&lock_path, LOCK_FILE_LIMIT)?
+        .ok_or_else(|| Fatal(format!("--lock {}: not found", lock_path.display())))?;
     let lock = Lock::parse(&lock_bytes)
         .map_err(|e| Fatal(format!("--lock {}: {e}", lock_path.display())))?;
     let mapping_path = match &a.mapping {

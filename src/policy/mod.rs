@@ -239,9 +239,8 @@ impl Policy {
                     column: e.column,
                 }),
                 format!(
-                    "the YAML nests more than {} levels deep; expected a policy (a few levels \
-                     of mappings and lists): check the file",
-                    e.limit
+                    "{}; a policy is a few levels of mappings and lists: check the file",
+                    e.problem()
                 ),
             ));
         }

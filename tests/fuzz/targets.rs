@@ -647,7 +647,7 @@ fn check_signing_key(input: &[u8]) {
             let again = SigningKey::from_pem(k.to_pkcs8_pem().as_bytes(), None)
                 .expect("written PKCS#8 parses");
             assert_eq!(again.public_key().spki_der(), public.spki_der());
-            let sig = k.sign(b"m").expect("sign");
+            let sig = k.sign(b"m").expect("an accepted key signs");
             public.verify(b"m", &sig).expect("own signature verifies");
             let _ = PublicKey::from_pem(public.to_pem().as_bytes()).expect("public PEM parses");
         }
