@@ -371,7 +371,7 @@ pub fn json_value(keys: &'static [&'static str]) -> BoxedStrategy<serde_json::Va
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(|n| Value::from(n)),
+        any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
         Just(Value::from(2)),
         Just(Value::from(1.5e300)),

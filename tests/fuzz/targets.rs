@@ -578,8 +578,8 @@ fn check_public_key(input: &[u8]) {
             let again = PublicKey::from_pem(k.to_pem().as_bytes()).expect("written PEM parses");
             assert_eq!(again.spki_der(), k.spki_der());
             let _ = k.key_id();
-            // A signature of garbage never verifies and never panics.
-            assert!(k.verify(b"message", input).is_err() || input.is_empty() || true);
+            // Verifying garbage as a signature must not panic (whatever it returns).
+            let _ = k.verify(b"message", input);
         }
         Err(e) => assert_message(&e),
     }
