@@ -20,22 +20,100 @@ pub struct Node {
     pub children: Vec<Node>,
 }
 
-fn attachments_of(view: &BundleView, subject: &Digest, depth: usize) -> Vec<Node> {
-    let mut out = Vec::new();
-    if depth > 4 {
-        return out;
-    }
-    for e in &view.entries {
-        let Some(name) = e.annotation(ANNOTATION_REF_NAME) else {
-            continue;
-        };
-        let tag = name.rsplit(['/', ':']).next().unwrap_or(name);
-        let Some((s, kind)) = parse_attachment_tag(tag) else {
-            continue;
-        };
-        if &s != subject || matches!(kind, crate::lock::AttachmentKind::ReferrersIndex) {
-            continue;
+/// Most nodes one `inspect` tree may hold (a crafted bundle can make the tree of shared
+/// attachments grow exponentially; past this, `inspect` stops with `limit-exceeded`).
+pub const MAX_INSPECT_NODES: usize = 1_000_000;
+/// Memory budget for the strings of one `inspect` tree.
+pub const MAX_INSPECT_BYTES: usize = 256 * 1024 * 1024;
+/// Deepest attachment nesting shown (a signature of a signature of ...).
+const MAX_ATTACHMENT_DEPTH: usize = 4;
+
+/// The tree would exceed [`MAX_INSPECT_NODES`] or [`MAX_INSPECT_BYTES`].
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "limit-exceeded: the bundle's tree would exceed {what}; a bundle this shape is not what \
+     capture writes (check it with `airlock verify`)"
+)]
+pub struct InspectLimit {
+    pub what: String,
+}
+
+/// Attachments by subject, built once (so the tree costs O(entries), not O(entries²)).
+struct Index<'v> {
+    /// Subject -> (entry, kind, name) from cosign-style tags.
+    tagged: std::collections::HashMap<Digest, Vec<(usize, crate::lock::AttachmentKind, &'v str)>>,
+    /// Subject -> referrer manifests (by their `subject` field).
+    referrers: std::collections::HashMap<Digest, Vec<&'v Digest>>,
+    nodes: usize,
+    bytes: usize,
+}
+
+impl<'v> Index<'v> {
+    fn new(view: &'v BundleView) -> Index<'v> {
+        let mut tagged: std::collections::HashMap<_, Vec<_>> = Default::default();
+        for (i, e) in view.entries.iter().enumerate() {
+            let Some(name) = e.annotation(ANNOTATION_REF_NAME) else {
+                continue;
+            };
+            let tag = name.rsplit(['/', ':']).next().unwrap_or(name);
+            let Some((s, kind)) = parse_attachment_tag(tag) else {
+                continue;
+            };
+            if matches!(kind, crate::lock::AttachmentKind::ReferrersIndex) {
+                continue;
+            }
+            tagged.entry(s).or_default().push((i, kind, name));
         }
+        let mut referrers: std::collections::HashMap<_, Vec<_>> = Default::default();
+        for (d, m) in &view.manifests {
+            if let Some(s) = m.subject() {
+                referrers.entry(s.digest.clone()).or_default().push(d);
+            }
+        }
+        Index {
+            tagged,
+            referrers,
+            nodes: 0,
+            bytes: 0,
+        }
+    }
+
+    fn node(&mut self, n: Node) -> Result<Node, InspectLimit> {
+        self.nodes += 1;
+        self.bytes += 128
+            + n.kind.len()
+            + n.digest.len()
+            + n.name.as_ref().map_or(0, String::len)
+            + n.details.iter().map(String::len).sum::<usize>();
+        if self.nodes > MAX_INSPECT_NODES {
+            return Err(InspectLimit {
+                what: format!("{MAX_INSPECT_NODES} nodes"),
+            });
+        }
+        if self.bytes > MAX_INSPECT_BYTES {
+            return Err(InspectLimit {
+                what: format!("the {MAX_INSPECT_BYTES}-byte memory budget"),
+            });
+        }
+        Ok(n)
+    }
+}
+
+fn attachments_of(
+    view: &BundleView,
+    ix: &mut Index<'_>,
+    subject: &Digest,
+    path: &mut Vec<Digest>,
+) -> Result<Vec<Node>, InspectLimit> {
+    let mut out = Vec::new();
+    // Depth limit, and no cycles (an attachment whose subject is itself or an ancestor).
+    if path.len() > MAX_ATTACHMENT_DEPTH || path.contains(subject) {
+        return Ok(out);
+    }
+    path.push(subject.clone());
+    let tagged = ix.tagged.get(subject).cloned().unwrap_or_default();
+    for (i, kind, name) in tagged {
+        let e = &view.entries[i];
         let mut details = Vec::new();
         if let Some(m) = view.manifests.get(&e.digest) {
             for l in m.layers() {
@@ -46,31 +124,38 @@ fn attachments_of(view: &BundleView, subject: &Digest, depth: usize) -> Vec<Node
                 details.push(d);
             }
         }
-        out.push(Node {
+        let children = attachments_of(view, ix, &e.digest, path)?;
+        out.push(ix.node(Node {
             kind: format!("{kind:?}").to_lowercase(),
             digest: e.digest.to_string(),
             name: Some(name.to_string()),
             details,
-            children: attachments_of(view, &e.digest, depth + 1),
-        });
+            children,
+        })?);
     }
-    for (d, m) in &view.manifests {
-        if m.subject().map(|s| &s.digest) == Some(subject) {
-            let details = vec![format!("artifactType={}", m.artifact_type().unwrap_or("?"))];
-            out.push(Node {
-                kind: "referrer".into(),
-                digest: d.to_string(),
-                name: None,
-                details,
-                children: attachments_of(view, d, depth + 1),
-            });
-        }
+    let referrers = ix.referrers.get(subject).cloned().unwrap_or_default();
+    for d in referrers {
+        let Some(m) = view.manifests.get(d) else {
+            continue;
+        };
+        let details = vec![format!("artifactType={}", m.artifact_type().unwrap_or("?"))];
+        let children = attachments_of(view, ix, d, path)?;
+        out.push(ix.node(Node {
+            kind: "referrer".into(),
+            digest: d.to_string(),
+            name: None,
+            details,
+            children,
+        })?);
     }
-    out
+    path.pop();
+    Ok(out)
 }
 
-/// Build the tree of roots → platforms → attachments.
-pub fn tree(view: &BundleView) -> Vec<Node> {
+/// Build the tree of roots → platforms → attachments, within [`MAX_INSPECT_NODES`] and
+/// [`MAX_INSPECT_BYTES`].
+pub fn tree(view: &BundleView) -> Result<Vec<Node>, InspectLimit> {
+    let mut ix = Index::new(view);
     let mut roots = Vec::new();
     for e in &view.entries {
         let name = e.annotation(ANNOTATION_REF_NAME).map(str::to_string);
@@ -88,10 +173,12 @@ pub fn tree(view: &BundleView) -> Vec<Node> {
             continue;
         }
         let mut children = Vec::new();
+        let mut path = vec![e.digest.clone()];
         if let Some(m) = view.manifests.get(&e.digest) {
             for c in m.child_descriptors() {
                 let present = view.manifests.contains_key(&c.digest);
-                children.push(Node {
+                let grandchildren = attachments_of(view, &mut ix, &c.digest, &mut path)?;
+                children.push(ix.node(Node {
                     kind: "platform".into(),
                     digest: c.digest.to_string(),
                     name: c.platform.as_ref().map(|p| p.to_string()),
@@ -100,20 +187,51 @@ pub fn tree(view: &BundleView) -> Vec<Node> {
                     } else {
                         vec!["not in bundle".into()]
                     },
-                    children: attachments_of(view, &c.digest, 1),
-                });
+                    children: grandchildren,
+                })?);
             }
         }
-        children.extend(attachments_of(view, &e.digest, 1));
-        roots.push(Node {
+        path.clear();
+        children.extend(attachments_of(view, &mut ix, &e.digest, &mut path)?);
+        roots.push(ix.node(Node {
             kind: "image".into(),
             digest: e.digest.to_string(),
             name,
             details: vec![],
             children,
-        });
+        })?);
     }
-    roots
+    Ok(roots)
+}
+
+/// `s` made safe for a terminal: control characters (newlines, escape sequences), bidi
+/// overrides and other invisible format characters are shown as `\u{XXXX}`, and a backslash as
+/// `\\`, so what is printed is exactly one line that shows what the bundle holds.
+pub fn escape_terminal(s: &str) -> std::borrow::Cow<'_, str> {
+    fn bad(c: char) -> bool {
+        c == '\\'
+            || c.is_control()
+            || matches!(c,
+                '\u{200b}'..='\u{200f}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2060}'..='\u{2069}'
+                | '\u{061c}'
+                | '\u{feff}')
+    }
+    if !s.chars().any(bad) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c == '\\' {
+            out.push_str("\\\\");
+        } else if bad(c) {
+            let _ = write!(out, "\\u{{{:04x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Text rendering of the tree.
@@ -129,16 +247,16 @@ pub fn render_text(nodes: &[Node]) -> String {
         let _ = writeln!(
             out,
             "{prefix}{branch}{} {}{}",
-            n.kind,
+            escape_terminal(&n.kind),
             n.name
                 .as_deref()
-                .map(|s| format!("{s} "))
+                .map(|s| format!("{} ", escape_terminal(s)))
                 .unwrap_or_default(),
-            n.digest
+            escape_terminal(&n.digest)
         );
         let child_prefix = format!("{prefix}{next}");
         for d in &n.details {
-            let _ = writeln!(out, "{child_prefix}  · {d}");
+            let _ = writeln!(out, "{child_prefix}  · {}", escape_terminal(d));
         }
         for (i, c) in n.children.iter().enumerate() {
             walk(out, c, &child_prefix, i + 1 == n.children.len(), false);

@@ -326,6 +326,17 @@ fn parse_chunk(file: &str, chunk: &Chunk<'_>) -> Result<Value, PreflightError> {
     if chunk.text.trim().is_empty() {
         return Ok(Value::Null);
     }
+    if let Err(e) = crate::yamldepth::check_yaml_depth(chunk.text) {
+        return Err(PreflightError::Manifest {
+            file: format!("{file}:{}:{}", chunk.first_line + e.line - 1, e.column),
+            message: format!(
+                "document {}: {}; expected Kubernetes manifests (this is not what a tool \
+                 renders: check the file)",
+                chunk.index,
+                e.problem()
+            ),
+        });
+    }
     serde_yaml::from_str::<Value>(chunk.text).map_err(|e| {
         let at = e
             .location()

@@ -137,7 +137,7 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
     let client = a.registry.client()?;
     let layout = Layout::create(&a.output)?;
     let opts = CaptureOptions {
-        jobs: a.jobs.max(1),
+        jobs: common::clamp_jobs(a.jobs),
         platforms: a.platform.clone(),
         pins: pins.clone(),
         created: common::now_rfc3339(),

@@ -132,6 +132,28 @@ pub fn now_rfc3339() -> String {
         .unwrap_or_default()
 }
 
+/// Most parallel jobs any command runs (`--jobs` above this is clamped to it).
+pub const MAX_JOBS: usize = 64;
+
+/// `--jobs N` clamped to `1..=MAX_JOBS` (a huge value would spawn that many threads).
+pub fn clamp_jobs(n: usize) -> usize {
+    n.clamp(1, MAX_JOBS)
+}
+
+/// Read a file of a bundle (the lock, its signed form): `None` when absent; a FIFO, device,
+/// socket, symlink or directory in its place, or a file over `limit` bytes, is an error
+/// (exit 2) rather than something to open (a FIFO would block forever).
+pub fn read_bundle_file(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, Fatal> {
+    match airlock::layout::read_regular_limited(path, limit) {
+        Ok(b) => Ok(Some(b)),
+        Err(airlock::layout::LayoutError::Missing { .. }) => Ok(None),
+        Err(e) => Err(Fatal(format!(
+            "{e}; expected a regular file written by `airlock capture` (replace it, or remove it \
+             and re-run capture)"
+        ))),
+    }
+}
+
 pub fn default_jobs() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
@@ -211,7 +233,10 @@ pub fn load_trusted_roots(
 /// the pins file digest (so an auditor can reproduce it).
 pub fn record_inputs(report: &mut Report, policy: &Policy, pins: Option<&Path>) {
     for (name, path) in &policy.trusted_roots {
-        if let Ok(bytes) = std::fs::read(path) {
+        if let Ok(bytes) = airlock::limited::read_file_limited(
+            path,
+            airlock::trust::sigstore::MAX_TRUSTED_ROOT_BYTES as u64,
+        ) {
             report.inputs.trusted_roots.push(airlock::report::KeyRef {
                 name: name.clone(),
                 key_id: airlock::oci::Digest::sha256_of(&bytes).to_string(),
@@ -220,7 +245,9 @@ pub fn record_inputs(report: &mut Report, policy: &Policy, pins: Option<&Path>) 
         }
     }
     if let Some(p) = pins {
-        if let Ok(bytes) = std::fs::read(p) {
+        if let Ok(bytes) =
+            airlock::limited::read_file_limited(p, airlock::pins::MAX_PINS_BYTES as u64)
+        {
             report.inputs.pins_sha256 = Some(airlock::oci::Digest::sha256_of(&bytes).to_string());
         }
     }
@@ -229,11 +256,7 @@ pub fn record_inputs(report: &mut Report, policy: &Policy, pins: Option<&Path>) 
 /// Read a pins file (`--pins`), or no pins.
 pub fn load_pins(path: Option<&Path>) -> Result<airlock::pins::Pins, Fatal> {
     match path {
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| Fatal(format!("--pins {}: {e}", p.display())))?;
-            Ok(airlock::pins::Pins::parse(&text, &p.display().to_string())?)
-        }
+        Some(p) => Ok(airlock::pins::Pins::load(p).map_err(|e| Fatal(format!("--pins {e}")))?),
         None => Ok(airlock::pins::Pins::default()),
     }
 }

@@ -20,7 +20,7 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
     if let Some(e) = &view.layout_error {
         return Err(Fatal(format!("layout-invalid: {e}")));
     }
-    let t = inspect::tree(&view);
+    let t = inspect::tree(&view).map_err(|e| Fatal(e.to_string()))?;
     match a.format {
         Format::Text => print!("{}", inspect::render_text(&t)),
         Format::Json => println!("{}", serde_json::to_string_pretty(&t)?),

@@ -90,7 +90,23 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         });
     }
 
+    if files.is_empty() {
+        return Err(Fatal(
+            "no manifest files found (directories are searched for .yaml, .yml and .json); \
+             nothing was checked: give the rendered manifests (e.g. `helm template ... > \
+             out.yaml`)"
+                .into(),
+        ));
+    }
     let (uses, summary) = preflight::scan(&files)?;
+    if uses.is_empty() {
+        return Err(Fatal(format!(
+            "no workloads found: {} file(s), {} object(s), no container image references; \
+             nothing was checked (expected Pods, Deployments, StatefulSets, DaemonSets, Jobs, \
+             CronJobs or other objects with a pod template)",
+            summary.files, summary.objects
+        )));
+    }
     let mut catalog = Catalog::new(&lock, mapping.as_ref());
     if let Some(passed) = passed_sources(&a.verdict, mapping.as_ref(), None, "preflight")? {
         catalog = catalog.with_verdict(&passed);

@@ -249,7 +249,7 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         Arc::new(airlock::push::Quiet)
     };
     let opts = PushOptions {
-        jobs: a.jobs,
+        jobs: common::clamp_jobs(a.jobs),
         created: common::now_rfc3339(),
         only: verdict.as_ref().map(|v| v.passed.keys().cloned().collect()),
         verdict: if verdict.is_some() {
@@ -270,7 +270,7 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
                 key,
                 time_verified: common::now_rfc3339(),
                 policy: gate_policy,
-                jobs: a.jobs,
+                jobs: common::clamp_jobs(a.jobs),
             };
             Some(rt.block_on(attest(&client, &target, &mut outcome, &aopts))?)
         }

@@ -71,7 +71,7 @@ pub struct Args {
 
 pub fn run(mut a: Args) -> Result<u8, Fatal> {
     a.loaded_sign_key = load_sign_key(&a)?;
-    let jobs = a.jobs.unwrap_or_else(common::default_jobs).max(1);
+    let jobs = common::clamp_jobs(a.jobs.unwrap_or_else(common::default_jobs));
     if let Some(reg) = &a.registry {
         let (policy, keys_map, known) =
             common::load_policy_and_keys(&a.policy, a.verify.keys.as_deref())?;
@@ -244,8 +244,15 @@ fn envelope_next_to(lock: &Path) -> Option<Vec<u8>> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::read(dir.join(layout::LOCK_DSSE_FILE)).ok()
+    common::read_bundle_file(&dir.join(layout::LOCK_DSSE_FILE), DSSE_FILE_LIMIT)
+        .ok()
+        .flatten()
 }
+
+/// Largest lock file read (the lock parser's own limit).
+const LOCK_FILE_LIMIT: u64 = airlock::lock::MAX_LOCK_BYTES as u64;
+/// Largest signed-lock envelope read (base64 of a lock, plus signatures).
+const DSSE_FILE_LIMIT: u64 = 2 * airlock::lock::MAX_LOCK_BYTES as u64;
 
 #[allow(clippy::too_many_arguments)]
 fn run_registry(
@@ -268,8 +275,8 @@ fn run_registry(
             "--registry needs --lock FILE (the airlock.lock.json written by capture)".into(),
         ));
     };
-    let lock_bytes = std::fs::read(&lock_path)
-        .map_err(|e| Fatal(format!("--lock {}: {e}", lock_path.display())))?;
+    let lock_bytes = common::read_bundle_file(&lock_path, LOCK_FILE_LIMIT)?
+        .ok_or_else(|| Fatal(format!("--lock {}: not found", lock_path.display())))?;
     let lock = Lock::parse(&lock_bytes)
         .map_err(|e| Fatal(format!("--lock {}: {e}", lock_path.display())))?;
     let mapping_path = match &a.mapping {

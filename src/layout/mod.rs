@@ -120,12 +120,26 @@ impl Layout {
         if fs::symlink_metadata(&idx).is_err() {
             return Err(LayoutError::Missing { path: idx });
         }
-        for dir in [layout.root.join("blobs")] {
+        // Reads must stay inside the bundle: neither `blobs` nor `blobs/sha256` (nor any other
+        // algorithm directory) may be a symlink or anything but a directory.
+        let mut dirs = vec![layout.root.join("blobs")];
+        if let Ok(rd) = fs::read_dir(layout.root.join("blobs")) {
+            if fs::symlink_metadata(layout.root.join("blobs")).is_ok_and(|m| m.is_dir()) {
+                dirs.extend(rd.filter_map(Result::ok).map(|e| e.path()));
+            }
+        }
+        for dir in dirs {
             if let Ok(m) = fs::symlink_metadata(&dir) {
                 if m.file_type().is_symlink() {
                     return Err(LayoutError::NotRegular {
                         path: dir,
                         what: "a symlinked blobs directory",
+                    });
+                }
+                if !m.is_dir() {
+                    return Err(LayoutError::NotRegular {
+                        path: dir,
+                        what: "a non-directory in place of a blobs directory",
                     });
                 }
             }

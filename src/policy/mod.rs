@@ -233,6 +233,20 @@ impl Policy {
         if text.len() > MAX_POLICY_BYTES {
             return Err(too_large(source, text.len() as u64));
         }
+        if let Err(e) = crate::yamldepth::check_yaml_depth(text) {
+            return Err(PolicyError::new(
+                PolicyErrorKind::TooDeep,
+                source,
+                Some(Location {
+                    line: e.line,
+                    column: e.column,
+                }),
+                format!(
+                    "{}; a policy is a few levels of mappings and lists: check the file",
+                    e.problem()
+                ),
+            ));
+        }
         // First pass: well-formed YAML, not empty, and the names defined under `keys` and
         // `trustedRoots` (for checking references with positions in the second pass).
         let value: serde_yaml::Value = serde_yaml::from_str(text)

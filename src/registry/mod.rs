@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod tls;
 pub mod view;
+pub mod wire;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -668,21 +669,10 @@ impl Client {
         let bytes = self
             .read_limited(resp, MAX_TOKEN_BYTES, realm, "token response")
             .await?;
-        #[derive(serde::Deserialize)]
-        struct Tok {
-            token: Option<String>,
-            access_token: Option<String>,
-        }
-        let t: Tok = serde_json::from_slice(&bytes).map_err(|e| RegistryError::Protocol {
+        wire::parse_token_response(&bytes).map_err(|e| RegistryError::Protocol {
             url: realm.into(),
-            detail: format!("token response is not JSON: {e}"),
-        })?;
-        t.token
-            .or(t.access_token)
-            .ok_or_else(|| RegistryError::Protocol {
-                url: realm.into(),
-                detail: "token response has no token".into(),
-            })
+            detail: e.to_string(),
+        })
     }
 
     /// GET a manifest by tag or digest. `Ok(None)` on 404.

@@ -836,11 +836,21 @@ impl SigningKey {
                 ))
             })?;
             let public = PublicKey::from_pkcs1_der(pair.public().as_ref())?;
-            Ok(SigningKey {
+            let key = SigningKey {
                 pair: KeyPairKind::Rsa(pair),
                 pkcs8,
                 public,
-            })
+            };
+            // ring checks the key's parts only partly; an inconsistent CRT parameter shows up as
+            // a failed signature. Refuse such a key now rather than at the first signature.
+            if key.sign(b"airlock key self-test").is_err() {
+                return Err(KeyError::Malformed(
+                    "the RSA private key is inconsistent (a test signature failed); expected an \
+                     unmodified PKCS#8 RSA key (re-export it from its source)"
+                        .into(),
+                ));
+            }
+            Ok(key)
         } else {
             let name = if info.algorithm == oid::ED448 {
                 "Ed448 private key".to_string()

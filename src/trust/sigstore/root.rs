@@ -69,21 +69,25 @@ impl TrustedRoot {
     /// Reads a `trusted_root.json` file.
     pub fn load(path: &Path) -> Result<TrustedRoot, TrustedRootError> {
         let source_name = path.display().to_string();
-        let meta = std::fs::metadata(path).map_err(|error| TrustedRootError::Read {
-            source_name: source_name.clone(),
-            error,
-        })?;
-        if meta.len() > MAX_TRUSTED_ROOT_BYTES as u64 {
-            return Err(TrustedRootError::TooLarge {
-                source_name,
-                found: meta.len(),
-                limit: MAX_TRUSTED_ROOT_BYTES,
-            });
-        }
-        let bytes = std::fs::read(path).map_err(|error| TrustedRootError::Read {
-            source_name: source_name.clone(),
-            error,
-        })?;
+        let bytes = crate::limited::read_file_limited(path, MAX_TRUSTED_ROOT_BYTES as u64)
+            .map_err(|e| match e {
+                crate::limited::LimitedReadError::TooLarge { .. } => TrustedRootError::TooLarge {
+                    source_name: source_name.clone(),
+                    found: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+                    limit: MAX_TRUSTED_ROOT_BYTES,
+                },
+                crate::limited::LimitedReadError::Io(error) => TrustedRootError::Read {
+                    source_name: source_name.clone(),
+                    error,
+                },
+                crate::limited::LimitedReadError::NotAFile => TrustedRootError::Read {
+                    source_name: source_name.clone(),
+                    error: std::io::Error::other(
+                        "not a regular file (a FIFO, device or directory); expected a \
+                         trusted_root.json file",
+                    ),
+                },
+            })?;
         TrustedRoot::from_json(&bytes, &source_name)
     }
 
