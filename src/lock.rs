@@ -128,6 +128,18 @@ pub struct Lock {
     #[serde(default)]
     pub tool: Tool,
     pub images: Vec<LockedImage>,
+    /// What capture asked for but could not store (a missing or wrong blob at the source, a
+    /// manifest over a limit): the capture exited 1 and verify reports these as missing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<MissingContent>,
+}
+
+/// One thing capture could not store, with the finding code it reported.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissingContent {
+    pub code: String,
+    pub subject: String,
+    pub message: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -147,6 +159,7 @@ impl Lock {
             created,
             tool: Tool::default(),
             images: Vec::new(),
+            missing: Vec::new(),
         }
     }
     /// Parse a lock. airlock's own schema is parsed strictly. A lock written by another tool

@@ -93,7 +93,26 @@ fn read_refs(a: &Args) -> Result<Vec<Reference>, Fatal> {
     Ok(out)
 }
 
+/// Environment variable overriding the capture metadata budget (bytes), for constrained hosts.
+pub const METADATA_BUDGET_ENV: &str = "AIRLOCK_CAPTURE_METADATA_BUDGET";
+
+fn metadata_budget() -> Result<u64, Fatal> {
+    match std::env::var(METADATA_BUDGET_ENV) {
+        Ok(v) => v.trim().parse::<u64>().map_err(|_| {
+            Fatal(format!(
+                "{METADATA_BUDGET_ENV}={v:?} is not a number of bytes (default {})",
+                airlock::capture::MAX_CAPTURE_METADATA_BYTES
+            ))
+        }),
+        Err(_) => Ok(airlock::capture::MAX_CAPTURE_METADATA_BYTES),
+    }
+}
+
 pub fn run(a: Args) -> Result<u8, Fatal> {
+    for p in &a.platform {
+        airlock::capture::validate_platform_filter(p).map_err(Fatal)?;
+    }
+    let metadata_budget = metadata_budget()?;
     let refs = read_refs(&a)?;
     let pins = common::load_pins(a.pins.as_deref())?;
     // Load everything the operator supplied before touching the network.
@@ -113,12 +132,15 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         None => None,
     };
     let client = a.registry.client()?;
+    // One writer per bundle directory: a second capture (or push/unpack) waits for this one.
+    let _dir_lock = common::lock_bundle_dir(&a.output, "capture")?;
     let layout = Layout::create(&a.output)?;
     let opts = CaptureOptions {
         jobs: a.jobs.max(1),
         platforms: a.platform.clone(),
         pins: pins.clone(),
         created: common::now_rfc3339(),
+        metadata_budget,
     };
     let progress: Arc<dyn Progress> = if common::stderr_is_terminal() {
         Arc::new(Bar(common::progress_bar()))
@@ -139,7 +161,7 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
     let mut failed = outcome.findings.iter().any(Finding::is_error);
     eprintln!(
         "captured {} image(s) into {}: {} manifests, {} blobs fetched ({} bytes), {} already present",
-        outcome.lock.images.len(),
+        outcome.images,
         a.output.display(),
         outcome.manifests,
         outcome.blobs_fetched,

@@ -191,3 +191,23 @@ pub fn print_report(report: &Report, format: Format) {
 pub fn stderr_is_terminal() -> bool {
     std::io::stderr().is_terminal()
 }
+
+/// Take the advisory lock on a bundle directory that this command writes; tells the user when it
+/// has to wait for another airlock process.
+pub fn lock_bundle_dir(
+    dir: &std::path::Path,
+    command: &str,
+) -> Result<airlock::layout::dirlock::DirLock, Fatal> {
+    airlock::layout::dirlock::lock_dir(dir, command, |holder| {
+        let who = if holder.is_empty() {
+            "another airlock process".to_string()
+        } else {
+            format!("another airlock process ({holder})")
+        };
+        eprintln!(
+            "airlock: {} is in use by {who}; waiting for it to finish",
+            dir.display()
+        );
+    })
+    .map_err(|e| Fatal(e.to_string()))
+}

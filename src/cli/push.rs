@@ -70,7 +70,8 @@ impl PushProgress for Bar {
 fn summary(o: &PushOutcome, target: &str) -> String {
     format!(
         "pushed {} image(s) into {} repositories at {target}: blobs {} uploaded ({} bytes), {} mounted, {} already present; manifests {} pushed, {} already present; referrers tags {} updated; read back {} manifests and {} blobs; {} requests",
-        o.images,
+        // Exact: nothing counts as pushed when push stopped before writing the mapping.
+        if o.mapping.is_some() { o.images } else { 0 },
         o.repositories,
         o.blobs_uploaded,
         o.bytes_uploaded,
@@ -198,6 +199,8 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         eprintln!("note: --attest-key without --policy: the gate attestation records no policy, and push does not verify the bundle (run `airlock verify DIR --policy FILE` first, or give --policy)");
     }
     let client = a.registry.client()?;
+    // Push writes the mapping into the bundle: one writer per directory at a time.
+    let _dir_lock = common::lock_bundle_dir(&a.dir, "push")?;
     let progress: Arc<dyn PushProgress> = if common::stderr_is_terminal() {
         Arc::new(Bar(common::progress_bar()))
     } else {

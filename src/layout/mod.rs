@@ -28,6 +28,7 @@ pub const MAX_OCI_LAYOUT_BYTES: u64 = 4096;
 pub const MAX_INDEX_BYTES: u64 = 256 * 1024 * 1024;
 /// Most entries in `index.json`.
 pub const MAX_INDEX_JSON_ENTRIES: usize = 1_000_000;
+pub mod dirlock;
 pub mod load;
 
 const READ_BUF: usize = 1 << 20;
