@@ -27,3 +27,9 @@ fi
 cargo fmt --check
 cargo clippy --all-targets -- -D warnings
 cargo test --all-targets
+
+# The install story works from this checkout: cargo install into a throwaway root, then run it.
+install_root="$(mktemp -d)"
+trap 'rm -rf "$install_root"' EXIT
+CARGO_INSTALL_ROOT="$install_root" cargo install --locked --path . --quiet
+"$install_root/bin/airlock" --version

@@ -7,6 +7,7 @@ mod keys;
 mod preflight;
 mod push;
 mod report;
+mod shell;
 mod verify;
 mod verify_bundle;
 
@@ -19,8 +20,16 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAIL: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
 
+/// `airlock --version`: the package version and the git commit it was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("AIRLOCK_GIT_COMMIT"),
+    ")"
+);
+
 #[derive(Parser, Debug)]
-#[command(name = "airlock", version, about = "Supply-chain verification and provenance gate for air-gapped Kubernetes sites", long_about = None)]
+#[command(name = "airlock", version = VERSION, about = "Supply-chain verification and provenance gate for air-gapped Kubernetes sites", long_about = None)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -49,6 +58,10 @@ enum Command {
         #[command(subcommand)]
         command: keys::Command,
     },
+    /// Print a shell completion script (bash, zsh, fish) on stdout.
+    Completions(shell::CompletionsArgs),
+    /// Print the man page (roff) on stdout.
+    Man(shell::ManArgs),
 }
 
 /// A failure that stops the command (exit 2), with a message for the user.
@@ -87,6 +100,8 @@ pub fn main() -> ExitCode {
         Command::Admission(a) => admission::run(a),
         Command::Preflight(a) => preflight::run(a),
         Command::Keys { command } => keys::run(command),
+        Command::Completions(a) => shell::completions(a),
+        Command::Man(a) => shell::man(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),
