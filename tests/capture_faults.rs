@@ -203,3 +203,33 @@ fn capture_of_one_image_into_a_bundle_with_earlier_images_says_captured_1_image(
     assert!(err.contains("captured 1 image(s)"), "{err}");
     assert_eq!(lock(&out)["images"].as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn inspect_shows_human_sizes_and_exact_bytes_in_json() {
+    let reg = Registry::start(Flavour::Plain);
+    let img = reg
+        .fixtures()
+        .image(REPO, "v1", &[vec![7u8; 3000], vec![9u8; 2 * 1024 * 1024]]);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("b");
+    let o = reg.capture(&[reg.image_ref(REPO, "v1")], &out, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let m = img.json();
+    let mut want = img.size + m["config"]["size"].as_u64().unwrap();
+    for l in m["layers"].as_array().unwrap() {
+        want += l["size"].as_u64().unwrap();
+    }
+    let j = reg
+        .airlock()
+        .arg("inspect")
+        .arg(&out)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(j.status.code(), Some(0));
+    let tree: Value = serde_json::from_slice(&j.stdout).unwrap();
+    assert_eq!(tree[0]["size"].as_u64(), Some(want));
+    let t = reg.airlock().arg("inspect").arg(&out).output().unwrap();
+    let text = String::from_utf8_lossy(&t.stdout);
+    assert!(text.contains(" (2.0 MiB)"), "{text}");
+}
