@@ -451,7 +451,9 @@ impl Ctx<'_> {
     }
 }
 
-fn platform_matches(filter: &[String], p: Option<&crate::oci::Platform>) -> bool {
+/// Does platform `p` match one of `filter` (`os/arch` also matches `os/arch/variant`)? An empty
+/// filter matches everything.
+pub fn platform_matches(filter: &[String], p: Option<&crate::oci::Platform>) -> bool {
     if filter.is_empty() {
         return true;
     }

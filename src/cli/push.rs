@@ -49,6 +49,11 @@ pub struct Args {
     /// With --policy: directory of public keys, as for `airlock verify --keys`.
     #[arg(long, value_name = "DIR", requires = "policy")]
     keys: Option<PathBuf>,
+    /// For a bundle captured with `--platform`: push this platform's manifest (with its
+    /// signatures, attestations and SBOMs) under each tag instead of the index, which the
+    /// registry would refuse without its other children. The mapping records that manifest.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    platform: Option<String>,
     #[command(flatten)]
     registry: RegistryFlags,
 }
@@ -171,6 +176,9 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
     if a.jobs == 0 {
         return Err(Fatal("--jobs must be at least 1".into()));
     }
+    if let Some(p) = &a.platform {
+        airlock::capture::validate_platform_filter(p).map_err(Fatal)?;
+    }
     let target = Target::parse(&a.target, a.keep_host)?;
     let attest_key = load_attest_key(&a)?;
     let gate_policy = match &a.policy {
@@ -209,6 +217,7 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
     let opts = PushOptions {
         jobs: a.jobs,
         created: common::now_rfc3339(),
+        platform: a.platform.clone(),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

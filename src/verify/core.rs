@@ -256,6 +256,12 @@ pub fn verify(view: &BundleView, policy: &Policy, trust: &Trust, at: &str) -> Re
         for li in &lock.images {
             match by_name.get(li.r#ref.as_str()) {
                 Some(r) if r.desc.digest == li.digest => {}
+                // One platform of the locked index, pushed alone (`push --platform`).
+                Some(r)
+                    if li
+                        .platforms
+                        .iter()
+                        .any(|p| p.captured && p.digest == r.desc.digest) => {}
                 Some(r) => report.findings.push(Finding::error(
                     Code::PinMismatch,
                     format!("{}@{}", r.name, r.desc.digest),
@@ -616,7 +622,14 @@ fn verify_root(
         }
     }
     if let Some(l) = locked {
+        // `push --platform`: the root is one captured platform of the locked index; the
+        // index's own platforms and attachments were not pushed with it.
+        let platform_push =
+            l.digest != digest && l.platforms.iter().any(|p| p.captured && p.digest == digest);
         for p in &l.platforms {
+            if platform_push {
+                break;
+            }
             if p.captured && !m.child_descriptors().iter().any(|c| c.digest == p.digest) {
                 img.err(
                     Code::PinMismatch,
@@ -628,6 +641,9 @@ fn verify_root(
             }
         }
         for a in &l.attachments {
+            if platform_push && a.subject == l.digest {
+                continue;
+            }
             if !view.manifests.contains_key(&a.digest)
                 && !view.manifest_problems.contains_key(&a.digest)
             {
