@@ -233,3 +233,52 @@ fn inspect_shows_human_sizes_and_exact_bytes_in_json() {
     let text = String::from_utf8_lossy(&t.stdout);
     assert!(text.contains(" (2.0 MiB)"), "{text}");
 }
+
+#[test]
+fn capture_with_stderr_to_a_file_prints_progress_lines_and_quiet_prints_none() {
+    let reg = Registry::start(Flavour::Plain);
+    reg.fixtures()
+        .image(REPO, "v1", &[vec![1u8; 1024 * 1024], vec![2u8; 4096]]);
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |out: &str, extra: &[&str]| {
+        let log = tmp.path().join(format!("{out}.log"));
+        let file = fs::File::create(&log).unwrap();
+        let status = std::process::Command::new(assert_cmd::cargo::cargo_bin("airlock"))
+            .envs(reg.airlock_env())
+            // A tiny interval: periodic lines may appear; the final line always does.
+            .env("AIRLOCK_PROGRESS_INTERVAL", "0.01")
+            .arg("capture")
+            .arg(reg.image_ref(REPO, "v1"))
+            .arg("-o")
+            .arg(tmp.path().join(out))
+            .args(reg.cli_flags())
+            .args(extra)
+            .stderr(file)
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(0));
+        fs::read_to_string(log).unwrap()
+    };
+    let log = run("b1", &[]);
+    let last = log
+        .lines()
+        .filter(|l| l.starts_with("capture: "))
+        .last()
+        .unwrap_or_else(|| panic!("no progress line in {log}"));
+    // Three blobs: config and two layers, 1 MiB + 4 KiB + the config.
+    assert!(
+        last.starts_with("capture: done, 3 items, 1.0 MiB, "),
+        "{log}"
+    );
+    assert!(last.contains("/s, "), "{log}");
+    assert!(log
+        .lines()
+        .filter(|l| l.starts_with("capture: progress: "))
+        .all(|l| l.contains(" items, ") && l.contains("/s, ")));
+    let quiet = run("b2", &["--quiet"]);
+    assert!(
+        !quiet.lines().any(|l| l.starts_with("capture: ")),
+        "{quiet}"
+    );
+    assert!(quiet.contains("captured 1 image(s)"), "{quiet}");
+}

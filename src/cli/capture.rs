@@ -50,20 +50,6 @@ pub struct Args {
     registry: RegistryFlags,
 }
 
-struct Bar(indicatif::ProgressBar);
-impl Progress for Bar {
-    fn blobs_planned(&self, count: usize, bytes: u64) {
-        self.0.set_length(bytes);
-        self.0.set_message(format!("{count} blobs"));
-    }
-    fn bytes(&self, n: u64) {
-        self.0.inc(n);
-    }
-    fn image_resolved(&self, r: &str) {
-        self.0.set_message(format!("resolved {r}"));
-    }
-}
-
 fn read_refs(a: &Args) -> Result<Vec<Reference>, Fatal> {
     let mut texts: Vec<String> = a.refs.clone();
     if let Some(f) = &a.images_file {
@@ -142,17 +128,15 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         created: common::now_rfc3339(),
         metadata_budget,
     };
-    let progress: Arc<dyn Progress> = if common::stderr_is_terminal() {
-        Arc::new(Bar(common::progress_bar()))
-    } else {
-        Arc::new(airlock::capture::Quiet)
-    };
+    let shown = super::progress::Progress::start("capture");
+    let progress: Arc<dyn Progress> = shown.clone();
     // Blob writes and fsyncs block a worker briefly; more workers keep downloads flowing.
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(a.jobs.clamp(4, 16))
         .enable_all()
         .build()?;
     let outcome = rt.block_on(capture(&client, &layout, &refs, &opts, progress))?;
+    shown.finish();
     if let Some(k) = &sign_key {
         let bytes = std::fs::read(a.output.join(layout::LOCK_FILE))?;
         let env = airlock::sign::sign_envelope(LOCK_PAYLOAD_TYPE, &bytes, k)?;

@@ -1,6 +1,5 @@
 //! Flags and helpers shared by subcommands.
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use airlock::policy::Policy;
@@ -168,28 +167,12 @@ pub fn load_pins(path: Option<&Path>) -> Result<airlock::pins::Pins, Fatal> {
     }
 }
 
-/// The byte-progress bar shown on a terminal by capture and push.
-pub fn progress_bar() -> indicatif::ProgressBar {
-    let pb = indicatif::ProgressBar::new(0);
-    pb.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{spinner} {bytes}/{total_bytes} {bytes_per_sec} {msg}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    pb
-}
-
 /// Print a report in the chosen format.
 pub fn print_report(report: &Report, format: Format) {
     match format {
         Format::Text => print!("{}", render::text(report)),
         Format::Json => print!("{}", render::json(report)),
     }
-}
-
-pub fn stderr_is_terminal() -> bool {
-    std::io::stderr().is_terminal()
 }
 
 /// Take the advisory lock on a bundle directory that this command writes; tells the user when it

@@ -5,6 +5,7 @@ mod common;
 mod inspect;
 mod keys;
 mod preflight;
+pub(crate) mod progress;
 mod push;
 mod report;
 mod shell;
@@ -31,6 +32,9 @@ pub const VERSION: &str = concat!(
 #[derive(Parser, Debug)]
 #[command(name = "airlock", version = VERSION, about = "Supply-chain verification and provenance gate for air-gapped Kubernetes sites", long_about = None)]
 struct Cli {
+    /// No progress output (neither the terminal bar nor the periodic lines in logs).
+    #[arg(long, short = 'q', global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -90,6 +94,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    progress::set_quiet(cli.quiet);
     let result = match cli.command {
         Command::Capture(a) => capture::run(a),
         Command::Verify(a) => verify::run(*a),

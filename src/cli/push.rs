@@ -58,20 +58,6 @@ pub struct Args {
     registry: RegistryFlags,
 }
 
-struct Bar(indicatif::ProgressBar);
-impl PushProgress for Bar {
-    fn phase(&self, what: &str) {
-        self.0.set_message(what.to_string());
-    }
-    fn blobs_planned(&self, count: usize, bytes: u64) {
-        self.0.set_length(bytes);
-        self.0.set_message(format!("blobs ({count})"));
-    }
-    fn blob_done(&self, bytes: u64) {
-        self.0.inc(bytes);
-    }
-}
-
 fn summary(o: &PushOutcome, target: &str) -> String {
     format!(
         "pushed {} image(s) into {} repositories at {target}: blobs {} uploaded ({} bytes), {} mounted, {} already present; manifests {} pushed, {} already present; referrers tags {} updated; read back {} manifests and {} blobs; {} requests",
@@ -209,11 +195,8 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
     let client = a.registry.client()?;
     // Push writes the mapping into the bundle: one writer per directory at a time.
     let _dir_lock = common::lock_bundle_dir(&a.dir, "push")?;
-    let progress: Arc<dyn PushProgress> = if common::stderr_is_terminal() {
-        Arc::new(Bar(common::progress_bar()))
-    } else {
-        Arc::new(airlock::push::Quiet)
-    };
+    let shown = super::progress::Progress::start("push");
+    let progress: Arc<dyn PushProgress> = shown.clone();
     let opts = PushOptions {
         jobs: a.jobs,
         created: common::now_rfc3339(),
@@ -223,6 +206,7 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         .enable_all()
         .build()?;
     let mut outcome = rt.block_on(push(&client, &a.dir, &target, &opts, progress))?;
+    shown.finish();
     let attested = match &attest_key {
         Some(key) if !outcome.failed() && outcome.mapping.is_some() => {
             let aopts = AttestOptions {

@@ -127,8 +127,20 @@ pub fn run(mut a: Args) -> Result<u8, Fatal> {
         },
         pins,
     };
+    let shown = super::progress::Progress::start("verify");
     let view = load_view(&dir, jobs);
+    // Items: manifests and blobs checked; bytes: the distinct blobs hashed.
+    let mut blobs = std::collections::BTreeMap::new();
+    for m in view.manifests.values() {
+        for b in m.blob_descriptors() {
+            blobs.insert(b.digest.clone(), b.size);
+        }
+    }
+    shown.planned((view.manifests.len() + blobs.len()) as u64, 0);
+    shown.items_done((view.manifests.len() + blobs.len()) as u64);
+    shown.bytes(blobs.values().sum());
     let mut report = verify(&view, &policy, &trust, &at);
+    shown.finish();
     common::record_inputs(&mut report, &policy, a.pins.as_deref());
     finish(&a, &report)
 }
