@@ -113,7 +113,7 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
     let sign_key = match &a.sign_key {
         Some(p) => Some(keys::load_signing_key_file(
             p,
-            keys::passphrase_from_env().as_deref(),
+            common::passphrase_for_key(p)?.as_deref(),
         )?),
         None => None,
     };

@@ -194,3 +194,33 @@ pub fn lock_bundle_dir(
     })
     .map_err(|e| Fatal(e.to_string()))
 }
+
+/// Most bytes of a key file read to decide whether it is encrypted (before prompting).
+const MAX_KEY_SNIFF_BYTES: u64 = 64 * 1024;
+
+/// The passphrase for the private key at `path`: `AIRLOCK_PASSWORD`/`COSIGN_PASSWORD`, else —
+/// when stdin is a terminal and the key is encrypted — typed at a prompt (not echoed), else none.
+pub fn passphrase_for_key(path: &std::path::Path) -> Result<Option<Vec<u8>>, Fatal> {
+    use std::io::{IsTerminal, Read};
+    if let Some(p) = airlock::trust::keys::passphrase_from_env() {
+        return Ok(Some(p));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Ok(None);
+    }
+    let mut head = Vec::new();
+    if let Ok(f) = std::fs::File::open(path) {
+        let _ = f.take(MAX_KEY_SNIFF_BYTES).read_to_end(&mut head);
+    }
+    if !head.windows(9).any(|w| w == b"ENCRYPTED") {
+        return Ok(None);
+    }
+    let p = prompt_passphrase(&format!("Enter passphrase for {}: ", path.display()))?;
+    Ok(Some(p.into_bytes()))
+}
+
+/// Read a passphrase from the terminal without echo.
+pub fn prompt_passphrase(prompt: &str) -> Result<String, Fatal> {
+    rpassword::prompt_password(prompt)
+        .map_err(|e| Fatal(format!("reading the passphrase from the terminal: {e}")))
+}

@@ -98,7 +98,7 @@ fn load_attest_key(a: &Args) -> Result<Option<SigningKey>, Fatal> {
     let Some(path) = &a.attest_key else {
         return Ok(None);
     };
-    keys::load_signing_key_file(path, keys::passphrase_from_env().as_deref())
+    keys::load_signing_key_file(path, common::passphrase_for_key(path)?.as_deref())
         .map(Some)
         .map_err(|e| {
             Fatal(format!(
