@@ -683,9 +683,11 @@ pub async fn capture(
     }))
     .buffer_unordered(opts.jobs.max(1));
     let mut first_err = None;
+    // Files this run wrote: made durable together before success is reported.
+    let mut written: Vec<std::path::PathBuf> = Vec::new();
     while let Some((d, size, r)) = fetches.next().await {
         match r {
-            Ok(()) => {}
+            Ok(()) => written.push(layout.blob_path(&d)),
             Err(RegistryError::Status { url, status: 404, .. }) => {
                 ctx.findings.push(Finding::error(
                     Code::BlobMissing,
@@ -729,8 +731,12 @@ pub async fn capture(
         return Err(e.into());
     }
     for m in ctx.manifests.values() {
-        layout.put_blob(m.raw())?;
+        let d = layout.put_blob(m.raw())?;
+        written.push(layout.blob_path(&d));
     }
+    // Every blob durable before index.json and the lock name them (both written with fsync).
+    let threads = opts.jobs.max(1) * 2;
+    tokio::task::block_in_place(|| crate::layout::durable::sync_all_parallel(&written, threads))?;
     // Merge with entries of an earlier capture into the same directory (different refs).
     let mut names: BTreeSet<String> = entries
         .iter()

@@ -120,7 +120,9 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
     let client = a.registry.client()?;
     // One writer per bundle directory: a second capture (or push/unpack) waits for this one.
     let _dir_lock = common::lock_bundle_dir(&a.output, "capture")?;
-    let layout = Layout::create(&a.output)?;
+    let mut layout = Layout::create(&a.output)?;
+    // Blobs are fsynced together at the end of the capture instead of one by one.
+    layout.set_durable(false);
     let opts = CaptureOptions {
         jobs: a.jobs.max(1),
         platforms: a.platform.clone(),
