@@ -262,8 +262,7 @@ fn capture_with_stderr_to_a_file_prints_progress_lines_and_quiet_prints_none() {
     let log = run("b1", &[]);
     let last = log
         .lines()
-        .filter(|l| l.starts_with("capture: "))
-        .last()
+        .rfind(|l| l.starts_with("capture: "))
         .unwrap_or_else(|| panic!("no progress line in {log}"));
     // Three blobs: config and two layers, 1 MiB + 4 KiB + the config.
     assert!(
