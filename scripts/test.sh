@@ -9,6 +9,7 @@ command -v docker-registry >/dev/null 2>&1 || pkgs+=(docker-registry)
 command -v skopeo >/dev/null 2>&1 || pkgs+=(skopeo)
 command -v htpasswd >/dev/null 2>&1 || pkgs+=(apache2-utils)
 command -v openssl >/dev/null 2>&1 || pkgs+=(openssl)
+command -v script >/dev/null 2>&1 || pkgs+=(bsdutils)  # a pseudo-terminal for the passphrase-prompt tests
 command -v chromium >/dev/null 2>&1 || pkgs+=(chromium)
 if [ ${#pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
