@@ -11,6 +11,7 @@ command -v docker-registry >/dev/null 2>&1 || pkgs+=(docker-registry)
 command -v skopeo >/dev/null 2>&1 || pkgs+=(skopeo)
 command -v htpasswd >/dev/null 2>&1 || pkgs+=(apache2-utils)
 command -v openssl >/dev/null 2>&1 || pkgs+=(openssl)
+command -v script >/dev/null 2>&1 || pkgs+=(bsdutils)  # a pseudo-terminal for the passphrase-prompt tests
 command -v chromium >/dev/null 2>&1 || pkgs+=(chromium)
 if [ ${#pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
@@ -32,10 +33,14 @@ cargo test --all-targets
 
 # Fixtures regenerate byte for byte from the generators in this repository.
 regen="$(mktemp -d)"
-trap 'rm -rf "$regen"' EXIT
 AIRLOCK_PASSWORD=demo cargo run -q --example gen_demo -- "$regen/demo" >/dev/null
 if ! diff -r "$regen/demo" testdata/bundles/demo; then
   echo "testdata/bundles/demo differs from what examples/gen_demo writes:" >&2
   echo "  rm -rf testdata/bundles/demo && AIRLOCK_PASSWORD=demo cargo run --example gen_demo" >&2
   exit 1
 fi
+# The install story works from this checkout: cargo install into a throwaway root, then run it.
+install_root="$(mktemp -d)"
+trap 'rm -rf "$regen" "$install_root"' EXIT
+CARGO_INSTALL_ROOT="$install_root" cargo install --locked --path . --quiet
+"$install_root/bin/airlock" --version

@@ -14,10 +14,46 @@ pub struct Node {
     pub digest: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Exact bytes of this node's content in the bundle: the manifest, its config and layers
+    /// (for an index: the index and its children present in the bundle). Attachments count on
+    /// their own nodes. `None` when the manifest is not in the bundle.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<Node>,
+}
+
+/// Bytes of a manifest and what it references (see [`Node::size`]); indexes nest at most
+/// `depth` levels.
+fn content_size(view: &BundleView, d: &Digest, depth: usize) -> Option<u64> {
+    let m = view.manifests.get(d)?;
+    let mut total = m.size();
+    for b in m.blob_descriptors() {
+        total = total.saturating_add(b.size);
+    }
+    if depth < 4 {
+        for c in m.child_descriptors() {
+            total = total.saturating_add(content_size(view, &c.digest, depth + 1).unwrap_or(0));
+        }
+    }
+    Some(total)
+}
+
+/// `1.5 MiB`-style size for people (JSON has exact bytes).
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut v = bytes as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
 }
 
 /// Most nodes one `inspect` tree may hold (a crafted bundle can make the tree of shared
@@ -129,6 +165,7 @@ fn attachments_of(
             kind: format!("{kind:?}").to_lowercase(),
             digest: e.digest.to_string(),
             name: Some(name.to_string()),
+            size: content_size(view, &e.digest, 0),
             details,
             children,
         })?);
@@ -144,6 +181,7 @@ fn attachments_of(
             kind: "referrer".into(),
             digest: d.to_string(),
             name: None,
+            size: content_size(view, d, 0),
             details,
             children,
         })?);
@@ -182,6 +220,7 @@ pub fn tree(view: &BundleView) -> Result<Vec<Node>, InspectLimit> {
                     kind: "platform".into(),
                     digest: c.digest.to_string(),
                     name: c.platform.as_ref().map(|p| p.to_string()),
+                    size: content_size(view, &c.digest, 1),
                     details: if present {
                         vec![]
                     } else {
@@ -197,6 +236,7 @@ pub fn tree(view: &BundleView) -> Result<Vec<Node>, InspectLimit> {
             kind: "image".into(),
             digest: e.digest.to_string(),
             name,
+            size: content_size(view, &e.digest, 0),
             details: vec![],
             children,
         })?);
@@ -246,13 +286,16 @@ pub fn render_text(nodes: &[Node]) -> String {
         };
         let _ = writeln!(
             out,
-            "{prefix}{branch}{} {}{}",
+            "{prefix}{branch}{} {}{}{}",
             escape_terminal(&n.kind),
             n.name
                 .as_deref()
                 .map(|s| format!("{} ", escape_terminal(s)))
                 .unwrap_or_default(),
-            escape_terminal(&n.digest)
+            escape_terminal(&n.digest),
+            n.size
+                .map(|b| format!(" ({})", human_size(b)))
+                .unwrap_or_default()
         );
         let child_prefix = format!("{prefix}{next}");
         for d in &n.details {
@@ -267,4 +310,18 @@ pub fn render_text(nodes: &[Node]) -> String {
         walk(&mut out, n, "", true, true);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_size;
+
+    #[test]
+    fn human_size_uses_binary_units_with_one_decimal() {
+        assert_eq!(human_size(0), "0 B");
+        assert_eq!(human_size(1023), "1023 B");
+        assert_eq!(human_size(1536), "1.5 KiB");
+        assert_eq!(human_size(5 * 1024 * 1024), "5.0 MiB");
+        assert_eq!(human_size(u64::MAX), "16384.0 PiB");
+    }
 }

@@ -128,6 +128,10 @@ pub struct Lock {
     #[serde(default)]
     pub tool: Tool,
     pub images: Vec<LockedImage>,
+    /// What capture asked for but could not store (a missing or wrong blob at the source, a
+    /// manifest over a limit): the capture exited 1 and verify reports these as missing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<MissingContent>,
     /// A delta bundle: the base lock it was captured against (`capture --base`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base: Option<LockBase>,
@@ -153,6 +157,14 @@ pub struct LockedBlob {
     pub base: bool,
 }
 
+/// One thing capture could not store, with the finding code it reported.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissingContent {
+    pub code: String,
+    pub subject: String,
+    pub message: String,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     #[error("lock is {0} bytes, over the {MAX_LOCK_BYTES}-byte limit")]
@@ -172,6 +184,7 @@ impl Lock {
             images: Vec::new(),
             base: None,
             blobs: Vec::new(),
+            missing: Vec::new(),
         }
     }
     /// Parse a lock. airlock's own schema is parsed strictly. A lock written by another tool

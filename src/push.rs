@@ -305,6 +305,9 @@ pub struct PushOptions {
     pub report_digest: Option<Digest>,
     /// Where the mapping is written (default `DIR/airlock.mapping.json`).
     pub mapping_path: Option<std::path::PathBuf>,
+    /// `--platform OS/ARCH`: push this platform's manifest (with its attachments) under each
+    /// tag instead of the index (for bundles captured with `--platform`).
+    pub platform: Option<String>,
 }
 
 /// Progress callbacks (the CLI draws a bar on a terminal; tests and pipes see nothing).
@@ -617,6 +620,94 @@ impl Planner<'_> {
     }
 }
 
+/// Without `--platform`: an index captured with `--platform` lacks children, and registries
+/// refuse an index whose children they do not have. Say so before anything is uploaded.
+fn refuse_partial_indexes(
+    p: &Planner<'_>,
+    lock: Option<&Lock>,
+    roots: &[RootImage],
+) -> Result<(), PushError> {
+    let Some(lock) = lock else { return Ok(()) };
+    for root in roots {
+        let Some(li) = lock.image(&root.name) else {
+            continue;
+        };
+        if li.digest != root.desc.digest {
+            continue;
+        }
+        let left_out: Vec<&str> = li
+            .platforms
+            .iter()
+            .filter(|pl| !pl.captured && !p.layout.blob_path(&pl.digest).exists())
+            .map(|pl| pl.platform.as_str())
+            .collect();
+        if left_out.is_empty() {
+            continue;
+        }
+        let kept: Vec<&str> = li
+            .platforms
+            .iter()
+            .filter(|pl| pl.captured)
+            .map(|pl| pl.platform.as_str())
+            .collect();
+        return Err(PushError::Bundle(format!(
+            "{} is an image index captured with --platform: {} of its platforms are not in the bundle ({}), and a registry accepts an index only when it has every child, so the push would fail; nothing was pushed. Push one platform's manifest under the tag instead: airlock push ... --platform {}",
+            root.name,
+            left_out.len(),
+            left_out.join(", "),
+            kept.first().copied().unwrap_or("OS/ARCH")
+        )));
+    }
+    Ok(())
+}
+
+/// `--platform`: replace each index root by its child for `want` (the tag then names that
+/// child; the mapping records its digest). Image manifests stay as they are.
+fn select_platform(
+    p: &mut Planner<'_>,
+    roots: &mut [RootImage],
+    want: &str,
+) -> Result<(), PushError> {
+    let filter = [want.to_string()];
+    for root in roots.iter_mut() {
+        let Some(m) = p.load(
+            &root.desc.digest,
+            Some(&root.desc.media_type),
+            &root.name.clone(),
+        ) else {
+            continue;
+        };
+        if !m.is_index() {
+            continue;
+        }
+        let child = m
+            .child_descriptors()
+            .iter()
+            .find(|c| crate::capture::platform_matches(&filter, c.platform.as_ref()))
+            .cloned();
+        let Some(child) = child else {
+            let have: Vec<String> = m
+                .child_descriptors()
+                .iter()
+                .filter_map(|c| c.platform.as_ref().map(|p| p.to_string()))
+                .collect();
+            return Err(PushError::Bundle(format!(
+                "{}: the index has no {want} manifest (it lists {}); nothing was pushed",
+                root.name,
+                have.join(", ")
+            )));
+        };
+        if !p.layout.blob_path(&child.digest).exists() {
+            return Err(PushError::Bundle(format!(
+                "{}: the {want} manifest {} was not captured into this bundle; nothing was pushed (push a platform the bundle holds)",
+                root.name, child.digest
+            )));
+        }
+        root.desc = child;
+    }
+    Ok(())
+}
+
 /// A source image of the bundle (an `index.json` entry that is not an attachment).
 #[derive(Debug, Clone)]
 struct RootImage {
@@ -632,6 +723,7 @@ fn plan<'a>(
     lock: Option<&Lock>,
     target: &Target,
     only: Option<&BTreeSet<String>>,
+    platform: Option<&str>,
 ) -> Result<(Planner<'a>, Vec<RootImage>), PushError> {
     let index = layout.read_index()?;
     let mut p = Planner {
@@ -688,6 +780,11 @@ fn plan<'a>(
             "{}: index.json names no image; nothing to push",
             layout.root().display()
         )));
+    }
+    if let Some(want) = platform {
+        select_platform(&mut p, &mut roots, want)?;
+    } else {
+        refuse_partial_indexes(&p, lock, &roots)?;
     }
     for root in &roots {
         let optional: BTreeSet<Digest> = lock
@@ -1016,7 +1113,13 @@ pub async fn push(
         Err(_) => None,
     };
     progress.phase("planning");
-    let (planner, roots) = plan(&layout, lock.as_ref(), target, opts.only.as_ref())?;
+    let (planner, roots) = plan(
+        &layout,
+        lock.as_ref(),
+        target,
+        opts.only.as_ref(),
+        opts.platform.as_deref(),
+    )?;
     let Planner {
         manifests,
         findings,

@@ -411,7 +411,7 @@ fn hostile_registry(body: Vec<u8>) -> String {
 }
 
 #[test]
-fn oversized_manifest_is_a_limit_error_not_a_panic() {
+fn oversized_manifest_is_limit_exceeded_exit_1_and_the_lock_records_it() {
     let pad = "x".repeat(5 * 1024 * 1024);
     let body = format!(
         r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","config":{{"mediaType":"{OCI_CONFIG}","digest":"{OCI_EMPTY_DIGEST}","size":2}},"layers":[],"annotations":{{"pad":"{pad}"}}}}"#
@@ -426,12 +426,12 @@ fn oversized_manifest_is_a_limit_error_not_a_panic() {
         .args(["--insecure-registry", &host])
         .output()
         .unwrap();
+    // Content the registry served, not a failure to run: a finding, exit 1, and a lock.
     let err = String::from_utf8_lossy(&o.stderr);
-    // Today capture stops with exit 2 on a manifest over the limit. The spec counts content
-    // problems as findings (exit 1, `limit-exceeded`, as `verify` reports the same manifest);
-    // when capture's exit codes follow it, this becomes Some(1).
-    assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("limit"), "{err}");
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("limit-exceeded"), "{err}");
+    let l = lock(&tmp.path().join("b"));
+    assert_eq!(l["missing"][0]["code"], "limit-exceeded");
 }
 
 #[test]

@@ -454,7 +454,13 @@ fn interrupted_push_resumes_without_resending_blobs_already_there() {
             .arg("push")
             .arg(&dir)
             .arg(&proxy.host)
-            .args(["--insecure-registry", &proxy.host, "--jobs", jobs, "--no-verify"])
+            .args([
+                "--insecure-registry",
+                &proxy.host,
+                "--jobs",
+                jobs,
+                "--no-verify",
+            ])
             .output()
             .unwrap()
     };

@@ -43,27 +43,21 @@ pub struct UnpackArgs {
 }
 
 /// A byte-progress bar on a terminal, nothing otherwise.
-pub struct Bar(Option<indicatif::ProgressBar>);
+pub struct Bar(std::sync::Arc<super::progress::Progress>);
 impl Bar {
     pub fn new() -> Bar {
-        Bar(common::stderr_is_terminal().then(common::progress_bar))
+        Bar(super::progress::Progress::start("archive"))
     }
     pub fn finish(&self) {
-        if let Some(b) = &self.0 {
-            b.finish_and_clear();
-        }
+        self.0.finish();
     }
 }
 impl archive::Progress for Bar {
     fn total(&self, bytes: u64) {
-        if let Some(b) = &self.0 {
-            b.set_length(bytes);
-        }
+        self.0.planned(0, bytes);
     }
     fn bytes(&self, n: u64) {
-        if let Some(b) = &self.0 {
-            b.inc(n);
-        }
+        self.0.bytes(n);
     }
 }
 

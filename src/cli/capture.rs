@@ -59,20 +59,6 @@ pub struct Args {
     registry: RegistryFlags,
 }
 
-struct Bar(indicatif::ProgressBar);
-impl Progress for Bar {
-    fn blobs_planned(&self, count: usize, bytes: u64) {
-        self.0.set_length(bytes);
-        self.0.set_message(format!("{count} blobs"));
-    }
-    fn bytes(&self, n: u64) {
-        self.0.inc(n);
-    }
-    fn image_resolved(&self, r: &str) {
-        self.0.set_message(format!("resolved {r}"));
-    }
-}
-
 fn read_refs(a: &Args) -> Result<Vec<Reference>, Fatal> {
     let mut texts: Vec<String> = a.refs.clone();
     if let Some(f) = &a.images_file {
@@ -102,7 +88,26 @@ fn read_refs(a: &Args) -> Result<Vec<Reference>, Fatal> {
     Ok(out)
 }
 
+/// Environment variable overriding the capture metadata budget (bytes), for constrained hosts.
+pub const METADATA_BUDGET_ENV: &str = "AIRLOCK_CAPTURE_METADATA_BUDGET";
+
+fn metadata_budget() -> Result<u64, Fatal> {
+    match std::env::var(METADATA_BUDGET_ENV) {
+        Ok(v) => v.trim().parse::<u64>().map_err(|_| {
+            Fatal(format!(
+                "{METADATA_BUDGET_ENV}={v:?} is not a number of bytes (default {})",
+                airlock::capture::MAX_CAPTURE_METADATA_BYTES
+            ))
+        }),
+        Err(_) => Ok(airlock::capture::MAX_CAPTURE_METADATA_BYTES),
+    }
+}
+
 pub fn run(a: Args) -> Result<u8, Fatal> {
+    for p in &a.platform {
+        airlock::capture::validate_platform_filter(p).map_err(Fatal)?;
+    }
+    let metadata_budget = metadata_budget()?;
     let mut refs = read_refs(&a)?;
     if let Some((i, n)) = a.shard {
         let repos: Vec<String> = refs.iter().map(|r| r.repository()).collect();
@@ -130,12 +135,16 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
     let sign_key = match &a.sign_key {
         Some(p) => Some(keys::load_signing_key_file(
             p,
-            keys::passphrase_from_env().as_deref(),
+            common::passphrase_for_key(p)?.as_deref(),
         )?),
         None => None,
     };
     let client = a.registry.client()?;
-    let layout = Layout::create(&a.output)?;
+    // One writer per bundle directory: a second capture (or push/unpack) waits for this one.
+    let _dir_lock = common::lock_bundle_dir(&a.output, "capture")?;
+    let mut layout = Layout::create(&a.output)?;
+    // Blobs are fsynced together at the end of the capture instead of one by one.
+    layout.set_durable(false);
     let opts = CaptureOptions {
         jobs: common::clamp_jobs(a.jobs),
         platforms: a.platform.clone(),
@@ -145,18 +154,17 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
             Some(p) => Some(load_base(p)?),
             None => None,
         },
+        metadata_budget,
     };
-    let progress: Arc<dyn Progress> = if common::stderr_is_terminal() {
-        Arc::new(Bar(common::progress_bar()))
-    } else {
-        Arc::new(airlock::capture::Quiet)
-    };
+    let shown = super::progress::Progress::start("capture");
+    let progress: Arc<dyn Progress> = shown.clone();
     // Blob writes and fsyncs block a worker briefly; more workers keep downloads flowing.
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(a.jobs.clamp(4, 16))
         .enable_all()
         .build()?;
     let outcome = rt.block_on(capture(&client, &layout, &refs, &opts, progress))?;
+    shown.finish();
     if let Some(k) = &sign_key {
         let bytes = std::fs::read(a.output.join(layout::LOCK_FILE))?;
         let env = airlock::sign::sign_envelope(LOCK_PAYLOAD_TYPE, &bytes, k)?;
@@ -165,7 +173,7 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
     let mut failed = outcome.findings.iter().any(Finding::is_error);
     eprintln!(
         "captured {} image(s) into {}: {} manifests, {} blobs fetched ({} bytes), {} already present",
-        outcome.lock.images.len(),
+        outcome.images,
         a.output.display(),
         outcome.manifests,
         outcome.blobs_fetched,

@@ -1,6 +1,5 @@
 //! Flags and helpers shared by subcommands.
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use airlock::policy::Policy;
@@ -261,18 +260,6 @@ pub fn load_pins(path: Option<&Path>) -> Result<airlock::pins::Pins, Fatal> {
     }
 }
 
-/// The byte-progress bar shown on a terminal by capture and push.
-pub fn progress_bar() -> indicatif::ProgressBar {
-    let pb = indicatif::ProgressBar::new(0);
-    pb.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{spinner} {bytes}/{total_bytes} {bytes_per_sec} {msg}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    pb
-}
-
 /// Print a report in the chosen format.
 pub fn print_report(report: &Report, format: Format) {
     match format {
@@ -281,6 +268,52 @@ pub fn print_report(report: &Report, format: Format) {
     }
 }
 
-pub fn stderr_is_terminal() -> bool {
-    std::io::stderr().is_terminal()
+/// Take the advisory lock on a bundle directory that this command writes; tells the user when it
+/// has to wait for another airlock process.
+pub fn lock_bundle_dir(
+    dir: &std::path::Path,
+    command: &str,
+) -> Result<airlock::layout::dirlock::DirLock, Fatal> {
+    airlock::layout::dirlock::lock_dir(dir, command, |holder| {
+        let who = if holder.is_empty() {
+            "another airlock process".to_string()
+        } else {
+            format!("another airlock process ({holder})")
+        };
+        eprintln!(
+            "airlock: {} is in use by {who}; waiting for it to finish",
+            dir.display()
+        );
+    })
+    .map_err(|e| Fatal(e.to_string()))
+}
+
+/// Most bytes of a key file read to decide whether it is encrypted (before prompting).
+const MAX_KEY_SNIFF_BYTES: u64 = 64 * 1024;
+
+/// The passphrase for the private key at `path`: `AIRLOCK_PASSWORD`/`COSIGN_PASSWORD`, else —
+/// when stdin is a terminal and the key is encrypted — typed at a prompt (not echoed), else none.
+pub fn passphrase_for_key(path: &std::path::Path) -> Result<Option<Vec<u8>>, Fatal> {
+    use std::io::{IsTerminal, Read};
+    if let Some(p) = airlock::trust::keys::passphrase_from_env() {
+        return Ok(Some(p));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Ok(None);
+    }
+    let mut head = Vec::new();
+    if let Ok(f) = std::fs::File::open(path) {
+        let _ = f.take(MAX_KEY_SNIFF_BYTES).read_to_end(&mut head);
+    }
+    if !head.windows(9).any(|w| w == b"ENCRYPTED") {
+        return Ok(None);
+    }
+    let p = prompt_passphrase(&format!("Enter passphrase for {}: ", path.display()))?;
+    Ok(Some(p.into_bytes()))
+}
+
+/// Read a passphrase from the terminal without echo.
+pub fn prompt_passphrase(prompt: &str) -> Result<String, Fatal> {
+    rpassword::prompt_password(prompt)
+        .map_err(|e| Fatal(format!("reading the passphrase from the terminal: {e}")))
 }

@@ -61,28 +61,20 @@ pub struct Args {
     /// Write the mapping here instead of DIR/airlock.mapping.json (read-only import media).
     #[arg(long, value_name = "FILE")]
     mapping: Option<PathBuf>,
+    /// For a bundle captured with `--platform`: push this platform's manifest (with its
+    /// signatures, attestations and SBOMs) under each tag instead of the index, which the
+    /// registry would refuse without its other children. The mapping records that manifest.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    platform: Option<String>,
     #[command(flatten)]
     registry: RegistryFlags,
-}
-
-struct Bar(indicatif::ProgressBar);
-impl PushProgress for Bar {
-    fn phase(&self, what: &str) {
-        self.0.set_message(what.to_string());
-    }
-    fn blobs_planned(&self, count: usize, bytes: u64) {
-        self.0.set_length(bytes);
-        self.0.set_message(format!("blobs ({count})"));
-    }
-    fn blob_done(&self, bytes: u64) {
-        self.0.inc(bytes);
-    }
 }
 
 fn summary(o: &PushOutcome, target: &str) -> String {
     format!(
         "pushed {} image(s) into {} repositories at {target}: blobs {} uploaded ({} bytes), {} mounted, {} already present; manifests {} pushed, {} already present; referrers tags {} updated; read back {} manifests and {} blobs; {} requests",
-        o.images,
+        // Exact: nothing counts as pushed when push stopped before writing the mapping.
+        if o.mapping.is_some() { o.images } else { 0 },
         o.repositories,
         o.blobs_uploaded,
         o.bytes_uploaded,
@@ -118,7 +110,7 @@ fn load_attest_key(a: &Args) -> Result<Option<SigningKey>, Fatal> {
     let Some(path) = &a.attest_key else {
         return Ok(None);
     };
-    keys::load_signing_key_file(path, keys::passphrase_from_env().as_deref())
+    keys::load_signing_key_file(path, common::passphrase_for_key(path)?.as_deref())
         .map(Some)
         .map_err(|e| {
             Fatal(format!(
@@ -197,6 +189,9 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
     if a.jobs == 0 {
         return Err(Fatal("--jobs must be at least 1".into()));
     }
+    if let Some(p) = &a.platform {
+        airlock::capture::validate_platform_filter(p).map_err(Fatal)?;
+    }
     let target = Target::parse(&a.target, a.keep_host)?;
     let attest_key = load_attest_key(&a)?;
     let mapping_path = a
@@ -243,11 +238,10 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         eprintln!("note: --attest-key with --no-verify: the gate attestation records no policy");
     }
     let client = a.registry.client()?;
-    let progress: Arc<dyn PushProgress> = if common::stderr_is_terminal() {
-        Arc::new(Bar(common::progress_bar()))
-    } else {
-        Arc::new(airlock::push::Quiet)
-    };
+    // Push writes the mapping into the bundle: one writer per directory at a time.
+    let _dir_lock = common::lock_bundle_dir(&a.dir, "push")?;
+    let shown = super::progress::Progress::start("push");
+    let progress: Arc<dyn PushProgress> = shown.clone();
     let opts = PushOptions {
         jobs: common::clamp_jobs(a.jobs),
         created: common::now_rfc3339(),
@@ -259,11 +253,13 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         },
         report_digest: verdict.as_ref().map(|v| v.report_digest.clone()),
         mapping_path: Some(mapping_path.clone()),
+        platform: a.platform.clone(),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     let mut outcome = rt.block_on(push(&client, &a.dir, &target, &opts, progress))?;
+    shown.finish();
     let attested = match &attest_key {
         Some(key) if !outcome.failed() && outcome.mapping.is_some() => {
             let aopts = AttestOptions {

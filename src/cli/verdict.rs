@@ -120,10 +120,23 @@ pub fn verify_dir(
         },
         pins,
     };
+    let shown = super::progress::Progress::start("verify");
     let mut view = match base {
         Some(b) => airlock::delta::load_view_with_base(dir, b, jobs),
         None => load_view(dir, jobs),
     };
+    // Items: manifests and blobs checked; bytes: the distinct blobs hashed.
+    let mut blobs = std::collections::BTreeMap::new();
+    for m in view.manifests.values() {
+        for b in m.blob_descriptors() {
+            blobs.insert(b.digest.clone(), b.size);
+        }
+    }
+    let items = (view.manifests.len() + blobs.len()) as u64;
+    shown.planned(items, 0);
+    shown.items_done(items);
+    shown.bytes(blobs.values().sum());
+    shown.finish();
     view.source_prefix = prefix;
     let mut report = verify(&view, &policy, &trust, &at);
     // A delta bundle names its base; without the base it cannot be judged complete.

@@ -202,7 +202,7 @@ fn load_sign_key(a: &Args) -> Result<Option<keys::SigningKey>, Fatal> {
     let Some(path) = &a.sign_key else {
         return Ok(None);
     };
-    keys::load_signing_key_file(path, keys::passphrase_from_env().as_deref())
+    keys::load_signing_key_file(path, super::common::passphrase_for_key(path)?.as_deref())
         .map(Some)
         .map_err(|e| {
             Fatal(format!(

@@ -28,6 +28,8 @@ pub const MAX_OCI_LAYOUT_BYTES: u64 = 4096;
 pub const MAX_INDEX_BYTES: u64 = 256 * 1024 * 1024;
 /// Most entries in `index.json`.
 pub const MAX_INDEX_JSON_ENTRIES: usize = 1_000_000;
+pub mod dirlock;
+pub mod durable;
 pub mod load;
 
 const READ_BUF: usize = 1 << 20;
@@ -165,7 +167,8 @@ impl Layout {
         Ok(layout)
     }
 
-    /// Skip fsync on blob writes (fixture generators only; capture always syncs).
+    /// Skip the per-blob fsync on commit: fixture generators, and capture, which makes all the
+    /// blobs it wrote durable together (`durable::sync_all_parallel`) before it reports success.
     pub fn set_durable(&mut self, durable: bool) {
         self.durable = durable;
     }

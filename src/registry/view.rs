@@ -520,7 +520,12 @@ impl Loader<'_> {
                 );
             }
         }
-        let mut desc = Descriptor::new(li.media_type.clone(), d.clone(), li.size);
+        // As served (a platform manifest pushed with `push --platform` has its own type and size).
+        let (media_type, size) = match self.view.manifests.get(d) {
+            Some(m) => (m.media_type().to_string(), m.size()),
+            None => (li.media_type.clone(), li.size),
+        };
+        let mut desc = Descriptor::new(media_type, d.clone(), size);
         desc.annotations
             .insert(ANNOTATION_REF_NAME.into(), li.r#ref.clone());
         self.view.entries.push(desc);
@@ -630,7 +635,28 @@ pub async fn load_registry_view(
         resolved.push(resolve(li, target, mapping)?);
     }
     for (li, (repo, tag)) in pushed.into_iter().zip(resolved) {
-        l.image(li, &repo, tag.as_deref()).await?;
+        // `push --platform` put one captured platform's manifest under the tag (the mapping
+        // records it): read that manifest as the image.
+        let child = mapping
+            .and_then(|m| m.by_source(&li.r#ref))
+            .filter(|mi| {
+                mi.digest != li.digest
+                    && li
+                        .platforms
+                        .iter()
+                        .any(|p| p.captured && p.digest == mi.digest)
+            })
+            .map(|mi| mi.digest.clone());
+        match child {
+            Some(c) => {
+                let mut one = li.clone();
+                one.digest = c;
+                one.media_type = crate::oci::manifest::MEDIA_OCI_MANIFEST.to_string();
+                one.platforms.clear();
+                l.image(&one, &repo, tag.as_deref()).await?;
+            }
+            None => l.image(li, &repo, tag.as_deref()).await?,
+        }
     }
 
     // Blobs: verification content into memory, the rest checked by HEAD (or GET + hash).

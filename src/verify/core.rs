@@ -273,14 +273,23 @@ pub fn verify(view: &BundleView, policy: &Policy, trust: &Trust, at: &str) -> Re
         let by_name: HashMap<&str, &Root> = roots.iter().map(|r| (r.name.as_str(), r)).collect();
         for li in &lock.images {
             match by_name.get(li.r#ref.as_str()) {
-                Some(r) if r.desc.digest != li.digest => report.findings.push(Finding::error(
-                    Code::LockInvalid,
-                    format!("{}@{}", r.name, r.desc.digest),
-                    format!(
-                        "the lock says {} is {} but the bundle's index.json names {}",
-                        li.r#ref, li.digest, r.desc.digest
-                    ),
-                )),
+                // One platform of the locked index may be pushed alone (`push --platform`).
+                Some(r)
+                    if r.desc.digest != li.digest
+                        && !li
+                            .platforms
+                            .iter()
+                            .any(|p| p.captured && p.digest == r.desc.digest) =>
+                {
+                    report.findings.push(Finding::error(
+                        Code::LockInvalid,
+                        format!("{}@{}", r.name, r.desc.digest),
+                        format!(
+                            "the lock says {} is {} but the bundle's index.json names {}",
+                            li.r#ref, li.digest, r.desc.digest
+                        ),
+                    ))
+                }
                 Some(r) => {
                     if let Some(own) = r.name.contains('/').then(|| r.repository.clone()).flatten() {
                         if !same_repository(&own, &li.repository) {
@@ -837,7 +846,14 @@ fn verify_root(
         }
     }
     if let Some(l) = locked {
+        // `push --platform`: the root is one captured platform of the locked index; the
+        // index's own platforms and attachments were not pushed with it.
+        let platform_push =
+            l.digest != digest && l.platforms.iter().any(|p| p.captured && p.digest == digest);
         for p in &l.platforms {
+            if platform_push {
+                break;
+            }
             if p.captured && !m.child_descriptors().iter().any(|c| c.digest == p.digest) {
                 img.err(
                     Code::PinMismatch,
@@ -849,6 +865,9 @@ fn verify_root(
             }
         }
         for a in &l.attachments {
+            if platform_push && a.subject == l.digest {
+                continue;
+            }
             if !view.manifests.contains_key(&a.digest)
                 && !view.manifest_problems.contains_key(&a.digest)
             {
