@@ -837,6 +837,7 @@ mod tests {
             ],
             sboms: vec![],
             findings: vec![],
+            judged: Default::default(),
         });
         r.finalise();
         r

@@ -290,7 +290,7 @@ pub fn verify(view: &BundleView, policy: &Policy, trust: &Trust, at: &str) -> Re
                     part.iter()
                         .map(|root| {
                             let locked_image = locked.get(root.name.as_str()).copied();
-                            verify_root(view, policy, trust, locked_image, attachments, root)
+                            verify_root(view, policy, trust, locked_image, attachments, root, at)
                         })
                         .collect::<Vec<_>>()
                 })
@@ -535,6 +535,7 @@ fn verify_root(
     locked: Option<&LockedImage>,
     att: &Attachments,
     root: &Root,
+    at: &str,
 ) -> ImageReport {
     let digest = root.desc.digest.clone();
     let mut img = Img {
@@ -548,6 +549,7 @@ fn verify_root(
             attestations: Vec::new(),
             sboms: Vec::new(),
             findings: Vec::new(),
+            judged: Default::default(),
         },
         subject_name: format!("{}@{}", root.name, digest),
         view,
@@ -843,11 +845,22 @@ fn verify_root(
             }
         }
     }
+    for set in judged_signer_sets(rule) {
+        for n in &set.keys {
+            if let Some(k) = trust.keys.get(n) {
+                if !att_keys.iter().any(|(x, _)| x == n) {
+                    att_keys.push((n.as_str(), k));
+                }
+            }
+        }
+    }
     img.att_strict = !rule.attestations.is_empty() || rule.sbom == SbomRequirement::Required;
     let needs_atts = !rule.attestations.is_empty()
+        || rule.provenance.is_some()
+        || rule.vulnerabilities.is_some()
         || rule.sbom == SbomRequirement::Required
         || !att_keys.is_empty();
-    let mut verified: Vec<(String, String, Statement)> = Vec::new(); // (key name, subject, statement)
+    let mut verified: Vec<super::judge::Verified> = Vec::new();
     if needs_atts {
         for (subject, am) in &att_manifests {
             verify_attestations(
@@ -874,10 +887,10 @@ fn verify_root(
         }
     }
     for req in &rule.attestations {
-        let ok = verified.iter().any(|(signer, subj, st)| {
-            subj == &digest.to_string()
-                && intoto::predicate_type_matches(&req.predicate_type, &st.predicate_type)
-                && (req.keys.is_empty() || req.keys.iter().any(|k| k == signer))
+        let ok = verified.iter().any(|v| {
+            v.subject == digest.to_string()
+                && intoto::predicate_type_matches(&req.predicate_type, &v.statement.predicate_type)
+                && (req.keys.is_empty() || req.keys.iter().any(|k| *k == v.signer))
         });
         if !ok {
             let from = if req.keys.is_empty() {
@@ -890,10 +903,21 @@ fn verify_root(
     }
 
     // 5. SBOMs: from verified SBOM attestations, and from .sbom attachments.
-    for (_, subj, st) in &verified {
+    let want_docs = !rule.deny_packages.is_empty();
+    let mut sbom_docs: Vec<(String, serde_json::Value)> = Vec::new();
+    for v in &verified {
+        let (subj, st) = (&v.subject, &v.statement);
         if st.predicate_kind().is_sbom() {
             match sbom::parse_sbom_value(&st.predicate) {
-                Ok(s) => img.rep.sboms.push(sbom_entry(&s, "attestation")),
+                Ok(s) => {
+                    img.rep.sboms.push(sbom_entry(&s, "attestation"));
+                    if want_docs {
+                        sbom_docs.push((
+                            format!("attestation {} for {subj}", v.envelope),
+                            st.predicate.clone(),
+                        ));
+                    }
+                }
                 Err(e) => img.err(
                     Code::SbomInvalid,
                     format!("SBOM attestation ({}) for {subj}: {e}", st.predicate_type),
@@ -914,6 +938,14 @@ fn verify_root(
                     Ok(s) => {
                         if subject == &digest || tree.contains(subject) {
                             img.rep.sboms.push(sbom_entry(&s, "attachment"));
+                            if want_docs {
+                                if let Ok(doc) = serde_json::from_slice(bytes) {
+                                    sbom_docs.push((
+                                        format!("attachment {} for {subject}", l.digest),
+                                        doc,
+                                    ));
+                                }
+                            }
                         }
                     }
                     Err(e) => img.err(Code::SbomInvalid, format!("SBOM {} ({}) attached to {subject}: {e}", l.digest, l.media_type)),
@@ -925,7 +957,46 @@ fn verify_root(
     if rule.sbom == SbomRequirement::Required && img.rep.sboms.is_empty() {
         img.err(Code::SbomMissing, format!("the policy requires an SBOM (SPDX or CycloneDX, attested or attached) for {digest}; none found"));
     }
+
+    // 6. What the attestations say: provenance, vulnerability scans with VEX, package bans.
+    let children: Vec<String> = tree
+        .iter()
+        .filter(|d| *d != &digest)
+        .map(|d| d.to_string())
+        .collect();
+    let root_text = digest.to_string();
+    let judged = super::judge::judge(&super::judge::Input {
+        rule,
+        at: time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).ok(),
+        root: &root_text,
+        children: &children,
+        attestations: &verified,
+        sboms: &sbom_docs,
+    });
+    for j in judged.findings {
+        if j.error {
+            img.err(j.code, j.message);
+        } else {
+            img.warn(j.code, j.message);
+        }
+    }
+    img.rep.judged = judged.judged;
     img.rep
+}
+
+/// The signer sets of a rule's provenance, vulnerability and VEX requirements.
+fn judged_signer_sets(rule: &Rule) -> Vec<&crate::policy::SignerSet> {
+    let mut out = Vec::new();
+    if let Some(p) = &rule.provenance {
+        out.push(&p.signers);
+    }
+    if let Some(v) = &rule.vulnerabilities {
+        out.push(&v.signers);
+        if let Some(x) = &v.vex {
+            out.push(x);
+        }
+    }
+    out
 }
 
 fn kind_name(k: AttachmentKind) -> &'static str {
@@ -1189,7 +1260,7 @@ fn verify_attestations(
     att_manifest: &Digest,
     keys: &[(&str, &PublicKey)],
     known: &[(&str, &PublicKey)],
-    verified: &mut Vec<(String, String, Statement)>,
+    verified: &mut Vec<super::judge::Verified>,
 ) {
     let Some(man) = view.manifests.get(att_manifest) else {
         return;
@@ -1269,7 +1340,13 @@ fn verify_attestations(
         }
         entry.verified = true;
         img.rep.attestations.push(entry);
-        verified.push((name.to_string(), subject.to_string(), st));
+        verified.push(super::judge::Verified {
+            signer: name.to_string(),
+            subject: subject.to_string(),
+            statement: st,
+            manifest: att_manifest.to_string(),
+            envelope: layer.digest.to_string(),
+        });
     }
 }
 
@@ -1282,6 +1359,9 @@ fn keyless_signers(rule: &Rule) -> Vec<&crate::policy::KeylessSigner> {
     }
     for a in &rule.attestations {
         out.extend(a.keyless.iter());
+    }
+    for set in judged_signer_sets(rule) {
+        out.extend(set.keyless.iter());
     }
     out
 }
@@ -1433,7 +1513,7 @@ fn check_bundle_attestation(
     keys: &[(&str, &PublicKey)],
     keyless: &[&crate::policy::KeylessSigner],
     roots: &BTreeMap<String, TrustedRoot>,
-    verified: &mut Vec<(String, String, Statement)>,
+    verified: &mut Vec<super::judge::Verified>,
 ) {
     let Some(opened) = open_bundle(img, view, subject, bm, keys, keyless, roots, false) else {
         return;
@@ -1458,7 +1538,26 @@ fn check_bundle_attestation(
         );
         return;
     }
-    verified.push((opened.name, subject.to_string(), st));
+    let envelope = view
+        .manifests
+        .get(bm)
+        .and_then(|m| {
+            m.layers()
+                .iter()
+                .find(|l| {
+                    l.media_type
+                        .starts_with("application/vnd.dev.sigstore.bundle")
+                })
+                .map(|l| l.digest.to_string())
+        })
+        .unwrap_or_else(|| bm.to_string());
+    verified.push(super::judge::Verified {
+        signer: opened.name,
+        subject: subject.to_string(),
+        statement: st,
+        manifest: bm.to_string(),
+        envelope,
+    });
 }
 
 /// A bundle whose signature verified: who signed and the signed statement.

@@ -6,6 +6,7 @@
 pub mod core;
 pub mod dsse;
 pub mod intoto;
+pub mod judge;
 pub mod purl;
 pub mod sbom;
 pub mod simplesign;

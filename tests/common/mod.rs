@@ -11,6 +11,8 @@
 //!   OCI 1.1 referrers with the tag fallback, Helm charts) plus payload
 //!   builders (simple signing, DSSE/PAE, in-toto/SLSA/SPDX/CycloneDX).
 //! - [`keys`]: [`TestKey`], an ECDSA P-256 key that signs like cosign.
+//! - [`provenance`]: SLSA provenance, Trivy/Grype vulnerability predicates, OpenVEX and SBOMs
+//!   with purls, shaped like the real tools' output.
 //! - [`content`]: digests, deterministic bytes, tar/gzip writers, base64/PEM.
 //!
 //! Each test binary uses only part of this, hence the `allow`s.
@@ -19,6 +21,7 @@
 pub mod content;
 pub mod fixtures;
 pub mod keys;
+pub mod provenance;
 pub mod registry;
 pub mod scenarios;
 pub mod token;
