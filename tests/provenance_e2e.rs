@@ -68,15 +68,25 @@ impl Site {
         self.reg.repo_ref(repo)
     }
 
-    /// Write the policy (keys release, ci, scanner, vendor; one rule covering the registry with
-    /// `rule` added) and the public keys.
+    /// Write the policy (keys release, ci, scanner, vendor, other; one rule covering the registry,
+    /// signed by `release`, with `rule` added) and the public keys.
     fn policy(&self, rule: &str) -> PathBuf {
+        self.policy_with(
+            "  release: release.pub\n",
+            "    signatures:\n      keys: [release]\n",
+            rule,
+        )
+    }
+
+    /// The policy with the `release` key entry and the `signatures` block given.
+    fn policy_with(&self, release_entry: &str, signatures: &str, rule: &str) -> PathBuf {
         let dir = self.tmp.path();
         for (n, k) in [
             ("release", &self.release),
             ("ci", &self.ci),
             ("scanner", &self.scanner),
             ("vendor", &self.vendor),
+            ("other", &self.other),
         ] {
             fs::write(dir.join(format!("{n}.pub")), k.public_key_pem()).unwrap();
         }
@@ -84,7 +94,7 @@ impl Site {
         fs::write(
             &p,
             format!(
-                "apiVersion: airlock/v1\nkind: Policy\nkeys:\n  release: release.pub\n  ci: ci.pub\n  scanner: scanner.pub\n  vendor: vendor.pub\nrules:\n  - match: [\"{host}/**\"]\n    signatures:\n      keys: [release]\n{rule}",
+                "apiVersion: airlock/v1\nkind: Policy\nkeys:\n{release_entry}  ci: ci.pub\n  scanner: scanner.pub\n  vendor: vendor.pub\n  other:\n    path: other.pub\n    revoked: true\nrules:\n  - match: [\"{host}/**\"]\n{signatures}{rule}",
                 host = self.reg.host
             ),
         )
@@ -94,6 +104,11 @@ impl Site {
 
     /// Capture `repos` (tag v1), verify at `at` against `rule`: (exit code, report).
     fn verify(&self, repos: &[&str], rule: &str, at: &str) -> (i32, Value) {
+        let policy = self.policy(rule);
+        self.verify_policy(repos, &policy, at)
+    }
+
+    fn verify_policy(&self, repos: &[&str], policy: &PathBuf, at: &str) -> (i32, Value) {
         let out = self.tmp.path().join("bundle");
         let _ = fs::remove_dir_all(&out);
         let refs: Vec<String> = repos.iter().map(|r| self.reg.image_ref(r, "v1")).collect();
@@ -104,19 +119,28 @@ impl Site {
             "capture: {}",
             String::from_utf8_lossy(&o.stderr)
         );
-        let policy = self.policy(rule);
         let o = self
             .reg
             .airlock()
             .arg("verify")
             .arg(&out)
             .arg("--policy")
-            .arg(&policy)
+            .arg(policy)
             .args(["--format", "json", "--at", at])
             .output()
             .unwrap();
         let report: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
         (o.status.code().unwrap_or(-1), report)
+    }
+
+    /// Push `repo:v1` signed by each of `keys` in turn (a key listed twice signs twice).
+    fn image_signed_by(&self, repo: &str, keys: &[&TestKey]) -> String {
+        let fx = self.reg.fixtures();
+        let img = fx.image(repo, "v1", &[format!("{repo} layer").into_bytes()]);
+        for k in keys {
+            fx.cosign_signature(repo, &img.digest, &self.reg.repo_ref(repo), &k.signer());
+        }
+        img.digest
     }
 }
 
@@ -513,4 +537,52 @@ fn verify_fails_with_sbom_package_denied_inside_the_range_and_passes_outside_it(
     assert!(messages(&r, 0, "sbom-package-denied")[0].contains("log4j-core@2.14.1"));
     assert_eq!(errors(&r, 1), Vec::<String>::new(), "{r:#}");
     assert_eq!(r["images"][1]["result"], "pass");
+}
+
+#[test]
+fn verify_threshold_2_is_met_by_two_keys_and_unmet_when_one_key_signs_twice() {
+    let s = Site::new();
+    s.image_signed_by("team/a", &[&s.release, &s.ci]);
+    s.image_signed_by("team/b", &[&s.release, &s.release]);
+    let policy = s.policy_with(
+        "  release: release.pub\n",
+        "    signatures:\n      keys: [release, ci]\n      threshold: 2\n",
+        "",
+    );
+    let (exit, r) = s.verify_policy(&["team/a", "team/b"], &policy, AT);
+    assert_eq!(exit, 1, "{r:#}");
+    assert_eq!(errors(&r, 0), Vec::<String>::new(), "{r:#}");
+    assert_eq!(r["images"][0]["result"], "pass");
+    assert_eq!(errors(&r, 1), ["signature-threshold-unmet"], "{r:#}");
+    let verified = r["images"][1]["signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["verified"] == true)
+        .count();
+    assert_eq!(
+        verified, 2,
+        "both signatures verify, but they are one signer"
+    );
+}
+
+#[test]
+fn verify_fails_with_key_expired_after_valid_until_and_key_revoked_for_a_revoked_key() {
+    let s = Site::new();
+    s.image_signed_by("team/a", &[&s.release]);
+    s.image_signed_by("team/b", &[&s.other]);
+    let policy = s.policy_with(
+        "  release:\n    path: release.pub\n    validFrom: 2025-01-01\n    validUntil: 2026-06-30\n",
+        "    signatures:\n      keys: [release, other]\n",
+        "",
+    );
+    let (exit, r) = s.verify_policy(&["team/a", "team/b"], &policy, AT);
+    assert_eq!(exit, 1, "{r:#}");
+    assert_eq!(errors(&r, 0), ["key-expired"], "{r:#}");
+    assert_eq!(errors(&r, 1), ["key-revoked"], "{r:#}");
+    // Within the window the release key counts; the revoked key never does.
+    let (exit, r) = s.verify_policy(&["team/a", "team/b"], &policy, "2026-03-01T00:00:00Z");
+    assert_eq!(exit, 1, "{r:#}");
+    assert_eq!(errors(&r, 0), Vec::<String>::new(), "{r:#}");
+    assert_eq!(errors(&r, 1), ["key-revoked"], "{r:#}");
 }

@@ -163,16 +163,73 @@ fn signature_swapped_in_from_another_image_is_signature_digest_mismatch() {
     expect_fail_with(&f, "signature-digest-mismatch");
 }
 
+/// Error-severity codes, sorted and deduplicated, for exact-set assertions.
+fn error_set(report: &Value) -> Vec<String> {
+    let mut c = codes(report);
+    c.sort();
+    c.dedup();
+    c
+}
+
 #[test]
-fn signature_by_an_untrusted_key_is_signature_untrusted_and_missing() {
+fn signature_by_a_key_the_verifier_was_not_given_is_signature_invalid_only() {
     let f = Fixture::new();
     f.policy("");
     let other = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
     let mut spec = Spec::signed(SOURCE, "1.0", &other);
     spec.att_key = Some(&f.key);
     build(&f.bundle(), &[spec], None);
+    let r = expect_fail_with(&f, "signature-invalid");
+    assert_eq!(error_set(&r), vec!["signature-invalid".to_string()]);
+    let text = r.to_string();
+    assert!(
+        !text.contains("import the signer"),
+        "no hint may suggest importing a key: {text}"
+    );
+}
+
+#[test]
+fn signature_by_a_known_key_the_rule_does_not_list_is_signature_untrusted_only() {
+    let f = Fixture::new();
+    let other = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    fs::write(f.path("other.pub"), other.public_key().to_pem()).unwrap();
+    f.policy("");
+    // The policy knows `other` (top-level keys) but the rule lists only `release`.
+    let p = f.path("policy.yaml");
+    let text = fs::read_to_string(&p).unwrap().replace(
+        "  release: release.pub\n",
+        "  release: release.pub\n  other: other.pub\n",
+    );
+    fs::write(&p, text).unwrap();
+    let mut spec = Spec::signed(SOURCE, "1.0", &other);
+    spec.att_key = Some(&f.key);
+    build(&f.bundle(), &[spec], None);
     let r = expect_fail_with(&f, "signature-untrusted");
-    assert!(codes(&r).contains(&"signature-missing".to_string()));
+    assert_eq!(error_set(&r), vec!["signature-untrusted".to_string()]);
+}
+
+#[test]
+fn trusted_and_unknown_signature_in_one_sig_manifest_passes_and_records_the_unknown_one() {
+    let f = Fixture::new();
+    f.policy("");
+    let other = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let mut spec = Spec::signed(SOURCE, "1.0", &f.key);
+    spec.extra_sig_keys = vec![&other];
+    build(&f.bundle(), &[spec], None);
+    let (exit, report, stderr) = f.verify(&[]);
+    assert_eq!(exit, 0, "stderr: {stderr}; report: {report:#}");
+    let img = &report["images"][0];
+    let sigs = img["signatures"].as_array().unwrap();
+    assert_eq!(sigs.len(), 2);
+    assert_eq!(sigs.iter().filter(|s| s["verified"] == true).count(), 1);
+    let infos: Vec<&Value> = img["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "info")
+        .collect();
+    assert_eq!(infos.len(), 1, "the unknown signature is recorded: {img:#}");
+    assert_eq!(infos[0]["code"], "signature-invalid");
 }
 
 #[test]

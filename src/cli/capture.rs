@@ -149,7 +149,7 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
     for f in &outcome.findings {
         eprintln!(
             "{} {}: {} [{}]",
-            if f.is_error() { "error" } else { "warn" },
+            f.severity.short(),
             f.code,
             f.message,
             f.subject

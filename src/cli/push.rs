@@ -89,7 +89,7 @@ fn print_findings(findings: &[Finding]) {
     for f in findings {
         eprintln!(
             "{} {}: {} [{}]",
-            if f.is_error() { "error" } else { "warn" },
+            f.severity.short(),
             f.code,
             f.message,
             f.subject

@@ -218,8 +218,8 @@ impl Code {
             Code::RegistryRewrite => "configure the registry to store manifests as pushed (no format conversion), then push again",
             Code::PlatformMissing => "capture without --platform, or relax the rule's platforms",
             Code::SignatureMissing => "capture the signature (.sig tag or referrer) together with the image, or fix the policy's signers",
-            Code::SignatureInvalid => "the signature or payload was altered; re-capture from the source",
-            Code::SignatureUntrusted => "import the signer's public key into the policy only after checking it out of band",
+            Code::SignatureInvalid => "the signature does not verify: it was altered, or made with a key you were not given; re-capture from the source and confirm the signer with the publisher",
+            Code::SignatureUntrusted => "the signer is known to airlock but not listed by the rule that applies; check that the right rule matched, and list the signer only after confirming it out of band",
             Code::SignatureDigestMismatch => "a signature of another image was attached to this one; treat as tampering",
             Code::SignatureIdentityMismatch => "add the repository to the rule's identities if it is a legitimate alias",
             Code::AttestationMissing => "capture the attestation (.att tag or referrer) or fix the rule's attestations",
@@ -232,10 +232,10 @@ impl Code {
             Code::ManifestInvalid => "re-capture; the manifest is not valid OCI/Docker JSON",
             Code::LimitExceeded => "the input is larger than airlock accepts; treat as hostile unless expected",
             Code::ImageMissing => "capture the reference, or remove it from the request",
-            Code::CertificateInvalid => "import the right trusted_root.json for this signer",
+            Code::CertificateInvalid => "check that the policy names the trusted_root.json of the Sigstore instance this signer used",
             Code::CertificateIdentityMismatch => "check the rule's keyless identity and issuer",
-            Code::TlogInvalid => "import the Rekor key or trusted root used by the signer",
-            Code::TimestampInvalid => "import the timestamp authority's certificate chain",
+            Code::TlogInvalid => "check that the trusted root holds the Rekor log this entry came from; otherwise treat as tampering",
+            Code::TimestampInvalid => "check that the trusted root holds the timestamp authority's certificate chain; otherwise treat as tampering",
             Code::ProvenanceMissing => "attach SLSA provenance signed by a listed signer at the source (cosign attest --type slsaprovenance), or fix provenance.signers",
             Code::ProvenanceMismatch => "the image was built elsewhere or from another source: rebuild on the trusted builder, or correct builderIds/sourceRepos/refs",
             Code::ScanMissing => "scan the image and attest the result (cosign attest --type vuln) with a listed scanner key",
@@ -261,8 +261,22 @@ impl std::fmt::Display for Code {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// Recorded for the auditor, changes nothing: e.g. a signature by an unlisted key next to
+    /// the one that satisfied the rule.
+    Info,
     Warning,
     Error,
+}
+
+impl Severity {
+    /// The word printed in text output: `error`, `warn`, `info`.
+    pub fn short(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warn",
+            Severity::Info => "info",
+        }
+    }
 }
 
 /// One problem, with what was expected, what was found, and where.
@@ -296,6 +310,30 @@ impl Finding {
             subject: subject.into(),
             message: message.into(),
             hint: code.hint().to_string(),
+        }
+    }
+    /// An info-severity finding (recorded, never fails the gate).
+    pub fn info(code: Code, subject: impl Into<String>, message: impl Into<String>) -> Finding {
+        Finding {
+            code,
+            severity: Severity::Info,
+            subject: subject.into(),
+            message: message.into(),
+            hint: String::new(),
+        }
+    }
+    /// How specific a rejected candidate's problem is, for picking the one error to report when
+    /// no candidate satisfies a requirement: the candidate that got furthest through the checks
+    /// wins (the idea of webpki's error ranking).
+    pub fn candidate_rank(&self) -> u8 {
+        match self.code {
+            Code::KeyRevoked | Code::KeyExpired => 8,
+            Code::SignatureIdentityMismatch | Code::CertificateIdentityMismatch => 7,
+            Code::SignatureUntrusted => 6,
+            Code::SignatureDigestMismatch | Code::AttestationSubjectMismatch => 5,
+            Code::CertificateInvalid | Code::TlogInvalid | Code::TimestampInvalid => 4,
+            Code::SignatureInvalid | Code::AttestationInvalid => 3,
+            _ => 1,
         }
     }
     pub fn is_error(&self) -> bool {

@@ -289,11 +289,12 @@ impl Report {
     pub fn finalise(&mut self) {
         let mut passed = 0;
         let mut errors = self.findings.iter().filter(|f| f.is_error()).count();
-        let mut warnings = self.findings.len() - errors;
+        let is_warning = |f: &&Finding| f.severity == Severity::Warning;
+        let mut warnings = self.findings.iter().filter(is_warning).count();
         for img in &mut self.images {
             let e = img.findings.iter().filter(|f| f.is_error()).count();
             errors += e;
-            warnings += img.findings.len() - e;
+            warnings += img.findings.iter().filter(is_warning).count();
             img.result = if e == 0 { Outcome::Pass } else { Outcome::Fail };
             if e == 0 {
                 passed += 1;

@@ -377,9 +377,23 @@ struct Img<'a> {
     checked_blobs: BTreeSet<Digest>,
     /// The root's ref name is bare and no lock names its repository.
     source_unknown: bool,
-    /// Attestation problems fail the image only when the rule requires attestations or an SBOM;
-    /// otherwise an unverifiable extra attestation is a warning.
-    att_strict: bool,
+    /// Candidates (signatures, attestations) that did not satisfy anything, with why. They
+    /// become errors only when no candidate satisfies the requirement (see `decide`).
+    rejected: Vec<Rejected>,
+}
+
+/// What a rejected candidate was offered for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Candidate {
+    Signature,
+    Attestation,
+}
+
+/// One candidate that did not satisfy a requirement, and why.
+struct Rejected {
+    kind: Candidate,
+    subject: Digest,
+    finding: Finding,
 }
 
 impl Img<'_> {
@@ -388,11 +402,56 @@ impl Img<'_> {
             .findings
             .push(Finding::error(code, self.subject_name.clone(), msg));
     }
-    fn att_problem(&mut self, code: Code, msg: impl Into<String>) {
-        if self.att_strict {
-            self.err(code, msg)
+    /// A candidate signature or attestation that does not satisfy the rule: recorded, and an
+    /// error only if nothing else satisfies the requirement.
+    fn reject(&mut self, kind: Candidate, subject: &Digest, code: Code, msg: impl Into<String>) {
+        let finding = Finding::error(code, self.subject_name.clone(), msg);
+        self.rejected.push(Rejected {
+            kind,
+            subject: subject.clone(),
+            finding,
+        });
+    }
+    /// Settle the candidates of one kind: when the requirement on `subject` is unmet, the most
+    /// specific rejected candidate on it becomes the error (or `missing` when there was none);
+    /// every other rejected candidate is recorded as info.
+    fn decide(
+        &mut self,
+        kind: Candidate,
+        subject: &Digest,
+        satisfied: bool,
+        missing: Option<Finding>,
+    ) {
+        let mut mine: Vec<Rejected> = Vec::new();
+        let mut rest: Vec<Rejected> = Vec::new();
+        for r in std::mem::take(&mut self.rejected) {
+            if r.kind == kind {
+                mine.push(r)
+            } else {
+                rest.push(r)
+            }
+        }
+        self.rejected = rest;
+        let best = if satisfied {
+            None
         } else {
-            self.warn(code, msg)
+            mine.iter()
+                .enumerate()
+                .filter(|(_, r)| &r.subject == subject)
+                .max_by_key(|(i, r)| (r.finding.candidate_rank(), std::cmp::Reverse(*i)))
+                .map(|(i, _)| i)
+        };
+        if let (false, None, Some(m)) = (satisfied, best, missing) {
+            self.rep.findings.push(m);
+        }
+        for (i, r) in mine.into_iter().enumerate() {
+            let mut f = r.finding;
+            if Some(i) != best {
+                f.severity = crate::report::Severity::Info;
+                f.hint = String::new();
+                f.message = format!("not counted: {}", f.message);
+            }
+            self.rep.findings.push(f);
         }
     }
     fn warn(&mut self, code: Code, msg: impl Into<String>) {
@@ -554,8 +613,8 @@ fn verify_root(
         subject_name: format!("{}@{}", root.name, digest),
         view,
         checked_blobs: BTreeSet::new(),
-        att_strict: false,
         source_unknown: root.source_unknown,
+        rejected: Vec::new(),
     };
 
     // Children that capture deliberately left out (--platform).
@@ -782,6 +841,8 @@ fn verify_root(
             .filter_map(|n| trust.keys.get(n).map(|k| (n.as_str(), k)))
             .collect(),
     };
+    let at_time =
+        time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).ok();
     let mut trusted_sig_on_root = false;
     if let SignatureRule::Required(signers) = &rule.signatures {
         for (subject, sm) in &sig_manifests {
@@ -816,22 +877,43 @@ fn verify_root(
                 }
             }
         }
-        if !trusted_sig_on_root {
-            let have = sig_manifests.iter().filter(|(s, _)| s == &digest).count()
-                + bundle_manifests
-                    .iter()
-                    .filter(|(s, _)| s == &digest)
-                    .count();
-            let signers_desc = describe_signers(signers);
+        // Key validity (revoked, outside validFrom/validUntil) and the distinct-signer threshold.
+        let distinct = settle_signatures(&mut img, policy, at_time, &digest);
+        trusted_sig_on_root = trusted_sig_on_root && distinct > 0;
+        if distinct > 0 && distinct < signers.threshold {
             img.err(
-                Code::SignatureMissing,
-                if have == 0 {
-                    format!("expected a signature from {signers_desc} on {digest}; the bundle has no signature for it (.sig tag or referrer)")
-                } else {
-                    format!("expected a signature from {signers_desc} on {digest}; none of the {have} signature artifact(s) found verifies with a trusted signer")
-                },
+                Code::SignatureThresholdUnmet,
+                format!(
+                    "signatures.threshold is {}: expected valid signatures on {digest} from {} \
+                     distinct signers of {}; found {distinct} (several signatures by one key \
+                     count once)",
+                    signers.threshold,
+                    signers.threshold,
+                    describe_signers(signers)
+                ),
             );
         }
+        let have = sig_manifests.iter().filter(|(s, _)| s == &digest).count()
+            + bundle_manifests
+                .iter()
+                .filter(|(s, _)| s == &digest)
+                .count();
+        let signers_desc = describe_signers(signers);
+        let missing = Finding::error(
+            Code::SignatureMissing,
+            img.subject_name.clone(),
+            if have == 0 {
+                format!("expected a signature from {signers_desc} on {digest}; the bundle has no signature for it (.sig tag or referrer)")
+            } else {
+                format!("expected a signature from {signers_desc} on {digest}; none of the {have} signature artifact(s) found verifies with a trusted signer")
+            },
+        );
+        img.decide(
+            Candidate::Signature,
+            &digest,
+            trusted_sig_on_root,
+            Some(missing),
+        );
     }
 
     // Attestations: verify every envelope with any key the rule names for attestations or signatures.
@@ -854,7 +936,6 @@ fn verify_root(
             }
         }
     }
-    img.att_strict = !rule.attestations.is_empty() || rule.sbom == SbomRequirement::Required;
     let needs_atts = !rule.attestations.is_empty()
         || rule.provenance.is_some()
         || rule.vulnerabilities.is_some()
@@ -886,6 +967,25 @@ fn verify_root(
             );
         }
     }
+    // Attestations signed with a revoked or expired key do not count.
+    let mut invalid_key: Vec<(Code, String)> = Vec::new();
+    verified.retain(|v| match key_problem(policy, &v.signer, at_time) {
+        Some((code, why)) => {
+            invalid_key.push((
+                code,
+                format!(
+                    "attestation {} ({}) on {}: {why}; it does not count",
+                    v.envelope, v.statement.predicate_type, v.subject
+                ),
+            ));
+            false
+        }
+        None => true,
+    });
+    for (code, msg) in invalid_key {
+        img.warn(code, msg);
+    }
+    let mut unmet = 0usize;
     for req in &rule.attestations {
         let ok = verified.iter().any(|v| {
             v.subject == digest.to_string()
@@ -893,6 +993,7 @@ fn verify_root(
                 && (req.keys.is_empty() || req.keys.iter().any(|k| *k == v.signer))
         });
         if !ok {
+            unmet += 1;
             let from = if req.keys.is_empty() {
                 String::from("any trusted key")
             } else {
@@ -901,6 +1002,9 @@ fn verify_root(
             img.err(Code::AttestationMissing, format!("expected an attestation with predicateType {} signed by {from} for {digest}; none found that verifies", req.predicate_type));
         }
     }
+    // Rejected attestations explain an unmet requirement (the most specific one becomes an
+    // error next to attestation-missing); otherwise they are recorded as info.
+    img.decide(Candidate::Attestation, &digest, unmet == 0, None);
 
     // 5. SBOMs: from verified SBOM attestations, and from .sbom attachments.
     let want_docs = !rule.deny_packages.is_empty();
@@ -981,7 +1085,108 @@ fn verify_root(
         }
     }
     img.rep.judged = judged.judged;
+    for r in std::mem::take(&mut img.rejected) {
+        let mut f = r.finding;
+        f.severity = crate::report::Severity::Info;
+        f.hint = String::new();
+        img.rep.findings.push(f);
+    }
     img.rep
+}
+
+/// Why a policy key may not be used at `at`: revoked, or outside its validity window.
+fn key_problem(
+    policy: &Policy,
+    name: &str,
+    at: Option<time::OffsetDateTime>,
+) -> Option<(Code, String)> {
+    let v = policy.key_validity.get(name)?;
+    if v.revoked {
+        return Some((
+            Code::KeyRevoked,
+            format!("key {name} is marked revoked in the policy"),
+        ));
+    }
+    let fmt = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    };
+    let Some(at) = at else {
+        return Some((
+            Code::KeyExpired,
+            format!(
+                "key {name} has a validity window, but the verification time could not be read"
+            ),
+        ));
+    };
+    if let Some(from) = v.valid_from.filter(|f| at < *f) {
+        return Some((
+            Code::KeyExpired,
+            format!(
+                "key {name} is valid from {}, after the signing time {}",
+                fmt(from),
+                fmt(at)
+            ),
+        ));
+    }
+    if let Some(until) = v.valid_until.filter(|u| at > *u) {
+        return Some((
+            Code::KeyExpired,
+            format!(
+                "key {name} was valid until {}, before the signing time {}",
+                fmt(until),
+                fmt(at)
+            ),
+        ));
+    }
+    None
+}
+
+/// Signatures that verified with a revoked key, or with a key outside its validity window at the
+/// verification time (no signature carries a trusted timestamp for key-based signing), do not
+/// count: they become rejected candidates. Returns how many distinct signers (by key id, or by
+/// identity for keyless) remain on `digest`.
+fn settle_signatures(
+    img: &mut Img,
+    policy: &Policy,
+    at: Option<time::OffsetDateTime>,
+    digest: &Digest,
+) -> usize {
+    let mut rejected: Vec<(Digest, Code, String)> = Vec::new();
+    for e in img.rep.signatures.iter_mut().filter(|e| e.verified) {
+        let Some(name) = e.signer.clone() else {
+            continue;
+        };
+        if let Some((code, why)) = key_problem(policy, &name, at) {
+            e.verified = false;
+            if let Ok(subject) = Digest::parse(&e.subject) {
+                rejected.push((
+                    subject,
+                    code,
+                    format!(
+                        "signature in {} on {}: {why}; it does not count",
+                        e.manifest, e.subject
+                    ),
+                ));
+            }
+        }
+    }
+    for (subject, code, msg) in rejected {
+        img.reject(Candidate::Signature, &subject, code, msg);
+    }
+    let distinct: BTreeSet<String> = img
+        .rep
+        .signatures
+        .iter()
+        .filter(|e| e.verified && e.subject == digest.to_string())
+        .map(|e| {
+            e.key_id
+                .clone()
+                .or_else(|| e.signer.clone())
+                .unwrap_or_default()
+        })
+        .collect();
+    distinct.len()
 }
 
 /// The signer sets of a rule's provenance, vulnerability and VEX requirements.
@@ -1109,12 +1314,14 @@ fn check_simple_signatures(
             continue;
         };
         let Some(sig_b64) = layer.annotation(ANNOTATION_COSIGN_SIGNATURE) else {
-            img.err(Code::SignatureInvalid, format!("signature layer {} of {sig_manifest} has no {ANNOTATION_COSIGN_SIGNATURE} annotation", layer.digest));
+            img.reject(Candidate::Signature, subject, Code::SignatureInvalid, format!("signature layer {} of {sig_manifest} has no {ANNOTATION_COSIGN_SIGNATURE} annotation", layer.digest));
             img.rep.signatures.push(entry);
             continue;
         };
         let Some(sig) = b64_decode(sig_b64) else {
-            img.err(
+            img.reject(
+                Candidate::Signature,
+                subject,
                 Code::SignatureInvalid,
                 format!(
                     "signature layer {} of {sig_manifest}: the signature annotation is not base64",
@@ -1130,7 +1337,9 @@ fn check_simple_signatures(
             match verify_keyless_layer(roots, &signers.keyless, payload, sig_b64, layer) {
                 Ok(who) => entry.signer = Some(who),
                 Err(f) => {
-                    img.err(
+                    img.reject(
+                        Candidate::Signature,
+                        subject,
                         f.code,
                         format!(
                             "keyless signature {} on {subject}: {}",
@@ -1153,13 +1362,15 @@ fn check_simple_signatures(
                 let other = known.iter().find(|(_, k)| k.verify(payload, &sig).is_ok());
                 let parsed = SimpleSigning::parse(payload);
                 if let Some((n, k)) = other {
-                    img.err(Code::SignatureUntrusted, format!("signature {} on {subject} verifies with key {n} ({}), which this rule does not trust", layer.digest, k.key_id()));
+                    img.reject(Candidate::Signature, subject, Code::SignatureUntrusted, format!("signature {} on {subject} verifies with key {n} ({}), which this rule does not trust", layer.digest, k.key_id()));
                 } else if layer.annotation(ANNOTATION_COSIGN_CERTIFICATE).is_some() {
-                    img.err(Code::SignatureUntrusted, format!("signature {} on {subject} is keyless (Fulcio certificate); this rule trusts only keys {}", layer.digest, keys.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")));
+                    img.reject(Candidate::Signature, subject, Code::SignatureUntrusted, format!("signature {} on {subject} is keyless (Fulcio certificate); this rule trusts only keys {}", layer.digest, keys.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")));
                 } else if parsed.is_err() {
-                    img.err(Code::SignatureInvalid, format!("signature {} on {subject}: the payload is not a cosign simple-signing payload ({}) and verifies with no trusted key", layer.digest, parsed.err().map(|e| e.to_string()).unwrap_or_default()));
+                    img.reject(Candidate::Signature, subject, Code::SignatureInvalid, format!("signature {} on {subject}: the payload is not a cosign simple-signing payload ({}) and verifies with no trusted key", layer.digest, parsed.err().map(|e| e.to_string()).unwrap_or_default()));
                 } else if sig.len() < 8 {
-                    img.err(
+                    img.reject(
+                        Candidate::Signature,
+                        subject,
                         Code::SignatureInvalid,
                         format!(
                             "signature {} on {subject} is {} bytes: malformed",
@@ -1168,10 +1379,10 @@ fn check_simple_signatures(
                         ),
                     );
                 } else {
-                    img.err(
-                    Code::SignatureUntrusted,
+                    img.reject(Candidate::Signature, subject,
+                    Code::SignatureInvalid,
                     format!(
-                        "signature {} on {subject} does not verify with any trusted key ({}): signed by another key, or altered",
+                        "signature {} on {subject} does not verify with any trusted key ({}): altered, or made with a key you were not given",
                         layer.digest,
                         keys.iter().map(|(n, k)| format!("{n} {}", k.key_id())).collect::<Vec<_>>().join(", ")
                     ),
@@ -1184,14 +1395,14 @@ fn check_simple_signatures(
         let ss = match SimpleSigning::parse(payload) {
             Ok(s) => s,
             Err(e) => {
-                img.err(Code::SignatureInvalid, format!("signature {} on {subject} verifies with {name} but its payload is invalid: {e}", layer.digest));
+                img.reject(Candidate::Signature, subject, Code::SignatureInvalid, format!("signature {} on {subject} verifies with {name} but its payload is invalid: {e}", layer.digest));
                 img.rep.signatures.push(entry);
                 continue;
             }
         };
         entry.docker_reference = Some(ss.docker_reference.clone());
         if !ss.signs_digest(subject) {
-            img.err(
+            img.reject(Candidate::Signature, subject,
                 Code::SignatureDigestMismatch,
                 format!("signature {} verifies with {name} but signs {}, not {subject}: a signature replayed from another image", layer.digest, ss.manifest_digest),
             );
@@ -1221,7 +1432,7 @@ fn check_simple_signatures(
                     && same_repository(repository, &signed_repo)
             }))
         {
-            img.err(
+            img.reject(Candidate::Signature, subject,
                 Code::SignatureIdentityMismatch,
                 format!("signature {} verifies with {name} but its docker-reference is {:?}, not the source repository {repository:?} or an allowed identity", layer.digest, ss.docker_reference),
             );
@@ -1235,7 +1446,9 @@ fn check_simple_signatures(
             }
         }
         if !missing_ann.is_empty() {
-            img.err(
+            img.reject(
+                Candidate::Signature,
+                subject,
                 Code::SignatureInvalid,
                 format!(
                     "signature {} lacks required annotation(s) {}",
@@ -1285,7 +1498,9 @@ fn verify_attestations(
         let env = match Envelope::parse(bytes) {
             Ok(e) => e,
             Err(e) => {
-                img.err(
+                img.reject(
+                    Candidate::Attestation,
+                    subject,
                     Code::AttestationInvalid,
                     format!("attestation {} on {subject}: {e}", layer.digest),
                 );
@@ -1294,7 +1509,9 @@ fn verify_attestations(
             }
         };
         if !intoto::is_intoto_payload_type(&env.payload_type) {
-            img.att_problem(
+            img.reject(
+                Candidate::Attestation,
+                subject,
                 Code::AttestationInvalid,
                 format!(
                     "attestation {} on {subject}: payloadType {:?} is not {INTOTO_PAYLOAD_TYPE}",
@@ -1310,7 +1527,12 @@ fn verify_attestations(
                 Some((n, k)) => format!("attestation {} ({hint}) on {subject} is signed by key {n} ({}), which this rule does not trust", layer.digest, k.key_id()),
                 None => format!("attestation {} ({hint}) on {subject} does not verify with any trusted key: signed by another key, or altered", layer.digest),
             };
-            img.att_problem(Code::AttestationInvalid, msg);
+            img.reject(
+                Candidate::Attestation,
+                subject,
+                Code::AttestationInvalid,
+                msg,
+            );
             img.rep.attestations.push(entry);
             continue;
         };
@@ -1319,7 +1541,7 @@ fn verify_attestations(
         let st = match Statement::from_envelope(&env) {
             Ok(s) => s,
             Err(e) => {
-                img.att_problem(Code::AttestationInvalid, format!("attestation {} on {subject} verifies with key {name} but its statement is invalid: {e}", layer.digest));
+                img.reject(Candidate::Attestation, subject, Code::AttestationInvalid, format!("attestation {} on {subject} verifies with key {name} but its statement is invalid: {e}", layer.digest));
                 img.rep.attestations.push(entry);
                 continue;
             }
@@ -1331,7 +1553,7 @@ fn verify_attestations(
                 .iter()
                 .flat_map(|s| s.digest.iter().map(|(a, h)| format!("{a}:{h}")))
                 .collect();
-            img.att_problem(Code::AttestationSubjectMismatch, format!("attestation {} ({}) verifies with key {name} but its subjects are [{}], not {subject}", layer.digest, st.predicate_type, subs.join(", ")));
+            img.reject(Candidate::Attestation, subject, Code::AttestationSubjectMismatch, format!("attestation {} ({}) verifies with key {name} but its subjects are [{}], not {subject}", layer.digest, st.predicate_type, subs.join(", ")));
             img.rep.attestations.push(entry);
             continue;
         }
@@ -1489,7 +1711,9 @@ fn check_bundle(
         docker_reference: None,
     };
     if !opened.statement.has_subject(subject) {
-        img.err(
+        img.reject(
+            Candidate::Signature,
+            subject,
             Code::SignatureDigestMismatch,
             format!(
                 "sigstore bundle {bm} verifies with {} but signs another digest, not {subject}",
@@ -1529,7 +1753,9 @@ fn check_bundle_attestation(
         key_id: opened.key_id,
     });
     if !ok {
-        img.err(
+        img.reject(
+            Candidate::Attestation,
+            subject,
             Code::AttestationSubjectMismatch,
             format!(
                 "sigstore bundle {bm} ({}) verifies with {} but does not name {subject}",
@@ -1589,6 +1815,11 @@ fn open_bundle(
             .starts_with("application/vnd.dev.sigstore.bundle")
     })?;
     let bytes = view.blobs.get(&layer.digest)?;
+    let kind = if as_signature {
+        Candidate::Signature
+    } else {
+        Candidate::Attestation
+    };
     let (invalid, subject_code) = if as_signature {
         (Code::SignatureInvalid, Code::SignatureDigestMismatch)
     } else {
@@ -1598,7 +1829,9 @@ fn open_bundle(
         Ok(v) => v,
         Err(e) => {
             if as_signature {
-                img.err(
+                img.reject(
+                    kind,
+                    subject,
                     invalid,
                     format!("sigstore bundle {bm} on {subject} is not JSON: {e}"),
                 );
@@ -1612,7 +1845,12 @@ fn open_bundle(
         Ok(e) => e,
         Err(e) => {
             if as_signature {
-                img.err(invalid, format!("sigstore bundle {bm} on {subject}: {e}"));
+                img.reject(
+                    kind,
+                    subject,
+                    invalid,
+                    format!("sigstore bundle {bm} on {subject}: {e}"),
+                );
             }
             return None;
         }
@@ -1627,7 +1865,9 @@ fn open_bundle(
     let is_keyless = v.pointer("/verificationMaterial/publicKey").is_none();
     let (name, key_id) = if is_keyless {
         if keyless.is_empty() {
-            img.warn(
+            img.reject(
+                kind,
+                subject,
                 Code::SignatureUntrusted,
                 format!(
                     "sigstore bundle {bm} on {subject} is keyless (Fulcio certificate) but the \
@@ -1647,7 +1887,7 @@ fn open_bundle(
                     .is_some()
             });
         if !parsed {
-            img.err(
+            img.reject(kind, subject,
                 invalid,
                 format!("sigstore bundle {bm}: subject {subject} is not a sha256 digest; keyless bundles are verified for sha256 subjects only"),
             );
@@ -1661,7 +1901,9 @@ fn open_bundle(
                     Code::SignatureDigestMismatch => subject_code,
                     c => c,
                 };
-                img.err(
+                img.reject(
+                    kind,
+                    subject,
                     code,
                     format!("keyless sigstore bundle {bm} on {subject}: {}", f.message),
                 );
@@ -1670,7 +1912,9 @@ fn open_bundle(
         }
     } else {
         let Some((name, key)) = keys.iter().find(|(_, k)| env.verify(k).is_ok()) else {
-            img.err(
+            img.reject(
+                kind,
+                subject,
                 if as_signature {
                     Code::SignatureUntrusted
                 } else {
@@ -1685,7 +1929,12 @@ fn open_bundle(
     let statement = match Statement::from_envelope(&env) {
         Ok(s) => s,
         Err(e) => {
-            img.err(invalid, format!("sigstore bundle {bm} on {subject}: {e}"));
+            img.reject(
+                kind,
+                subject,
+                invalid,
+                format!("sigstore bundle {bm} on {subject}: {e}"),
+            );
             return None;
         }
     };
