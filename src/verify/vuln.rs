@@ -478,4 +478,60 @@ mod tests {
             })
         );
     }
+
+    fn payload_of(envelope: &[u8]) -> Value {
+        use base64::Engine;
+        let env: Value = serde_json::from_slice(envelope).unwrap();
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(env["payload"].as_str().unwrap())
+            .unwrap();
+        serde_json::from_slice(&raw).unwrap()
+    }
+
+    /// The shared vectors, read as scans: cosign's signed vuln attestation (`valid/vuln`) has
+    /// predicate type vuln/v1, a zero scan time and a `null` result, so it names no severities
+    /// and is refused; grype's attestations are SBOMs (syft JSON, CycloneDX), whose predicates
+    /// are not scanner results either. No vector carries a severity: the Trivy/Grype severity
+    /// reading is shown by the generated results above.
+    #[test]
+    fn shared_vectors_name_no_severities_and_are_refused_as_scans() {
+        let st = payload_of(include_bytes!(
+            "../../testdata/vectors/cosign/pkg/policy/testdata/valid/vuln"
+        ));
+        assert_eq!(st["predicateType"], PREDICATE_COSIGN_VULN);
+        assert_eq!(
+            st.pointer("/predicate/metadata/scanFinishedOn")
+                .and_then(Value::as_str),
+            Some("0001-01-01T00:00:00Z")
+        );
+        let found = parse(&st["predicate"]);
+        assert_eq!(
+            found,
+            Err(ScanError::UnknownResult {
+                found: "null".into()
+            })
+        );
+        for (name, bytes) in [
+            (
+                "alpine.att.json",
+                &include_bytes!("../../testdata/vectors/grype/grype/pkg/testdata/alpine.att.json")
+                    [..],
+            ),
+            (
+                "alpine.cdx.att.json",
+                &include_bytes!(
+                    "../../testdata/vectors/grype/grype/pkg/testdata/alpine.cdx.att.json"
+                )[..],
+            ),
+        ] {
+            let st = payload_of(bytes);
+            let severities: Vec<Severity> = match parse_result(&st["predicate"]) {
+                Ok((_, v)) => v.iter().map(|x| x.severity).collect(),
+                Err(ScanError::UnknownResult { .. }) => Vec::new(),
+                Err(e) => panic!("{name}: {e}"),
+            };
+            assert_eq!(severities, Vec::<Severity>::new(), "{name}");
+            assert!(parse_result(&st["predicate"]).is_err(), "{name}");
+        }
+    }
 }
