@@ -593,21 +593,55 @@ fn verify_an_index_needs_provenance_on_the_index_or_on_every_platform_child() {
     let fx = s.reg.fixtures();
     let mut indexes = Vec::new();
     for repo in ["team/idx-all", "team/idx-one"] {
-        let idx = fx.multi_arch(repo, "v1", &[("linux", "amd64", None), ("linux", "arm64", Some("v8"))], 0);
-        fx.cosign_signature(repo, &idx.digest, &s.reg.repo_ref(repo), &s.release.signer());
+        let idx = fx.multi_arch(
+            repo,
+            "v1",
+            &[("linux", "amd64", None), ("linux", "arm64", Some("v8"))],
+            0,
+        );
+        fx.cosign_signature(
+            repo,
+            &idx.digest,
+            &s.reg.repo_ref(repo),
+            &s.release.signer(),
+        );
         indexes.push(idx);
     }
     // team/idx-all: provenance on the index covers both platforms.
     let all = &indexes[0];
-    let st = slsa_v1_github(&s.name("team/idx-all"), &all.digest, GITHUB_GENERATOR, REPO_URL, "refs/tags/v1");
-    s.attest("team/idx-all", &all.digest, &[signed(SLSA_PROVENANCE_V1, &st, &s.ci.signer())]);
+    let st = slsa_v1_github(
+        &s.name("team/idx-all"),
+        &all.digest,
+        GITHUB_GENERATOR,
+        REPO_URL,
+        "refs/tags/v1",
+    );
+    s.attest(
+        "team/idx-all",
+        &all.digest,
+        &[signed(SLSA_PROVENANCE_V1, &st, &s.ci.signer())],
+    );
     // team/idx-one: provenance on the amd64 child only.
     let one = &indexes[1];
     let amd64 = one.child("linux/amd64").unwrap().to_string();
     let arm64 = one.child("linux/arm64/v8").unwrap().to_string();
-    let st = slsa_v1_github(&s.name("team/idx-one"), &amd64, GITHUB_GENERATOR, REPO_URL, "refs/tags/v1");
-    s.attest("team/idx-one", &amd64, &[signed(SLSA_PROVENANCE_V1, &st, &s.ci.signer())]);
-    let (exit, r) = s.verify(&["team/idx-all", "team/idx-one"], &provenance_rule(true), AT);
+    let st = slsa_v1_github(
+        &s.name("team/idx-one"),
+        &amd64,
+        GITHUB_GENERATOR,
+        REPO_URL,
+        "refs/tags/v1",
+    );
+    s.attest(
+        "team/idx-one",
+        &amd64,
+        &[signed(SLSA_PROVENANCE_V1, &st, &s.ci.signer())],
+    );
+    let (exit, r) = s.verify(
+        &["team/idx-all", "team/idx-one"],
+        &provenance_rule(true),
+        AT,
+    );
     assert_eq!(exit, 1, "{r:#}");
     assert_eq!(errors(&r, 0), Vec::<String>::new(), "{r:#}");
     assert_eq!(errors(&r, 1), ["provenance-missing"], "{r:#}");
