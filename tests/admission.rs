@@ -1116,3 +1116,60 @@ fn admission_without_a_verdict_source_is_exit_2() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("--no-verify"), "{}", run.stderr);
 }
+
+#[test]
+fn kyverno_output_checks_the_provenance_builder_and_source_as_attestation_conditions() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = root().join("testdata/admission/keys");
+    let policy = dir.path().join("policy.yaml");
+    std::fs::write(
+        &policy,
+        format!(
+            "apiVersion: airlock/v1\nkind: Policy\nkeys:\n  release: {}\n  ci: {}\nrules:\n  - match: [\"quay.io/minio/aistor/**\"]\n    signatures:\n      keys: [release]\n    provenance:\n      signers: {{keys: [ci]}}\n      builderIds: [\"https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_container_slsa3.yml@refs/tags/v*\"]\n      sourceRepos: [\"git+https://github.com/minio/aistor.git\"]\n    vulnerabilities:\n      signers: {{keys: [ci]}}\n      maxSeverity: high\n  - match: [\"**\"]\n    signatures: none\n",
+            keys.join("release.pub").display(),
+            keys.join("ci.pub").display()
+        ),
+    )
+    .unwrap();
+    let lock = data("bundle/airlock.lock.json");
+    let run = airlock(&[
+        "admission",
+        "--no-verify",
+        "--format",
+        "kyverno",
+        "--lock",
+        &lock,
+        "--policy",
+        policy.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let docs = documents(&run.stdout);
+    let errors = validate_documents(&docs);
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    let rules = docs[0]["spec"]["rules"].as_array().unwrap();
+    let att = rules
+        .iter()
+        .flat_map(|r| r["verifyImages"].as_array().into_iter().flatten())
+        .flat_map(|v| v["attestations"].as_array().into_iter().flatten())
+        .find(|a| a["type"] == "https://slsa.dev/provenance/v1")
+        .expect("a provenance attestation entry");
+    let all = &att["conditions"][0]["all"];
+    assert_eq!(all[0]["key"], "{{ runDetails.builder.id }}");
+    assert_eq!(all[0]["operator"], "AnyIn");
+    assert_eq!(
+        all[0]["value"][0],
+        "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_container_slsa3.yml@refs/tags/v*"
+    );
+    assert_eq!(
+        all[1]["key"],
+        "{{ buildDefinition.externalParameters.workflow.repository }}"
+    );
+    assert_eq!(all[1]["value"][0], "https://github.com/minio/aistor");
+    let ci = std::fs::read_to_string(keys.join("ci.pub")).unwrap();
+    assert_eq!(
+        att["attestors"][0]["entries"][0]["keys"]["publicKeys"]
+            .as_str()
+            .unwrap(),
+        ci
+    );
+}

@@ -161,7 +161,7 @@ fn roots_defined() -> Option<bool> {
 
 /// Deserialize a string and check or convert it inside the visitor, so an error carries the
 /// string's own line and column.
-fn str_with<'de, D, T, F>(d: D, expecting: &'static str, check: F) -> Result<T, D::Error>
+pub(super) fn str_with<'de, D, T, F>(d: D, expecting: &'static str, check: F) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     F: FnOnce(&str) -> Result<T, String>,
@@ -184,7 +184,11 @@ where
 
 /// Deserialize a mapping into `R` (a derived struct with `deny_unknown_fields`), then check or
 /// convert it inside the visitor, so an error carries the mapping's line and column.
-fn map_with<'de, D, R, T, F>(d: D, expecting: &'static str, check: F) -> Result<T, D::Error>
+pub(super) fn map_with<'de, D, R, T, F>(
+    d: D,
+    expecting: &'static str,
+    check: F,
+) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     R: Deserialize<'de>,
@@ -233,7 +237,7 @@ pub struct RawPolicy {
     #[allow(dead_code)]
     pub kind: Kind,
     #[serde(default)]
-    pub keys: BTreeMap<Name, FilePath>,
+    pub keys: BTreeMap<Name, super::provenance::KeyEntry>,
     #[serde(default, rename = "trustedRoots")]
     pub trusted_roots: BTreeMap<Name, FilePath>,
     pub rules: Rules,
@@ -379,6 +383,9 @@ pub struct RawRule {
     pub attestations: Vec<AttestationRule>,
     pub sbom: SbomRequirement,
     pub platforms: Vec<String>,
+    pub provenance: Option<super::ProvenanceRule>,
+    pub vulnerabilities: Option<super::VulnerabilityRule>,
+    pub deny_packages: Vec<crate::verify::purl::Ban>,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -394,9 +401,13 @@ struct RuleFields {
     #[serde(default)]
     attestations: Vec<AttestationEntry>,
     #[serde(default)]
-    sbom: SbomRequirement,
+    sbom: super::provenance::SbomField,
     #[serde(default)]
     platforms: Vec<Platform>,
+    #[serde(default)]
+    provenance: Option<super::provenance::ProvenanceField>,
+    #[serde(default)]
+    vulnerabilities: Option<super::provenance::VulnerabilitiesField>,
 }
 
 impl<'de> Deserialize<'de> for RawRule {
@@ -439,8 +450,11 @@ impl<'de> Deserialize<'de> for RawRule {
                     patterns,
                     signatures,
                     attestations: r.attestations.into_iter().map(|a| a.0).collect(),
-                    sbom: r.sbom,
+                    sbom: r.sbom.requirement,
                     platforms,
+                    provenance: r.provenance.map(|p| p.0),
+                    vulnerabilities: r.vulnerabilities.map(|v| v.0),
+                    deny_packages: r.sbom.deny_packages,
                 })
             },
         )
@@ -577,6 +591,8 @@ struct SignersFields {
     identities: Option<Vec<IdentityEntry>>,
     #[serde(default)]
     annotations: BTreeMap<String, String>,
+    #[serde(default)]
+    threshold: Option<usize>,
 }
 
 fn signers(raw: SignersFields) -> Result<Signers, String> {
@@ -605,7 +621,23 @@ fn signers(raw: SignersFields) -> Result<Signers, String> {
              `env`: remove or name it"
         ));
     }
+    let threshold = raw.threshold.unwrap_or(1);
+    if threshold == 0 {
+        return Err(
+            "`threshold` is 0; expected at least 1 (the number of distinct signers that must \
+             have signed)"
+                .to_string(),
+        );
+    }
+    if raw.keyless.is_empty() && threshold > raw.keys.len() {
+        return Err(format!(
+            "`threshold` is {threshold} but `signatures` lists only {} key(s), so it could never \
+             be met; list more signers or lower the threshold",
+            raw.keys.len()
+        ));
+    }
     Ok(Signers {
+        threshold,
         keys: raw.keys.into_iter().map(|k| k.0).collect(),
         keyless: raw.keyless.into_iter().map(|k| k.0).collect(),
         identities,
@@ -615,7 +647,7 @@ fn signers(raw: SignersFields) -> Result<Signers, String> {
 
 /// A reference to a name under `keys:`.
 #[derive(Debug)]
-struct KeyRef(String);
+pub(super) struct KeyRef(pub(super) String);
 
 impl<'de> Deserialize<'de> for KeyRef {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -709,7 +741,7 @@ struct KeylessFields {
 }
 
 #[derive(Debug)]
-struct KeylessEntry(KeylessSigner);
+pub(super) struct KeylessEntry(pub(super) KeylessSigner);
 
 impl<'de> Deserialize<'de> for KeylessEntry {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -870,6 +870,7 @@ mod tests {
             attestations: vec![],
             sboms: vec![],
             findings: vec![],
+            judged: Default::default(),
         });
         r.finalise();
         assert!(r.passed());

@@ -39,6 +39,17 @@ pub enum Code {
     ChunksInvalid,
     ArchiveInvalid,
     BaseRequired,
+    ProvenanceMissing,
+    ProvenanceMismatch,
+    ScanMissing,
+    ScanInvalid,
+    ScanTooOld,
+    VulnerabilityFound,
+    AllowanceExpired,
+    SbomPackageDenied,
+    SignatureThresholdUnmet,
+    KeyExpired,
+    KeyRevoked,
 }
 
 impl Code {
@@ -77,6 +88,17 @@ impl Code {
         Code::ChunksInvalid,
         Code::ArchiveInvalid,
         Code::BaseRequired,
+        Code::ProvenanceMissing,
+        Code::ProvenanceMismatch,
+        Code::ScanMissing,
+        Code::ScanInvalid,
+        Code::ScanTooOld,
+        Code::VulnerabilityFound,
+        Code::AllowanceExpired,
+        Code::SbomPackageDenied,
+        Code::SignatureThresholdUnmet,
+        Code::KeyExpired,
+        Code::KeyRevoked,
     ];
 
     /// The kebab-case code string.
@@ -116,6 +138,17 @@ impl Code {
             Code::ChunksInvalid => "chunks-invalid",
             Code::ArchiveInvalid => "archive-invalid",
             Code::BaseRequired => "base-required",
+            Code::ProvenanceMissing => "provenance-missing",
+            Code::ProvenanceMismatch => "provenance-mismatch",
+            Code::ScanMissing => "scan-missing",
+            Code::ScanInvalid => "scan-invalid",
+            Code::ScanTooOld => "scan-too-old",
+            Code::VulnerabilityFound => "vulnerability-found",
+            Code::AllowanceExpired => "allowance-expired",
+            Code::SbomPackageDenied => "sbom-package-denied",
+            Code::SignatureThresholdUnmet => "signature-threshold-unmet",
+            Code::KeyExpired => "key-expired",
+            Code::KeyRevoked => "key-revoked",
         }
     }
 
@@ -194,6 +227,29 @@ impl Code {
             Code::BaseRequired => {
                 "a delta bundle needs its base bundle (verify --base), or the base given is not the one it was captured against"
             }
+            Code::ProvenanceMissing => {
+                "no SLSA provenance (v0.2 or v1) signed by a signer the rule lists"
+            }
+            Code::ProvenanceMismatch => {
+                "the provenance's builder id, source repository or ref is not one the rule allows"
+            }
+            Code::ScanMissing => "no vulnerability scan signed by a signer the rule lists",
+            Code::ScanInvalid => {
+                "a vulnerability scan that does not read (unknown result shape, no scan time)"
+            }
+            Code::ScanTooOld => {
+                "the scan finished longer ago than maxScanAge before the verification time"
+            }
+            Code::VulnerabilityFound => {
+                "a vulnerability above maxSeverity, not allowed and not suppressed by VEX"
+            }
+            Code::AllowanceExpired => "an allow entry is past its until date and no longer applies",
+            Code::SbomPackageDenied => "an SBOM lists a package that sbom.denyPackages denies",
+            Code::SignatureThresholdUnmet => {
+                "fewer distinct trusted signers than signatures.threshold"
+            }
+            Code::KeyExpired => "a signature was made with a key outside its validFrom/validUntil",
+            Code::KeyRevoked => "a signature was made with a key the policy marks revoked",
         }
     }
 
@@ -234,6 +290,17 @@ impl Code {
             Code::ChunksInvalid => "use the chunk list written by pack and the matching --key",
             Code::ArchiveInvalid => "treat the archive as hostile; re-create it with airlock pack on the connected side",
             Code::BaseRequired => "give the base bundle the delta was captured against (its lock's sha256 is in the message)",
+            Code::ProvenanceMissing => "attach SLSA provenance signed by a listed signer at the source (cosign attest --type slsaprovenance), or fix provenance.signers",
+            Code::ProvenanceMismatch => "the image was built elsewhere or from another source: rebuild on the trusted builder, or correct builderIds/sourceRepos/refs",
+            Code::ScanMissing => "scan the image and attest the result (cosign attest --type vuln) with a listed scanner key",
+            Code::ScanInvalid => "attest a Trivy or Grype JSON result in cosign's vuln predicate, with metadata.scanFinishedOn",
+            Code::ScanTooOld => "re-scan the image and attest the new result, then capture again",
+            Code::VulnerabilityFound => "update the affected package, or record accepted risk under vulnerabilities.allow (with an expiry) or a signed OpenVEX statement",
+            Code::AllowanceExpired => "renew the entry with a new until date after review, or fix the vulnerability",
+            Code::SbomPackageDenied => "rebuild without the denied package (or with a version outside the denied range)",
+            Code::SignatureThresholdUnmet => "collect signatures from more of the listed signers (the same key twice counts once)",
+            Code::KeyExpired => "re-sign with a current key, or correct the key's validity dates after checking",
+            Code::KeyRevoked => "re-sign with a key that is not revoked; treat content signed by the revoked key as untrusted",
         }
     }
 }
@@ -314,6 +381,7 @@ impl Finding {
     /// wins (the idea of webpki's error ranking).
     pub fn candidate_rank(&self) -> u8 {
         match self.code {
+            Code::KeyRevoked | Code::KeyExpired => 8,
             Code::SignatureIdentityMismatch | Code::CertificateIdentityMismatch => 7,
             Code::SignatureUntrusted => 6,
             Code::SignatureDigestMismatch | Code::AttestationSubjectMismatch => 5,

@@ -511,6 +511,7 @@ mod tests {
                 "<iframe src=http://evil/>",
                 "a\u{1b}[2Jb & <style>",
             )],
+            judged: Default::default(),
         });
         r.finalise();
         r

@@ -283,7 +283,8 @@ pub fn subjects(report: &Report) -> Vec<VsaSubject> {
 }
 
 /// `predicate.inputAttestations`: every attestation manifest the report examined (verified or
-/// not; the embedded report says which), once each.
+/// not; the embedded report says which), once each, and every attestation envelope a provenance,
+/// scan or VEX decision used; each with `uri` (`oci://REPOSITORY@MANIFEST`) and `digest`.
 pub fn input_attestations(report: &Report) -> Vec<ResourceDescriptor> {
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
@@ -292,9 +293,25 @@ pub fn input_attestations(report: &Report) -> Vec<ResourceDescriptor> {
         for a in &img.attestations {
             if let Some((key, digest)) = digest_map(&a.manifest) {
                 if seen.insert(key) {
+                    let name = child_name(repo.as_deref(), &a.manifest);
                     out.push(ResourceDescriptor {
-                        name: Some(child_name(repo.as_deref(), &a.manifest)),
-                        uri: None,
+                        uri: Some(format!("oci://{name}")),
+                        name: Some(name),
+                        digest,
+                    });
+                }
+            }
+        }
+        // The envelopes a provenance, vulnerability or VEX decision used, by their own digest.
+        for u in &img.judged.attestations_used {
+            if let Some((key, digest)) = digest_map(&u.digest) {
+                if seen.insert(key) {
+                    out.push(ResourceDescriptor {
+                        name: Some(format!("{} ({})", u.purpose, u.predicate_type)),
+                        uri: Some(format!(
+                            "oci://{}",
+                            child_name(repo.as_deref(), &u.manifest)
+                        )),
                         digest,
                     });
                 }
@@ -832,6 +849,7 @@ mod tests {
             ],
             sboms: vec![],
             findings: vec![],
+            judged: Default::default(),
         });
         r.finalise();
         r

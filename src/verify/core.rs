@@ -366,7 +366,7 @@ pub fn verify(view: &BundleView, policy: &Policy, trust: &Trust, at: &str) -> Re
                     part.iter()
                         .map(|root| {
                             let locked_image = locked.get(root.name.as_str()).copied();
-                            verify_root(view, policy, trust, locked_image, attachments, root)
+                            verify_root(view, policy, trust, locked_image, attachments, root, at)
                         })
                         .collect::<Vec<_>>()
                 })
@@ -740,6 +740,7 @@ fn verify_root(
     locked: Option<&LockedImage>,
     att: &Attachments,
     root: &Root,
+    at: &str,
 ) -> ImageReport {
     let digest = root.desc.digest.clone();
     let mut img = Img {
@@ -753,6 +754,7 @@ fn verify_root(
             attestations: Vec::new(),
             sboms: Vec::new(),
             findings: Vec::new(),
+            judged: Default::default(),
         },
         subject_name: format!("{}@{}", root.name, digest),
         view,
@@ -1031,6 +1033,8 @@ fn verify_root(
             .filter_map(|n| trust.keys.get(n).map(|k| (n.as_str(), k)))
             .collect(),
     };
+    let at_time =
+        time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).ok();
     let mut trusted_sig_on_root = false;
     if let SignatureRule::Required(signers) = &rule.signatures {
         for (subject, sm) in &sig_manifests {
@@ -1064,6 +1068,22 @@ fn verify_root(
                     trusted_sig_on_root = true;
                 }
             }
+        }
+        // Key validity (revoked, outside validFrom/validUntil) and the distinct-signer threshold.
+        let distinct = settle_signatures(&mut img, policy, at_time, &digest);
+        trusted_sig_on_root = trusted_sig_on_root && distinct > 0;
+        if distinct > 0 && distinct < signers.threshold {
+            img.err(
+                Code::SignatureThresholdUnmet,
+                format!(
+                    "signatures.threshold is {}: expected valid signatures on {digest} from {} \
+                     distinct signers of {}; found {distinct} (several signatures by one key \
+                     count once)",
+                    signers.threshold,
+                    signers.threshold,
+                    describe_signers(signers)
+                ),
+            );
         }
         let have = sig_manifests.iter().filter(|(s, _)| s == &digest).count()
             + bundle_manifests
@@ -1099,10 +1119,21 @@ fn verify_root(
             }
         }
     }
+    for set in judged_signer_sets(rule) {
+        for n in &set.keys {
+            if let Some(k) = trust.keys.get(n) {
+                if !att_keys.iter().any(|(x, _)| x == n) {
+                    att_keys.push((n.as_str(), k));
+                }
+            }
+        }
+    }
     let needs_atts = !rule.attestations.is_empty()
+        || rule.provenance.is_some()
+        || rule.vulnerabilities.is_some()
         || rule.sbom == SbomRequirement::Required
         || !att_keys.is_empty();
-    let mut verified: Vec<(String, String, Statement)> = Vec::new(); // (key name, subject, statement)
+    let mut verified: Vec<super::judge::Verified> = Vec::new();
     if needs_atts {
         for (subject, am) in &att_manifests {
             verify_attestations(
@@ -1128,12 +1159,30 @@ fn verify_root(
             );
         }
     }
+    // Attestations signed with a revoked or expired key do not count.
+    let mut invalid_key: Vec<(Code, String)> = Vec::new();
+    verified.retain(|v| match key_problem(policy, &v.signer, at_time) {
+        Some((code, why)) => {
+            invalid_key.push((
+                code,
+                format!(
+                    "attestation {} ({}) on {}: {why}; it does not count",
+                    v.envelope, v.statement.predicate_type, v.subject
+                ),
+            ));
+            false
+        }
+        None => true,
+    });
+    for (code, msg) in invalid_key {
+        img.warn(code, msg);
+    }
     let mut unmet = 0usize;
     for req in &rule.attestations {
-        let ok = verified.iter().any(|(signer, subj, st)| {
-            subj == &digest.to_string()
-                && intoto::predicate_type_matches(&req.predicate_type, &st.predicate_type)
-                && (req.keys.is_empty() || req.keys.iter().any(|k| k == signer))
+        let ok = verified.iter().any(|v| {
+            v.subject == digest.to_string()
+                && intoto::predicate_type_matches(&req.predicate_type, &v.statement.predicate_type)
+                && (req.keys.is_empty() || req.keys.iter().any(|k| *k == v.signer))
         });
         if !ok {
             unmet += 1;
@@ -1150,10 +1199,21 @@ fn verify_root(
     img.decide(Candidate::Attestation, &digest, unmet == 0, None);
 
     // 5. SBOMs: from verified SBOM attestations, and from .sbom attachments.
-    for (_, subj, st) in &verified {
+    let want_docs = !rule.deny_packages.is_empty();
+    let mut sbom_docs: Vec<(String, serde_json::Value)> = Vec::new();
+    for v in &verified {
+        let (subj, st) = (&v.subject, &v.statement);
         if st.predicate_kind().is_sbom() {
             match sbom::parse_sbom_value(&st.predicate) {
-                Ok(s) => img.rep.sboms.push(sbom_entry(&s, "attestation")),
+                Ok(s) => {
+                    img.rep.sboms.push(sbom_entry(&s, "attestation"));
+                    if want_docs {
+                        sbom_docs.push((
+                            format!("attestation {} for {subj}", v.envelope),
+                            st.predicate.clone(),
+                        ));
+                    }
+                }
                 Err(e) => img.err(
                     Code::SbomInvalid,
                     format!("SBOM attestation ({}) for {subj}: {e}", st.predicate_type),
@@ -1174,6 +1234,14 @@ fn verify_root(
                     Ok(s) => {
                         if subject == &digest || tree.contains(subject) {
                             img.rep.sboms.push(sbom_entry(&s, "attachment"));
+                            if want_docs {
+                                if let Ok(doc) = serde_json::from_slice(bytes) {
+                                    sbom_docs.push((
+                                        format!("attachment {} for {subject}", l.digest),
+                                        doc,
+                                    ));
+                                }
+                            }
                         }
                     }
                     Err(e) => img.err(Code::SbomInvalid, format!("SBOM {} ({}) attached to {subject}: {e}", l.digest, l.media_type)),
@@ -1185,6 +1253,30 @@ fn verify_root(
     if rule.sbom == SbomRequirement::Required && img.rep.sboms.is_empty() {
         img.err(Code::SbomMissing, format!("the policy requires an SBOM (SPDX or CycloneDX, attested or attached) for {digest}; none found"));
     }
+
+    // 6. What the attestations say: provenance, vulnerability scans with VEX, package bans.
+    let children: Vec<String> = tree
+        .iter()
+        .filter(|d| *d != &digest)
+        .map(|d| d.to_string())
+        .collect();
+    let root_text = digest.to_string();
+    let judged = super::judge::judge(&super::judge::Input {
+        rule,
+        at: time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).ok(),
+        root: &root_text,
+        children: &children,
+        attestations: &verified,
+        sboms: &sbom_docs,
+    });
+    for j in judged.findings {
+        if j.error {
+            img.err(j.code, j.message);
+        } else {
+            img.warn(j.code, j.message);
+        }
+    }
+    img.rep.judged = judged.judged;
     for r in std::mem::take(&mut img.rejected) {
         let mut f = r.finding;
         f.severity = crate::report::Severity::Info;
@@ -1192,6 +1284,116 @@ fn verify_root(
         img.rep.findings.push(f);
     }
     img.rep
+}
+
+/// Why a policy key may not be used at `at`: revoked, or outside its validity window.
+fn key_problem(
+    policy: &Policy,
+    name: &str,
+    at: Option<time::OffsetDateTime>,
+) -> Option<(Code, String)> {
+    let v = policy.key_validity.get(name)?;
+    if v.revoked {
+        return Some((
+            Code::KeyRevoked,
+            format!("key {name} is marked revoked in the policy"),
+        ));
+    }
+    let fmt = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    };
+    let Some(at) = at else {
+        return Some((
+            Code::KeyExpired,
+            format!(
+                "key {name} has a validity window, but the verification time could not be read"
+            ),
+        ));
+    };
+    if let Some(from) = v.valid_from.filter(|f| at < *f) {
+        return Some((
+            Code::KeyExpired,
+            format!(
+                "key {name} is valid from {}, after the signing time {}",
+                fmt(from),
+                fmt(at)
+            ),
+        ));
+    }
+    if let Some(until) = v.valid_until.filter(|u| at > *u) {
+        return Some((
+            Code::KeyExpired,
+            format!(
+                "key {name} was valid until {}, before the signing time {}",
+                fmt(until),
+                fmt(at)
+            ),
+        ));
+    }
+    None
+}
+
+/// Signatures that verified with a revoked key, or with a key outside its validity window at the
+/// verification time (no signature carries a trusted timestamp for key-based signing), do not
+/// count: they become rejected candidates. Returns how many distinct signers (by key id, or by
+/// identity for keyless) remain on `digest`.
+fn settle_signatures(
+    img: &mut Img,
+    policy: &Policy,
+    at: Option<time::OffsetDateTime>,
+    digest: &Digest,
+) -> usize {
+    let mut rejected: Vec<(Digest, Code, String)> = Vec::new();
+    for e in img.rep.signatures.iter_mut().filter(|e| e.verified) {
+        let Some(name) = e.signer.clone() else {
+            continue;
+        };
+        if let Some((code, why)) = key_problem(policy, &name, at) {
+            e.verified = false;
+            if let Ok(subject) = Digest::parse(&e.subject) {
+                rejected.push((
+                    subject,
+                    code,
+                    format!(
+                        "signature in {} on {}: {why}; it does not count",
+                        e.manifest, e.subject
+                    ),
+                ));
+            }
+        }
+    }
+    for (subject, code, msg) in rejected {
+        img.reject(Candidate::Signature, &subject, code, msg);
+    }
+    let distinct: BTreeSet<String> = img
+        .rep
+        .signatures
+        .iter()
+        .filter(|e| e.verified && e.subject == digest.to_string())
+        .map(|e| {
+            e.key_id
+                .clone()
+                .or_else(|| e.signer.clone())
+                .unwrap_or_default()
+        })
+        .collect();
+    distinct.len()
+}
+
+/// The signer sets of a rule's provenance, vulnerability and VEX requirements.
+fn judged_signer_sets(rule: &Rule) -> Vec<&crate::policy::SignerSet> {
+    let mut out = Vec::new();
+    if let Some(p) = &rule.provenance {
+        out.push(&p.signers);
+    }
+    if let Some(v) = &rule.vulnerabilities {
+        out.push(&v.signers);
+        if let Some(x) = &v.vex {
+            out.push(x);
+        }
+    }
+    out
 }
 
 fn kind_name(k: AttachmentKind) -> &'static str {
@@ -1507,7 +1709,7 @@ fn verify_attestations(
     att_manifest: &Digest,
     keys: &[(&str, &PublicKey)],
     known: &[(&str, &PublicKey)],
-    verified: &mut Vec<(String, String, Statement)>,
+    verified: &mut Vec<super::judge::Verified>,
 ) {
     let Some(man) = view.manifests.get(att_manifest) else {
         return;
@@ -1596,7 +1798,13 @@ fn verify_attestations(
         }
         entry.verified = true;
         img.rep.attestations.push(entry);
-        verified.push((name.to_string(), subject.to_string(), st));
+        verified.push(super::judge::Verified {
+            signer: name.to_string(),
+            subject: subject.to_string(),
+            statement: st,
+            manifest: att_manifest.to_string(),
+            envelope: layer.digest.to_string(),
+        });
     }
 }
 
@@ -1609,6 +1817,9 @@ fn keyless_signers(rule: &Rule) -> Vec<&crate::policy::KeylessSigner> {
     }
     for a in &rule.attestations {
         out.extend(a.keyless.iter());
+    }
+    for set in judged_signer_sets(rule) {
+        out.extend(set.keyless.iter());
     }
     out
 }
@@ -1793,7 +2004,7 @@ fn check_bundle_attestation(
     keys: &[(&str, &PublicKey)],
     keyless: &[&crate::policy::KeylessSigner],
     roots: &BTreeMap<String, TrustedRoot>,
-    verified: &mut Vec<(String, String, Statement)>,
+    verified: &mut Vec<super::judge::Verified>,
 ) {
     let Some(opened) = open_bundle(img, view, subject, bm, keys, keyless, roots, false) else {
         return;
@@ -1820,7 +2031,26 @@ fn check_bundle_attestation(
         );
         return;
     }
-    verified.push((opened.name, subject.to_string(), st));
+    let envelope = view
+        .manifests
+        .get(bm)
+        .and_then(|m| {
+            m.layers()
+                .iter()
+                .find(|l| {
+                    l.media_type
+                        .starts_with("application/vnd.dev.sigstore.bundle")
+                })
+                .map(|l| l.digest.to_string())
+        })
+        .unwrap_or_else(|| bm.to_string());
+    verified.push(super::judge::Verified {
+        signer: opened.name,
+        subject: subject.to_string(),
+        statement: st,
+        manifest: bm.to_string(),
+        envelope,
+    });
 }
 
 /// A bundle whose signature verified: who signed and the signed statement.

@@ -12,6 +12,8 @@
 //!   builders (simple signing, DSSE/PAE, in-toto/SLSA/SPDX/CycloneDX).
 //! - [`keys`]: [`TestKey`], an ECDSA P-256 key that signs like cosign.
 //! - [`cut`]: [`cut::CutProxy`], a TCP proxy that cuts the connection after N bytes.
+//! - [`provenance`]: SLSA provenance, Trivy/Grype vulnerability predicates, OpenVEX and SBOMs
+//!   with purls, shaped like the real tools' output.
 //! - [`content`]: digests, deterministic bytes, tar/gzip writers, base64/PEM.
 //!
 //! Each test binary uses only part of this, hence the `allow`s.
@@ -22,6 +24,7 @@ pub mod cut;
 pub mod fixtures;
 pub mod hostile;
 pub mod keys;
+pub mod provenance;
 pub mod registry;
 pub mod scenarios;
 pub mod token;
