@@ -187,6 +187,8 @@ pub fn verify(view: &BundleView, policy: &Policy, trust: &Trust, at: &str) -> Re
         return report;
     }
     let attachments = Attachments::build(view);
+    // One clock: keyless and timestamp checks use the verification time `at`.
+    let roots_at = sigstore::roots_at(&trust.trusted_roots, at);
     let lock = check_lock(&trust.lock, &mut report);
     let locked: HashMap<&str, &LockedImage> = lock
         .as_ref()
@@ -285,12 +287,20 @@ pub fn verify(view: &BundleView, policy: &Policy, trust: &Trust, at: &str) -> Re
         let handles: Vec<_> = roots
             .chunks(chunk)
             .map(|part| {
-                let (locked, attachments) = (&locked, &attachments);
+                let (locked, attachments, roots_at) = (&locked, &attachments, &roots_at);
                 s.spawn(move || {
                     part.iter()
                         .map(|root| {
                             let locked_image = locked.get(root.name.as_str()).copied();
-                            verify_root(view, policy, trust, locked_image, attachments, root)
+                            verify_root(
+                                view,
+                                policy,
+                                trust,
+                                roots_at,
+                                locked_image,
+                                attachments,
+                                root,
+                            )
                         })
                         .collect::<Vec<_>>()
                 })
@@ -532,6 +542,7 @@ fn verify_root(
     view: &BundleView,
     policy: &Policy,
     trust: &Trust,
+    roots_at: &BTreeMap<String, TrustedRoot>,
     locked: Option<&LockedImage>,
     att: &Attachments,
     root: &Root,
@@ -792,7 +803,7 @@ fn verify_root(
                 &known,
                 signers,
                 &repository,
-                &trust.trusted_roots,
+                roots_at,
             );
             if ok && subject == &digest {
                 trusted_sig_on_root = true;
@@ -800,14 +811,7 @@ fn verify_root(
         }
         for (subject, bm) in &bundle_manifests {
             if let Some(true) = check_bundle(
-                &mut img,
-                view,
-                subject,
-                bm,
-                &sig_keys,
-                &known,
-                rule,
-                &trust.trusted_roots,
+                &mut img, view, subject, bm, &sig_keys, &known, rule, roots_at,
             ) {
                 if subject == &digest {
                     trusted_sig_on_root = true;
@@ -868,7 +872,7 @@ fn verify_root(
                 bm,
                 &att_keys,
                 &keyless_signers(rule),
-                &trust.trusted_roots,
+                roots_at,
                 &mut verified,
             );
         }
