@@ -1061,7 +1061,16 @@ fn check_simple_signatures(
         let trusted = keys.iter().find(|(_, k)| k.verify(payload, &sig).is_ok());
         if trusted.is_none() && has_cert && !signers.keyless.is_empty() {
             match verify_keyless_layer(roots, &signers.keyless, payload, sig_b64, layer) {
-                Ok(who) => entry.signer = Some(who),
+                Ok((who, warnings)) => {
+                    // Ignored (unverifiable) timestamps are shown, not fatal.
+                    for w in warnings {
+                        img.warn(
+                            Code::TimestampInvalid,
+                            format!("keyless signature {} on {subject}: {w}", layer.digest),
+                        );
+                    }
+                    entry.signer = Some(who)
+                }
                 Err(f) => {
                     img.err(
                         f.code,
@@ -1368,20 +1377,20 @@ fn verify_keyless(
 }
 
 /// A legacy `.sig` layer with a Fulcio certificate: its annotations as a bundle, verified against
-/// the rule's keyless signers. Ok: who signed.
+/// the rule's keyless signers. Ok: who signed, and warnings for the report.
 fn verify_keyless_layer(
     roots: &BTreeMap<String, TrustedRoot>,
     signers: &[crate::policy::KeylessSigner],
     payload: &[u8],
     sig_b64: &str,
     layer: &Descriptor,
-) -> Result<String, sigstore::Failure> {
+) -> Result<(String, Vec<String>), sigstore::Failure> {
     let legacy =
         sigstore::legacy::LegacyLayer::from_annotations(payload, sig_b64, |k| layer.annotation(k));
     let bundle = legacy.to_bundle_json(None)?;
     let signers: Vec<&crate::policy::KeylessSigner> = signers.iter().collect();
     verify_keyless(roots, &signers, &bundle, sigstore::Artifact::Bytes(payload))
-        .map(|v| keyless_name(&v))
+        .map(|v| (keyless_name(&v), v.warnings))
 }
 
 /// Sigstore bundle referrers (cosign v3) that carry a signature (predicate
@@ -1559,7 +1568,16 @@ fn open_bundle(
             return None;
         }
         match verify_keyless(roots, keyless, bytes, sigstore::Artifact::Sha256(digest)) {
-            Ok(verified) => (keyless_name(&verified), None),
+            Ok(verified) => {
+                // Ignored (unverifiable) timestamps are shown, not fatal.
+                for w in &verified.warnings {
+                    img.warn(
+                        Code::TimestampInvalid,
+                        format!("keyless sigstore bundle {bm} on {subject}: {w}"),
+                    );
+                }
+                (keyless_name(&verified), None)
+            }
             Err(f) => {
                 let code = match f.code {
                     Code::SignatureInvalid | Code::SignatureUntrusted => invalid,
