@@ -804,7 +804,7 @@ pub enum RawTrustedRoot {
 }
 
 /// `{tuf: DIR, root: FILE, maxAge: DURATION}`.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTufRoot {
     pub tuf: FilePath,
