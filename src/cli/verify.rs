@@ -115,9 +115,8 @@ pub fn run(mut a: Args) -> Result<u8, Fatal> {
         Some(p) => Some(keys::load_public_key_file(p)?),
         None => None,
     };
-    let (trusted_roots, root_findings) = common::load_trusted_roots_at(&policy, &at)?;
     let trust = Trust {
-        trusted_roots,
+        trusted_roots: common::load_trusted_roots(&policy)?,
         keys: keys_map,
         known_keys: known,
         lock: LockInput {
@@ -130,8 +129,6 @@ pub fn run(mut a: Args) -> Result<u8, Fatal> {
     };
     let view = load_view(&dir, jobs);
     let mut report = verify(&view, &policy, &trust, &at);
-    report.findings.extend(root_findings);
-    report.finalise();
     common::record_inputs(&mut report, &policy, a.pins.as_deref());
     finish(&a, &report)
 }
@@ -267,9 +264,8 @@ fn run_registry(
             Some(p) => Fatal(format!("{e} (mapping {})", p.display())),
             None => Fatal(e.to_string()),
         })?;
-    let (trusted_roots, root_findings) = common::load_trusted_roots_at(&policy, at)?;
     let trust = Trust {
-        trusted_roots,
+        trusted_roots: common::load_trusted_roots(&policy)?,
         keys: keys_map,
         known_keys: known,
         lock: LockInput {
@@ -281,7 +277,6 @@ fn run_registry(
         pins,
     };
     let mut report = verify(&loaded.view, &policy, &trust, at);
-    report.findings.extend(root_findings);
     add_edge_findings(&mut report, &loaded.findings);
     common::record_inputs(&mut report, &policy, a.pins.as_deref());
     finish(a, &report)

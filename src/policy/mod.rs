@@ -50,10 +50,8 @@ pub struct Policy {
     /// Key name -> PEM public key path, resolved against the policy file's directory.
     pub keys: BTreeMap<String, PathBuf>,
     /// Trusted-root name -> Sigstore `trusted_root.json` path (YAML `trustedRoots`), resolved
-    /// against the policy file's directory. For a TUF entry, the TUF repository directory.
+    /// against the policy file's directory.
     pub trusted_roots: BTreeMap<String, PathBuf>,
-    /// Trusted-root names given as TUF repository snapshots (`{tuf, root, maxAge}`), resolved.
-    pub trusted_roots_tuf: BTreeMap<String, crate::trust::tuf::TufSource>,
     /// In file order; the first rule that matches applies.
     pub rules: Vec<Rule>,
     /// What happens to an image no rule covers (YAML `unmatched`; default deny).
@@ -432,30 +430,7 @@ fn build(raw: RawPolicy, text: &str, source: &Path) -> Result<Policy, PolicyErro
             .collect()
     };
     let keys = resolve(raw.keys);
-    let mut trusted_roots = BTreeMap::new();
-    let mut trusted_roots_tuf = BTreeMap::new();
-    for (name, entry) in raw.trusted_roots {
-        match entry {
-            raw::RawTrustedRoot::File(p) => {
-                trusted_roots.insert(name.0, base.join(p.0));
-            }
-            raw::RawTrustedRoot::Tuf(t) => {
-                let dir = base.join(t.tuf.0);
-                trusted_roots.insert(name.0.clone(), dir.clone());
-                trusted_roots_tuf.insert(
-                    name.0,
-                    crate::trust::tuf::TufSource {
-                        dir,
-                        root: base.join(t.root.0),
-                        max_age_secs: t
-                            .max_age
-                            .as_deref()
-                            .and_then(crate::trust::tuf::parse_duration),
-                    },
-                );
-            }
-        }
-    }
+    let trusted_roots = resolve(raw.trusted_roots);
     let invalid =
         |message: String| PolicyError::new(PolicyErrorKind::Invalid, source, None, message);
 
@@ -485,7 +460,6 @@ fn build(raw: RawPolicy, text: &str, source: &Path) -> Result<Policy, PolicyErro
         sha256: crate::oci::Digest::sha256_of(text.as_bytes()).to_string(),
         keys,
         trusted_roots,
-        trusted_roots_tuf,
         rules,
         unmatched: raw.unmatched,
     };

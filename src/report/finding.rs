@@ -31,8 +31,6 @@ pub enum Code {
     CertificateIdentityMismatch,
     TlogInvalid,
     TimestampInvalid,
-    TrustRootInvalid,
-    TrustRootStale,
 }
 
 impl Code {
@@ -63,8 +61,6 @@ impl Code {
         Code::CertificateIdentityMismatch,
         Code::TlogInvalid,
         Code::TimestampInvalid,
-        Code::TrustRootInvalid,
-        Code::TrustRootStale,
     ];
 
     /// The kebab-case code string.
@@ -96,8 +92,6 @@ impl Code {
             Code::CertificateIdentityMismatch => "certificate-identity-mismatch",
             Code::TlogInvalid => "tlog-invalid",
             Code::TimestampInvalid => "timestamp-invalid",
-            Code::TrustRootInvalid => "trust-root-invalid",
-            Code::TrustRootStale => "trust-root-stale",
         }
     }
 
@@ -154,12 +148,6 @@ impl Code {
             Code::TimestampInvalid => {
                 "a signed timestamp does not verify or lies outside the authority's validity"
             }
-            Code::TrustRootInvalid => {
-                "a TUF-delivered trusted root fails a signature, hash, version or rotation check"
-            }
-            Code::TrustRootStale => {
-                "TUF metadata of a trusted root expired at the verification time or is older than maxAge"
-            }
         }
     }
 
@@ -192,8 +180,6 @@ impl Code {
             Code::CertificateIdentityMismatch => "check the rule's keyless identity and issuer",
             Code::TlogInvalid => "import the Rekor key or trusted root used by the signer",
             Code::TimestampInvalid => "import the timestamp authority's certificate chain",
-            Code::TrustRootInvalid => "copy the TUF repository again from a trusted source (airlock capture --tuf DIR)",
-            Code::TrustRootStale => "bring a fresh copy of the TUF repository into the gap (airlock capture --tuf DIR)",
         }
     }
 }

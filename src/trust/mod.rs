@@ -1,4 +1,3 @@
 //! Trust material: public keys, private keys, trusted roots.
 pub mod keys;
 pub mod sigstore;
-pub mod tuf;
