@@ -13,6 +13,7 @@ command -v htpasswd >/dev/null 2>&1 || pkgs+=(apache2-utils)
 command -v openssl >/dev/null 2>&1 || pkgs+=(openssl)
 command -v script >/dev/null 2>&1 || pkgs+=(bsdutils)  # a pseudo-terminal for the passphrase-prompt tests
 command -v chromium >/dev/null 2>&1 || pkgs+=(chromium)
+command -v faketime >/dev/null 2>&1 || pkgs+=(faketime)
 if [ ${#pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "installing: ${pkgs[*]}"
@@ -23,8 +24,8 @@ if [ ${#pkgs[@]} -gt 0 ]; then
     exit 2
   fi
 fi
-if ! python3 -c 'import cryptography, nacl, jsonschema, yaml' >/dev/null 2>&1; then
-  python3 -m pip install -q cryptography pynacl jsonschema pyyaml
+if ! python3 -c 'import cryptography, nacl, jsonschema, yaml, tuf' >/dev/null 2>&1; then
+  python3 -m pip install -q cryptography pynacl jsonschema pyyaml tuf
 fi
 
 cargo fmt --check

@@ -46,6 +46,10 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::{json, Value};
 
+/// The verification time of the library runs (2026-11-01T00:00:00Z): after every vector's
+/// signing time. Fixed, so the outcome never depends on the day the test runs.
+const AT_UNIX: i64 = 1_793_491_200;
+
 /// The finding code each expected-fail case must be rejected with.
 const FAIL_CODES: &[(&str, Code)] = &[
     // B: containers/image cosign signatures.
@@ -234,15 +238,20 @@ fn check_sigstore_material(
         },
         (None, Some(k)) => Signer::Key(k),
     };
-    verify_bundle(&bundle, Artifact::Bytes(layer.payload), signer, &root)
-        .map(|_| ())
-        .map_err(|f| {
-            if f.code == Code::TlogInvalid && f.message.contains("of kind rekord/") {
-                Outcome::Unsupported(f.message)
-            } else {
-                fail(f.code, f.message)
-            }
-        })
+    verify_bundle(
+        &bundle,
+        Artifact::Bytes(layer.payload),
+        signer,
+        &root.at(AT_UNIX).expect("root at"),
+    )
+    .map(|_| ())
+    .map_err(|f| {
+        if f.code == Code::TlogInvalid && f.message.contains("of kind rekord/") {
+            Outcome::Unsupported(f.message)
+        } else {
+            fail(f.code, f.message)
+        }
+    })
 }
 
 /// Group B: containers/image signature files, each one cosign `.sig` layer. The case becomes an

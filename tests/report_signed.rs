@@ -147,7 +147,7 @@ fn signed_demo_report_verifies_with_exit_0_and_names_signer_time_and_result() {
         .as_str()
         .unwrap()
         .ends_with("policies/demo.yaml"));
-    let report = &p["airlockReport"];
+    let report = &p["urn:airlock:report"];
     assert_eq!(report["schema"], "airlock.report/v1");
     assert_eq!(p["policy"]["digest"]["sha256"], report["policy"]["sha256"]);
     let subjects: Vec<String> = st["subject"]
@@ -173,6 +173,14 @@ fn signed_demo_report_verifies_with_exit_0_and_names_signer_time_and_result() {
             "subject {w} missing from {subjects:?}"
         );
     }
+    assert!(
+        p["inputAttestations"][0]["uri"]
+            .as_str()
+            .unwrap()
+            .starts_with("oci://"),
+        "{}",
+        p["inputAttestations"][0]
+    );
     assert_eq!(
         p["inputAttestations"][0]["digest"]["sha256"],
         img["attestations"][0]["manifest"]
@@ -640,10 +648,20 @@ fn html_report_of_a_failing_bundle_renders_in_headless_chromium_with_verdict_and
         .arg("--key")
         .arg(demo_pub()));
     assert_eq!(code, 1, "--require-pass on a FAILED report");
+    let pred = &payload(&envelope(&signed))["predicate"];
+    assert_eq!(pred["verifiedLevels"], serde_json::json!(["FAILED"]));
+    for a in pred["inputAttestations"].as_array().unwrap() {
+        assert!(a["uri"].as_str().is_some_and(|u| !u.is_empty()), "{a}");
+        assert!(a["digest"]["sha256"].is_string(), "{a}");
+    }
+    // The independent DSSE/VSA check agrees on the failed report.
+    let (code, stdout, stderr) = check_report_py(&signed, &demo_pub());
+    assert_eq!(code, 0, "{stdout}{stderr}");
 
-    let report: Value =
-        serde_json::from_value(payload(&envelope(&signed))["predicate"]["airlockReport"].clone())
-            .unwrap();
+    let report: Value = serde_json::from_value(
+        payload(&envelope(&signed))["predicate"]["urn:airlock:report"].clone(),
+    )
+    .unwrap();
     let mut found = codes(&report);
     found.sort();
     assert_eq!(

@@ -192,6 +192,8 @@ pub fn verify(view: &BundleView, policy: &Policy, trust: &Trust, at: &str) -> Re
         return report;
     }
     let attachments = Attachments::build(view);
+    // One clock: keyless and timestamp checks use the verification time `at`.
+    let roots_at = sigstore::roots_at(&trust.trusted_roots, at);
     let checked = check_lock(&trust.lock, policy, trust, &mut report);
     let lock_authenticated = checked.authenticated;
     let lock = checked.lock;
@@ -361,12 +363,21 @@ pub fn verify(view: &BundleView, policy: &Policy, trust: &Trust, at: &str) -> Re
         let handles: Vec<_> = roots
             .chunks(chunk)
             .map(|part| {
-                let (locked, attachments) = (&locked, &attachments);
+                let (locked, attachments, roots_at) = (&locked, &attachments, &roots_at);
                 s.spawn(move || {
                     part.iter()
                         .map(|root| {
                             let locked_image = locked.get(root.name.as_str()).copied();
-                            verify_root(view, policy, trust, locked_image, attachments, root, at)
+                            verify_root(
+                                view,
+                                policy,
+                                trust,
+                                roots_at,
+                                locked_image,
+                                attachments,
+                                root,
+                                at,
+                            )
                         })
                         .collect::<Vec<_>>()
                 })
@@ -737,6 +748,7 @@ fn verify_root(
     view: &BundleView,
     policy: &Policy,
     trust: &Trust,
+    roots_at: &BTreeMap<String, TrustedRoot>,
     locked: Option<&LockedImage>,
     att: &Attachments,
     root: &Root,
@@ -1047,7 +1059,7 @@ fn verify_root(
                 &known,
                 signers,
                 &repository,
-                &trust.trusted_roots,
+                roots_at,
             );
             if ok && subject == &digest {
                 trusted_sig_on_root = true;
@@ -1055,14 +1067,7 @@ fn verify_root(
         }
         for (subject, bm) in &bundle_manifests {
             if let Some(true) = check_bundle(
-                &mut img,
-                view,
-                subject,
-                bm,
-                &sig_keys,
-                &known,
-                rule,
-                &trust.trusted_roots,
+                &mut img, view, subject, bm, &sig_keys, &known, rule, roots_at,
             ) {
                 if subject == &digest {
                     trusted_sig_on_root = true;
@@ -1154,7 +1159,7 @@ fn verify_root(
                 bm,
                 &att_keys,
                 &keyless_signers(rule),
-                &trust.trusted_roots,
+                roots_at,
                 &mut verified,
             );
         }
@@ -1543,7 +1548,16 @@ fn check_simple_signatures(
         let trusted = keys.iter().find(|(_, k)| k.verify(payload, &sig).is_ok());
         if trusted.is_none() && has_cert && !signers.keyless.is_empty() {
             match verify_keyless_layer(roots, &signers.keyless, payload, sig_b64, layer) {
-                Ok(who) => entry.signer = Some(who),
+                Ok((who, warnings)) => {
+                    // Ignored (unverifiable) timestamps are shown, not fatal.
+                    for w in warnings {
+                        img.warn(
+                            Code::TimestampInvalid,
+                            format!("keyless signature {} on {subject}: {w}", layer.digest),
+                        );
+                    }
+                    entry.signer = Some(who)
+                }
                 Err(f) => {
                     img.reject(
                         Candidate::Signature,
@@ -1902,7 +1916,6 @@ fn verify_keyless(
 }
 
 /// A legacy `.sig` layer with a Fulcio certificate: its annotations as a bundle, verified against
-/// the rule's keyless signers. Ok: who signed.
 /// The Rekor entry (SET) of a key-signed legacy layer, against each trusted root in turn.
 fn verify_key_tlog(
     roots: &BTreeMap<String, TrustedRoot>,
@@ -1934,19 +1947,20 @@ fn verify_key_tlog(
     }))
 }
 
+/// the rule's keyless signers. Ok: who signed, and warnings for the report.
 fn verify_keyless_layer(
     roots: &BTreeMap<String, TrustedRoot>,
     signers: &[crate::policy::KeylessSigner],
     payload: &[u8],
     sig_b64: &str,
     layer: &Descriptor,
-) -> Result<String, sigstore::Failure> {
+) -> Result<(String, Vec<String>), sigstore::Failure> {
     let legacy =
         sigstore::legacy::LegacyLayer::from_annotations(payload, sig_b64, |k| layer.annotation(k));
     let bundle = legacy.to_bundle_json(None)?;
     let signers: Vec<&crate::policy::KeylessSigner> = signers.iter().collect();
     verify_keyless(roots, &signers, &bundle, sigstore::Artifact::Bytes(payload))
-        .map(|v| keyless_name(&v))
+        .map(|v| (keyless_name(&v), v.warnings))
 }
 
 /// Sigstore bundle referrers (cosign v3) that carry a signature (predicate
@@ -2161,7 +2175,16 @@ fn open_bundle(
             return None;
         }
         match verify_keyless(roots, keyless, bytes, sigstore::Artifact::Sha256(digest)) {
-            Ok(verified) => (keyless_name(&verified), None),
+            Ok(verified) => {
+                // Ignored (unverifiable) timestamps are shown, not fatal.
+                for w in &verified.warnings {
+                    img.warn(
+                        Code::TimestampInvalid,
+                        format!("keyless sigstore bundle {bm} on {subject}: {w}"),
+                    );
+                }
+                (keyless_name(&verified), None)
+            }
             Err(f) => {
                 let code = match f.code {
                     Code::SignatureInvalid | Code::SignatureUntrusted => invalid,
