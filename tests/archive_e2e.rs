@@ -93,6 +93,9 @@ fn tree(dir: &Path) -> BTreeMap<String, String> {
             let ft = e.file_type().unwrap();
             if ft.is_dir() {
                 stack.push(e.path());
+            } else if e.file_name() == ".airlock.flock" {
+                // The advisory lock file of capture/push: not bundle content, never packed.
+                continue;
             } else {
                 let rel = e.path().strip_prefix(dir).unwrap().display().to_string();
                 out.insert(

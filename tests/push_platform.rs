@@ -26,6 +26,7 @@ fn push(target: &Registry, dir: &Path, extra: &[&str]) -> Output {
         .arg(dir)
         .arg(&target.host)
         .args(target.cli_flags())
+        .arg("--no-verify")
         .args(extra)
         .output()
         .unwrap()

@@ -668,6 +668,7 @@ fn html_report_of_a_failing_bundle_renders_in_headless_chromium_with_verdict_and
         found,
         [
             "attestation-missing",
+            "lock-unverified",
             "platform-missing",
             "policy-unmatched",
             "sbom-missing",

@@ -520,7 +520,7 @@ fn fifty_megabyte_manifest_is_limit_exceeded_naming_it() {
             &format!("\"size\": {}", big.len()),
         );
     fs::write(&p, text).unwrap();
-    let r = expect_fail_with_codes(&f, &["limit-exceeded", "pin-mismatch"]);
+    let r = expect_fail_with_codes(&f, &["limit-exceeded", "lock-invalid"]);
     let msg = serde_json::to_string(&r).unwrap();
     assert!(
         msg.contains(&d.to_string()),

@@ -91,19 +91,18 @@ pub fn verify_dir(
     let lock_path = lock_override
         .map(Path::to_path_buf)
         .unwrap_or_else(|| dir.join(layout::LOCK_FILE));
-    let lock_bytes =
-        match layout::read_regular_limited(&lock_path, airlock::lock::MAX_LOCK_BYTES as u64) {
-            Ok(b) => Some(b),
-            Err(e) if lock_override.is_some() => {
-                return Err(Fatal(format!("--lock {}: {e}", lock_path.display())))
-            }
-            Err(_) => None,
-        };
-    let envelope = layout::read_regular_limited(
+    // A FIFO, device or symlink in place of the lock is exit 2 (never a hang, never "absent").
+    let lock_bytes = common::read_bundle_file(&lock_path, airlock::lock::MAX_LOCK_BYTES as u64)?;
+    if lock_bytes.is_none() && lock_override.is_some() {
+        return Err(Fatal(format!(
+            "--lock {}: no such file",
+            lock_path.display()
+        )));
+    }
+    let envelope = common::read_bundle_file(
         &dir.join(layout::LOCK_DSSE_FILE),
-        airlock::lock::MAX_LOCK_BYTES as u64,
-    )
-    .ok();
+        2 * airlock::lock::MAX_LOCK_BYTES as u64,
+    )?;
     let capture_key = match &flags.capture_key {
         Some(p) => Some(keys::load_public_key_file(p)?),
         None => None,

@@ -744,6 +744,7 @@ impl Img<'_> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn verify_root(
     view: &BundleView,
     policy: &Policy,
@@ -1187,7 +1188,7 @@ fn verify_root(
         let ok = verified.iter().any(|v| {
             v.subject == digest.to_string()
                 && intoto::predicate_type_matches(&req.predicate_type, &v.statement.predicate_type)
-                && (req.keys.is_empty() || req.keys.iter().any(|k| *k == v.signer))
+                && (req.keys.is_empty() || req.keys.contains(&v.signer))
         });
         if !ok {
             unmet += 1;
@@ -2206,11 +2207,11 @@ fn open_bundle(
                 kind,
                 subject,
                 if as_signature {
-                    Code::SignatureUntrusted
+                    Code::SignatureInvalid
                 } else {
                     Code::AttestationInvalid
                 },
-                format!("sigstore bundle {bm} on {subject} does not verify with any trusted key"),
+                format!("sigstore bundle {bm} on {subject} does not verify with any trusted key: altered, or made with a key you were not given"),
             );
             return None;
         };
