@@ -237,14 +237,15 @@ pub fn verdict_from_signed_report(
     let policy_path = policy
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from(&report.policy.path));
-    let policy_bytes = std::fs::read(&policy_path).map_err(|e| {
+    // `Policy::load` reads the file within the policy size limit and hashes its exact bytes.
+    let in_force = Policy::load(&policy_path).map_err(|e| {
         Fatal(format!(
-            "--report: cannot read the policy {} to check the report's policy digest ({e}); give --policy FILE",
+            "--report: cannot load the policy {} to check the report's policy digest ({e}); give --policy FILE",
             policy_path.display()
         ))
     })?;
-    let want = Digest::sha256_of(&policy_bytes);
-    if want.hex() != report.policy.sha256.trim_start_matches("sha256:") {
+    let want = in_force.sha256.clone();
+    if want.trim_start_matches("sha256:") != report.policy.sha256.trim_start_matches("sha256:") {
         return Err(Fatal(format!(
             "--report {}: the report was made under a policy with sha256 {}, but {} has {want}; verify again under the policy in force",
             report_path.display(),
@@ -293,9 +294,15 @@ fn check_report_matches_bundle(report: &Report, dir: &Path) -> Result<(), String
         }
     }
     if let Some(want) = &report.inputs.lock_sha256 {
-        let have = std::fs::read(dir.join(layout::LOCK_FILE))
-            .map(|b| Digest::sha256_of(&b).to_string())
-            .unwrap_or_else(|_| "no lock".into());
+        // Regular files only, within the lock limit (a FIFO here must not hang push).
+        let have = match layout::read_regular_limited(
+            &dir.join(layout::LOCK_FILE),
+            airlock::lock::MAX_LOCK_BYTES as u64,
+        ) {
+            Ok(b) => Digest::sha256_of(&b).to_string(),
+            Err(layout::LayoutError::Missing { .. }) => "no lock".into(),
+            Err(e) => return Err(e.to_string()),
+        };
         if &have != want {
             return Err(format!(
                 "it was made with lock {want}, the bundle's lock is {have}"

@@ -376,6 +376,14 @@ impl Finding {
             hint: String::new(),
         }
     }
+    /// The same finding recorded as info (no hint): a candidate that did not count.
+    pub fn into_info(self) -> Finding {
+        Finding {
+            severity: Severity::Info,
+            hint: String::new(),
+            ..self
+        }
+    }
     /// How specific a rejected candidate's problem is, for picking the one error to report when
     /// no candidate satisfies a requirement: the candidate that got furthest through the checks
     /// wins (the idea of webpki's error ranking).

@@ -602,12 +602,15 @@ impl Img<'_> {
             self.rep.findings.push(m);
         }
         for (i, r) in mine.into_iter().enumerate() {
-            let mut f = r.finding;
-            if Some(i) != best {
-                f.severity = crate::report::Severity::Info;
-                f.hint = String::new();
-                f.message = format!("not counted: {}", f.message);
-            }
+            let f = if Some(i) == best {
+                r.finding
+            } else {
+                let message = format!("not counted: {}", r.finding.message);
+                Finding {
+                    message,
+                    ..r.finding.into_info()
+                }
+            };
             self.rep.findings.push(f);
         }
     }
@@ -1284,10 +1287,7 @@ fn verify_root(
     }
     img.rep.judged = judged.judged;
     for r in std::mem::take(&mut img.rejected) {
-        let mut f = r.finding;
-        f.severity = crate::report::Severity::Info;
-        f.hint = String::new();
-        img.rep.findings.push(f);
+        img.rep.findings.push(r.finding.into_info());
     }
     img.rep
 }
