@@ -106,6 +106,30 @@ fn push(dst: &Registry, dir: &Path, extra: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `push --report SIGNED --report-key KEY --policy POLICY`.
+fn push_with_report(
+    dst: &Registry,
+    dir: &Path,
+    signed: &Path,
+    key: &Path,
+    policy: &Path,
+) -> Output {
+    let arg = |p: &Path| p.to_str().unwrap().to_string();
+    let (signed, key, policy) = (arg(signed), arg(key), arg(policy));
+    push(
+        dst,
+        dir,
+        &[
+            "--report",
+            &signed,
+            "--report-key",
+            &key,
+            "--policy",
+            &policy,
+        ],
+    )
+}
+
 #[test]
 fn push_with_policy_pushes_only_passing_images_exit_1_and_verify_registry_of_the_mapping_passes() {
     let tmp = tempfile::tempdir().unwrap();
@@ -240,18 +264,7 @@ fn push_with_a_signed_report_pushes_what_it_passed_and_refuses_a_forged_or_stale
     let other = TestKey::generate();
     fs::write(tmp.path().join("other.pub"), other.public_key_pem()).unwrap();
     let dst = Registry::start(Flavour::Plain);
-    let o = push(
-        &dst,
-        &dir,
-        &[
-            "--report",
-            signed.to_str().unwrap(),
-            "--report-key",
-            tmp.path().join("other.pub").to_str().unwrap(),
-            "--policy",
-            pol.to_str().unwrap(),
-        ],
-    );
+    let o = push_with_report(&dst, &dir, &signed, &tmp.path().join("other.pub"), &pol);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(catalog(&dst).is_empty());
 
@@ -262,35 +275,13 @@ fn push_with_a_signed_report_pushes_what_it_passed_and_refuses_a_forged_or_stale
         format!("{}\nunmatched: deny\n", fs::read_to_string(&pol).unwrap()),
     )
     .unwrap();
-    let o = push(
-        &dst,
-        &dir,
-        &[
-            "--report",
-            signed.to_str().unwrap(),
-            "--report-key",
-            tmp.path().join("gate.pub").to_str().unwrap(),
-            "--policy",
-            changed.to_str().unwrap(),
-        ],
-    );
+    let o = push_with_report(&dst, &dir, &signed, &tmp.path().join("gate.pub"), &changed);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("policy"), "{}", stderr(&o));
     assert!(catalog(&dst).is_empty());
 
     // The genuine report: the passing images go, the failed one does not; exit 1.
-    let o = push(
-        &dst,
-        &dir,
-        &[
-            "--report",
-            signed.to_str().unwrap(),
-            "--report-key",
-            tmp.path().join("gate.pub").to_str().unwrap(),
-            "--policy",
-            pol.to_str().unwrap(),
-        ],
-    );
+    let o = push_with_report(&dst, &dir, &signed, &tmp.path().join("gate.pub"), &pol);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert_eq!(manifest_status(&dst, REPO, &good1.digest), 200);
     assert_eq!(manifest_status(&dst, REPO, &bad.digest), 404);
