@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Benchmarks: airlock against the tools a user would otherwise run, on the same data, in one run.
 #
-#   benches/run.sh [capture|verify|small|big|push|all]   (default: all)
+#   benches/run.sh [capture|verify|small|big|push|archive|all]   (default: all)
 #
 # - capture: 20 images sharing a base layer (~850 MiB) in a local docker-registry;
-#            `skopeo copy --all docker://… oci:…` loop vs one `airlock capture`.
+#            `skopeo copy --all docker://… oci:…` loop vs one `airlock capture` vs `dd conv=fsync`
+#            of the same number of bytes; then the push figures below.
 # - verify:  the captured bundle; `sha256sum` over every blob file vs `airlock verify`.
 # - small:   1,000 and 10,000 small signed images (signature + 2 attestations each): `airlock verify`.
 # - big:     one 2 GiB layer: capture and verify peak memory.
 # - push:    the captured bundle into a fresh registry; `skopeo copy --all oci:… docker://…`
 #            loop vs `airlock push`.
+# - archive: the same bundle; `tar cf` vs `airlock pack --chunk-size 700M`; `cat chunks | tar xf`
+#            then `sha256sum` of every blob vs `airlock unpack`; `airlock verify DIR` vs
+#            `airlock verify FILE.chunks.json` (no unpacking).
 # Times are wall-clock seconds; memory is peak RSS (GNU time). Nothing here asserts: it prints.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,7 +61,7 @@ rules:
   - match: ["**"]
     signatures: none
 YML
-if [[ $what == all || $what == capture || $what == verify || $what == push ]]; then
+if [[ $what == all || $what == capture || $what == verify || $what == push || $what == archive ]]; then
   echo "== fixture: $COUNT images, 250 MiB shared base + 30 MiB each =="
   $FIX images "$WORK/src" "$COUNT" 250 30
   REG=$(start_registry regA)
@@ -72,7 +76,14 @@ if [[ $what == all || $what == capture || $what == verify || $what == push ]]; t
   measure "skopeo copy --all (loop of $COUNT)" bash -c "$(declare -p refs); $(declare -f loop); loop"
   S=$SECS
   measure "airlock capture" "$AIRLOCK" capture "${refs[@]}" -o "$WORK/bundle" --insecure-registry "$REG" --jobs 8
-  A=$SECS; ratio "$A" "$S" skopeo
+  A=$SECS
+  # The floor: the same number of bytes written durably in one stream.
+  BYTES=$(du -sb "$WORK/bundle/blobs" | cut -f1)
+  MIB=$(( (BYTES + 1048575) / 1048576 ))
+  measure "dd conv=fsync of the same $MIB MiB" dd if=/dev/zero of="$WORK/dd.out" bs=1M count="$MIB" conv=fsync status=none
+  D=$SECS; rm -f "$WORK/dd.out"
+  ratio "$A" "$S" skopeo
+  ratio "$A" "$D" "dd conv=fsync"
 fi
 if [[ $what == all || $what == verify ]]; then
   echo "== verify: sha256sum over every blob vs airlock verify (page cache warm for both) =="
@@ -82,7 +93,7 @@ if [[ $what == all || $what == verify ]]; then
   measure "airlock verify" "$AIRLOCK" verify "$WORK/bundle" --policy "$WORK/allow.yaml"
   A=$SECS; ratio "$A" "$S" sha256sum
 fi
-if [[ $what == all || $what == push ]] && "$AIRLOCK" push --help >/dev/null 2>&1; then
+if [[ $what == all || $what == push || $what == capture ]] && "$AIRLOCK" push --help >/dev/null 2>&1; then
   echo "== push: skopeo copy --all oci:… docker://… loop vs airlock push =="
   REGB=$(start_registry regB); REGC=$(start_registry regC)
   pushloop() { for i in $(seq 0 $((COUNT-1))); do skopeo copy -q --all --dest-tls-verify=false "oci:$WORK/src:bench/img$i:v1" "docker://$REGB/bench/img$i:v1"; done; }
@@ -106,4 +117,23 @@ if [[ $what == all || $what == big ]]; then
   rm -rf "$WORK/bigsrc"
   measure "airlock capture (2 GiB layer)" "$AIRLOCK" capture "$REG/bench/big:v1" -o "$WORK/big" --insecure-registry "$REG"
   measure "airlock verify (2 GiB layer)" "$AIRLOCK" verify "$WORK/big" --policy "$WORK/allow.yaml" || true
+fi
+if [[ $what == all || $what == archive ]]; then
+  echo "== archive: pack vs tar cf; unpack vs tar xf + sha256sum; verify from the chunk list vs the directory =="
+  B="$WORK/bundle"
+  du -sh "$B" | sed 's/^/  bundle size: /'
+  cat "$B"/blobs/sha256/* > /dev/null
+  measure "tar cf" tar cf "$WORK/plain.tar" -C "$B" .
+  S=$SECS; rm -f "$WORK/plain.tar"
+  measure "airlock pack --chunk-size 700M" "$AIRLOCK" pack "$B" -o "$WORK/packed.tar" --chunk-size 700M
+  A=$SECS; ratio "$A" "$S" "tar cf"
+  measure "cat chunks | tar xf, sha256sum every blob" sh -c "mkdir -p $WORK/x1 && cat $WORK/packed.tar.0* | tar xf - -C $WORK/x1 && sha256sum $WORK/x1/blobs/sha256/* >/dev/null"
+  S=$SECS; rm -rf "$WORK/x1"
+  measure "airlock unpack" "$AIRLOCK" unpack "$WORK/packed.tar.chunks.json" -o "$WORK/x2"
+  A=$SECS; ratio "$A" "$S" "tar xf + sha256sum"
+  rm -rf "$WORK/x2"
+  measure "airlock verify DIR" "$AIRLOCK" verify "$B" --policy "$WORK/allow.yaml"
+  S=$SECS
+  measure "airlock verify FILE.chunks.json" "$AIRLOCK" verify "$WORK/packed.tar.chunks.json" --policy "$WORK/allow.yaml"
+  A=$SECS; ratio "$A" "$S" "verify DIR"
 fi

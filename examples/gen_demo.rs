@@ -4,10 +4,10 @@
 //! (`tests/support/bundle.rs`).
 //!
 //! Run: `AIRLOCK_PASSWORD=demo cargo run --example gen_demo -- [OUT_DIR]`
-//! Content is deterministic; ECDSA signatures are randomised, so signature bytes differ per run.
-use std::path::{Path, PathBuf};
-
-use airlock::trust::keys::{self, SigningKey};
+//! Deterministic: ECDSA P-256 signs with RFC 6979 nonces, so every run writes the same bytes;
+//! `scripts/test.sh` and `tests/fixtures_regenerate.rs` check that the checked-in bundle is
+//! exactly what this writes.
+use std::path::PathBuf;
 
 #[path = "../tests/support/bundle.rs"]
 mod bundle;
@@ -17,13 +17,7 @@ fn main() {
         .nth(1)
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("testdata/bundles/demo"));
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let pass = keys::passphrase_from_env().unwrap_or_else(|| b"demo".to_vec());
-    let pem = std::fs::read(root.join("keys/demo.key")).expect("read keys/demo.key");
-    let key =
-        SigningKey::from_pem(&pem, Some(&pass)).expect("load keys/demo.key (passphrase: demo)");
-    let spec = bundle::Spec::signed("registry.example/demo/app", "1.0.0", &key);
-    let built = bundle::build(&out, &[spec], Some(&key));
+    let built = bundle::demo(&out);
     println!(
         "wrote {} (image {} = {})",
         out.display(),

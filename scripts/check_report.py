@@ -5,7 +5,8 @@ Usage: scripts/check_report.py ENVELOPE PUBKEY
 
 ENVELOPE is the file `airlock verify --report FILE --sign-key KEY` writes: a DSSE envelope
 (payloadType application/vnd.in-toto+json) around an in-toto Statement v1 whose predicate is a
-SLSA Verification Summary v1 with the airlock report in the "airlockReport" field.
+SLSA Verification Summary v1 with the airlock report in the URI-named extension field
+"urn:airlock:report" (reports signed by earlier versions: "airlockReport").
 PUBKEY is the PEM public key (ECDSA P-256/P-384, Ed25519 or RSA).
 
 This is a second, independent implementation written from docs/report.md (not from airlock's
@@ -177,9 +178,9 @@ def check(envelope_bytes, key):
     pred = st.get("predicate")
     if not isinstance(pred, dict):
         raise Fail("the predicate is not a JSON object")
-    report = pred.get("airlockReport")
+    report = pred.get("urn:airlock:report", pred.get("airlockReport"))
     if not isinstance(report, dict) or report.get("schema") != REPORT_SCHEMA:
-        raise Fail(f"predicate.airlockReport is not an {REPORT_SCHEMA} document")
+        raise Fail(f"predicate[\"urn:airlock:report\"] is not an {REPORT_SCHEMA} document")
     verifier = pred.get("verifier") or {}
     if verifier.get("id") != VERIFIER_ID:
         raise Fail(f"verifier.id is {verifier.get('id')!r}; expected {VERIFIER_ID!r}")
@@ -189,6 +190,12 @@ def check(envelope_bytes, key):
         raise Fail(
             f"verificationResult {result!r} does not match the report's result {report.get('result')!r}"
         )
+    want_levels = ["FAILED"] if result == "FAILED" else []
+    if pred.get("verifiedLevels", []) != want_levels:
+        raise Fail(f"verifiedLevels is {pred.get('verifiedLevels')!r}; expected {want_levels!r}")
+    for i, a in enumerate(pred.get("inputAttestations") or []):
+        if not isinstance(a, dict) or not a.get("uri") or not a.get("digest"):
+            raise Fail(f"inputAttestations[{i}] lacks a uri or a digest")
     if pred.get("timeVerified") != report.get("time"):
         raise Fail("timeVerified differs from the report's time")
     policy_sha = ((pred.get("policy") or {}).get("digest") or {}).get("sha256")

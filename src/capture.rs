@@ -22,6 +22,35 @@ pub const MAX_ATTACHMENT_DEPTH: usize = 3;
 pub const MAX_INDEX_DEPTH: usize = 4;
 /// Most manifests one capture run will fetch.
 pub const MAX_MANIFESTS: usize = 200_000;
+/// Total bytes of manifests (and indexes) one capture run holds in memory until they are
+/// written; past it a manifest is not stored and is reported `limit-exceeded`.
+pub const MAX_CAPTURE_METADATA_BYTES: u64 = 64 * 1024 * 1024;
+/// Longest `--platform` value accepted.
+pub const MAX_PLATFORM_FILTER_LEN: usize = 128;
+
+/// Check a `--platform` value: `os/arch` or `os/arch/variant`, each part non-empty and made of
+/// lowercase letters, digits, `.`, `_` or `-`.
+pub fn validate_platform_filter(s: &str) -> Result<(), String> {
+    if s.len() > MAX_PLATFORM_FILTER_LEN {
+        return Err(format!(
+            "--platform is {} characters, over the limit of {MAX_PLATFORM_FILTER_LEN}",
+            s.len()
+        ));
+    }
+    let parts: Vec<&str> = s.split('/').collect();
+    let ok_part = |p: &str| {
+        !p.is_empty()
+            && p.bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+            })
+    };
+    if !(2..=3).contains(&parts.len()) || !parts.iter().all(|p| ok_part(p)) {
+        return Err(format!(
+            "--platform {s:?} is not OS/ARCH or OS/ARCH/VARIANT (for example linux/amd64 or linux/arm64/v8)"
+        ));
+    }
+    Ok(())
+}
 
 /// Progress callbacks (the CLI shows a bar on a terminal; tests and pipes see nothing).
 pub trait Progress: Send + Sync {
@@ -43,6 +72,18 @@ pub struct CaptureOptions {
     pub pins: Pins,
     /// RFC 3339 time recorded in the lock.
     pub created: String,
+    /// Total bytes of manifests held in memory (see [`MAX_CAPTURE_METADATA_BYTES`]).
+    pub metadata_budget: u64,
+    /// Delta capture (`--base`): blobs the base bundle holds are listed in the lock but not
+    /// written.
+    pub base: Option<BaseLock>,
+}
+
+/// The base of a delta capture: the base lock's digest and the blobs it lists.
+#[derive(Debug, Clone)]
+pub struct BaseLock {
+    pub sha256: Digest,
+    pub blobs: BTreeSet<Digest>,
 }
 
 /// What a capture run produced.
@@ -54,6 +95,8 @@ pub struct CaptureOutcome {
     pub blobs_skipped: usize,
     pub bytes_fetched: u64,
     pub manifests: usize,
+    /// Images resolved in this run (the lock may also list images of earlier runs).
+    pub images: usize,
 }
 
 /// Capture could not run (exit 2).
@@ -67,12 +110,22 @@ pub enum CaptureError {
     Limit(String),
 }
 
+/// A manifest GET: found, absent (404), or refused with a finding already recorded.
+enum Got {
+    Found(crate::registry::Fetched),
+    NotFound,
+    Reported,
+}
+
 struct Ctx<'a> {
     client: &'a Client,
     manifests: BTreeMap<Digest, Manifest>,
     /// (host, repo) a blob can be fetched from.
     blob_sources: BTreeMap<Digest, (String, String, u64)>,
     findings: Vec<Finding>,
+    /// Bytes of `manifests`, against `budget`.
+    held: u64,
+    budget: u64,
 }
 
 impl Ctx<'_> {
@@ -82,6 +135,23 @@ impl Ctx<'_> {
                 "more than {MAX_MANIFESTS} manifests; refusing to continue"
             )));
         }
+        if self.manifests.contains_key(m.digest()) {
+            return Ok(());
+        }
+        if self.held.saturating_add(m.size()) > self.budget {
+            self.findings.push(Finding::error(
+                Code::LimitExceeded,
+                format!("{host}/{repo}@{}", m.digest()),
+                format!(
+                    "manifest {} ({} bytes) would take the manifests held by this capture over the {}-byte budget; not stored (capture fewer images per run)",
+                    m.digest(),
+                    m.size(),
+                    self.budget
+                ),
+            ));
+            return Ok(());
+        }
+        self.held += m.size();
         for b in m.blob_descriptors() {
             if !b.urls.is_empty() {
                 // Foreign (non-distributable) layers are not in the registry.
@@ -103,6 +173,32 @@ impl Ctx<'_> {
         Ok(())
     }
 
+    /// GET a manifest; `None` on 404. A manifest over the size limit is a `limit-exceeded`
+    /// finding (content the registry served), not a failure of the run.
+    async fn get_manifest(
+        &mut self,
+        host: &str,
+        repo: &str,
+        reference: &str,
+        subject: &str,
+    ) -> Result<Got, CaptureError> {
+        match self.client.get_manifest(host, repo, reference).await {
+            Ok(Some(f)) => Ok(Got::Found(f)),
+            Ok(None) => Ok(Got::NotFound),
+            Err(RegistryError::TooLarge {
+                url, size, limit, ..
+            }) => {
+                self.findings.push(Finding::error(
+                    Code::LimitExceeded,
+                    subject,
+                    format!("{url}: the manifest is {size} bytes, over the {limit}-byte limit; not captured"),
+                ));
+                Ok(Got::Reported)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Fetch a manifest by digest, checking that the bytes hash to it.
     async fn fetch_by_digest(
         &mut self,
@@ -110,23 +206,44 @@ impl Ctx<'_> {
         repo: &str,
         d: &Digest,
         media_type: Option<&str>,
+        expected_size: Option<u64>,
         subject: &str,
     ) -> Result<Option<Manifest>, CaptureError> {
         if let Some(m) = self.manifests.get(d) {
             return Ok(Some(m.clone()));
         }
-        let Some(f) = self.client.get_manifest(host, repo, &d.to_string()).await? else {
-            self.findings.push(Finding::error(
-                Code::BlobMissing,
-                subject,
-                format!(
-                    "manifest {d} is listed but the registry answers 404 for {host}/{repo}@{d}"
-                ),
-            ));
-            return Ok(None);
+        let f = match self
+            .get_manifest(host, repo, &d.to_string(), subject)
+            .await?
+        {
+            Got::Found(f) => f,
+            Got::Reported => return Ok(None),
+            Got::NotFound => {
+                self.findings.push(Finding::error(
+                    Code::BlobMissing,
+                    subject,
+                    format!(
+                        "manifest {d} is listed but the registry answers 404 for {host}/{repo}@{d}"
+                    ),
+                ));
+                return Ok(None);
+            }
         };
         match Manifest::parse_expecting(f.bytes, f.content_type.as_deref().or(media_type), d) {
-            Ok(m) => Ok(Some(m)),
+            Ok(m) => match expected_size {
+                Some(want) if want != m.size() => {
+                    self.findings.push(Finding::error(
+                        Code::BlobDigestMismatch,
+                        subject,
+                        format!(
+                            "manifest {d} is listed with size {want} but is {} bytes at {host}/{repo}; not stored",
+                            m.size()
+                        ),
+                    ));
+                    Ok(None)
+                }
+                _ => Ok(Some(m)),
+            },
             Err(crate::oci::ManifestError::DigestMismatch { expected, actual }) => {
                 self.findings.push(Finding::error(
                     Code::BlobDigestMismatch,
@@ -164,7 +281,7 @@ impl Ctx<'_> {
         tag: &str,
         subject: &str,
     ) -> Result<Option<Manifest>, CaptureError> {
-        let Some(f) = self.client.get_manifest(host, repo, tag).await? else {
+        let Got::Found(f) = self.get_manifest(host, repo, tag, subject).await? else {
             return Ok(None);
         };
         match Manifest::parse(f.bytes, f.content_type.as_deref()) {
@@ -290,6 +407,7 @@ impl Ctx<'_> {
                             repo,
                             &desc.digest,
                             Some(&desc.media_type),
+                            Some(desc.size),
                             &subj_name,
                         )
                         .await?
@@ -314,6 +432,7 @@ impl Ctx<'_> {
                                         repo,
                                         &c.digest,
                                         Some(&c.media_type),
+                                        Some(c.size),
                                         &subj_name,
                                     )
                                     .await?
@@ -342,7 +461,9 @@ impl Ctx<'_> {
     }
 }
 
-fn platform_matches(filter: &[String], p: Option<&crate::oci::Platform>) -> bool {
+/// Does platform `p` match one of `filter` (`os/arch` also matches `os/arch/variant`)? An empty
+/// filter matches everything.
+pub fn platform_matches(filter: &[String], p: Option<&crate::oci::Platform>) -> bool {
     if filter.is_empty() {
         return true;
     }
@@ -367,7 +488,10 @@ pub async fn capture(
         manifests: BTreeMap::new(),
         blob_sources: BTreeMap::new(),
         findings: Vec::new(),
+        held: 0,
+        budget: opts.metadata_budget,
     };
+    let mut images = 0usize;
     let mut lock = Lock::new(opts.created.clone());
     let mut entries: Vec<Descriptor> = Vec::new();
 
@@ -380,16 +504,22 @@ pub async fn capture(
             .strip_prefix("oci://")
             .unwrap_or(r.given())
             .to_string();
-        let Some(f) = client
-            .get_manifest(&host, &repo, &r.reference_for_api())
+        let f = match ctx
+            .get_manifest(&host, &repo, &r.reference_for_api(), &given)
             .await?
-        else {
-            ctx.findings.push(Finding::error(
-                Code::ImageMissing,
-                &given,
-                format!("{given}: the registry answers 404 (no such repository, tag or digest)"),
-            ));
-            continue;
+        {
+            Got::Found(f) => f,
+            Got::Reported => continue,
+            Got::NotFound => {
+                ctx.findings.push(Finding::error(
+                    Code::ImageMissing,
+                    &given,
+                    format!(
+                        "{given}: the registry answers 404 (no such repository, tag or digest)"
+                    ),
+                ));
+                continue;
+            }
         };
         let root = match r.digest() {
             Some(d) => match Manifest::parse_expecting(f.bytes, f.content_type.as_deref(), d) {
@@ -425,7 +555,25 @@ pub async fn capture(
                 }
             },
         };
+        if r.digest().is_none() {
+            // The same check as on attachment tags: a lying Docker-Content-Digest is an error.
+            if let Some(h) = f.docker_content_digest.as_deref() {
+                if let Ok(hd) = Digest::parse(h) {
+                    if !hd.matches(root.raw()) {
+                        ctx.findings.push(Finding::error(
+                            Code::BlobDigestMismatch,
+                            format!("{given}@{}", root.digest()),
+                            format!(
+                                "{given}: Docker-Content-Digest says {hd} but the bytes served hash to {}",
+                                root.digest()
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
         progress.image_resolved(&given);
+        images += 1;
         if let Some(pinned) = opts.pins.lookup(r) {
             if pinned != root.digest() {
                 ctx.findings.push(Finding::error(
@@ -471,7 +619,14 @@ pub async fn capture(
                     continue;
                 }
                 if let Some(cm) = ctx
-                    .fetch_by_digest(&host, &repo, &c.digest, Some(&c.media_type), &given)
+                    .fetch_by_digest(
+                        &host,
+                        &repo,
+                        &c.digest,
+                        Some(&c.media_type),
+                        Some(c.size),
+                        &given,
+                    )
                     .await?
                 {
                     ctx.add_manifest(&host, &repo, &cm)?;
@@ -515,8 +670,9 @@ pub async fn capture(
     let mut todo = Vec::new();
     let mut skipped = 0usize;
     let mut planned_bytes = 0u64;
+    let in_base = |d: &Digest| opts.base.as_ref().is_some_and(|b| b.blobs.contains(d));
     for (d, (host, repo, size)) in &ctx.blob_sources {
-        if ctx.manifests.contains_key(d) {
+        if ctx.manifests.contains_key(d) || in_base(d) {
             continue;
         }
         if layout.has_verified_blob(d, Some(*size)) {
@@ -533,25 +689,47 @@ pub async fn capture(
     let mut fetches = stream::iter(todo.into_iter().map(|(d, host, repo, size)| {
         let progress = progress.clone();
         async move {
-            let writer = layout
-                .blob_writer(d.algorithm())
-                .map_err(|e| RegistryError::Store {
-                    url: d.to_string(),
-                    source: e,
-                })?;
+            let writer = match layout.blob_writer(d.algorithm()) {
+                Ok(w) => w,
+                Err(e) => {
+                    let r = Err(RegistryError::Store {
+                        url: d.to_string(),
+                        source: e,
+                    });
+                    return (d, size, r);
+                }
+            };
             let p = progress.clone();
-            client
+            let r = client
                 .fetch_blob(&host, &repo, &d, Some(size), writer, &move |n| p.bytes(n))
-                .await?;
-            progress.blob_done();
-            Ok::<(), RegistryError>(())
+                .await;
+            if r.is_ok() {
+                progress.blob_done();
+            }
+            (d, size, r)
         }
     }))
     .buffer_unordered(opts.jobs.max(1));
     let mut first_err = None;
-    while let Some(r) = fetches.next().await {
+    // Files this run wrote: made durable together before success is reported.
+    let mut written: Vec<std::path::PathBuf> = Vec::new();
+    while let Some((d, size, r)) = fetches.next().await {
         match r {
-            Ok(()) => {}
+            Ok(()) => written.push(layout.blob_path(&d)),
+            Err(RegistryError::Status { url, status: 404, .. }) => {
+                ctx.findings.push(Finding::error(
+                    Code::BlobMissing,
+                    d.to_string(),
+                    format!("{url}: the registry answers 404 for a blob an image lists; not stored (ask the publisher to repair the image)"),
+                ))
+            }
+            Err(RegistryError::DigestMismatch { url, actual, .. }) if actual == d => {
+                ctx.findings.push(Finding::error(
+                    Code::BlobDigestMismatch,
+                    d.to_string(),
+                    format!("{url}: the descriptor gives size {size} but the registry sent a different number of bytes; not stored"),
+                ))
+            }
             Err(RegistryError::DigestMismatch {
                 url,
                 expected,
@@ -581,8 +759,34 @@ pub async fn capture(
         return Err(e.into());
     }
     for m in ctx.manifests.values() {
-        layout.put_blob(m.raw())?;
+        if !in_base(m.digest()) {
+            let d = layout.put_blob(m.raw())?;
+            written.push(layout.blob_path(&d));
+        }
     }
+    // Every blob durable before index.json and the lock name them (both written with fsync).
+    let threads = opts.jobs.max(1) * 2;
+    tokio::task::block_in_place(|| crate::layout::durable::sync_all_parallel(&written, threads))?;
+    // Every blob the images need, marking those the base holds.
+    let mut all: BTreeMap<Digest, u64> = ctx
+        .blob_sources
+        .iter()
+        .map(|(d, (_, _, size))| (d.clone(), *size))
+        .collect();
+    for m in ctx.manifests.values() {
+        all.insert(m.digest().clone(), m.size());
+    }
+    lock.blobs = all
+        .into_iter()
+        .map(|(digest, size)| crate::lock::LockedBlob {
+            base: in_base(&digest),
+            digest,
+            size,
+        })
+        .collect();
+    lock.base = opts.base.as_ref().map(|b| crate::lock::LockBase {
+        sha256: b.sha256.clone(),
+    });
     // Merge with entries of an earlier capture into the same directory (different refs).
     let mut names: BTreeSet<String> = entries
         .iter()
@@ -608,8 +812,25 @@ pub async fn capture(
                     lock.images.push(img);
                 }
             }
+            for b in old.blobs {
+                if !lock.blobs.iter().any(|x| x.digest == b.digest) {
+                    lock.blobs.push(b);
+                }
+            }
+            lock.blobs.sort_by(|a, b| a.digest.cmp(&b.digest));
         }
     }
+    // What this run could not store, so that the lock says so (the exit is 1).
+    lock.missing = ctx
+        .findings
+        .iter()
+        .filter(|f| f.is_error() && f.code != Code::PinMismatch)
+        .map(|f| crate::lock::MissingContent {
+            code: f.code.as_str().to_string(),
+            subject: f.subject.clone(),
+            message: f.message.clone(),
+        })
+        .collect();
     layout.write_index(&entries)?;
     crate::layout::write_atomic(
         &layout.root().join(crate::layout::LOCK_FILE),
@@ -622,5 +843,6 @@ pub async fn capture(
         blobs_skipped: skipped,
         bytes_fetched: planned_bytes,
         manifests: ctx.manifests.len(),
+        images,
     })
 }

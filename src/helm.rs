@@ -560,8 +560,15 @@ impl Fetcher {
                 Some(p) => format!("{host}:{p}"),
                 None => host.to_string(),
             };
-            if let Some(c) = self.auth.credentials_for(&host) {
-                req = req.basic_auth(c.username, Some(c.password));
+            // Credentials go to their own host only, and never over plain HTTP.
+            if parsed.scheme() == "https" {
+                if let Some(c) = self
+                    .auth
+                    .credentials_for(&host)
+                    .map_err(|e| err(e.to_string()))?
+                {
+                    req = req.basic_auth(c.username, Some(c.password));
+                }
             }
         }
         let mut resp = req.send().await.map_err(|e| {

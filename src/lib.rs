@@ -13,12 +13,16 @@
 #![forbid(unsafe_code)]
 
 pub mod admission;
+pub mod archive;
 pub mod capture;
 pub mod helm;
+pub mod delta;
 pub mod inspect;
 pub mod layout;
+pub mod limited;
 pub mod lock;
 pub mod mapping;
+pub mod merge;
 pub mod oci;
 pub mod pins;
 pub mod policy;
@@ -28,5 +32,7 @@ pub mod registry;
 pub mod report;
 pub mod sign;
 pub mod sources;
+pub mod text;
 pub mod trust;
 pub mod verify;
+pub mod yamldepth;

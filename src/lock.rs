@@ -132,6 +132,16 @@ pub struct Lock {
     /// items are Helm charts. Absent in locks written before it existed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<LockedSource>,
+    /// What capture asked for but could not store (a missing or wrong blob at the source, a
+    /// manifest over a limit): the capture exited 1 and verify reports these as missing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<MissingContent>,
+    /// A delta bundle: the base lock it was captured against (`capture --base`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<LockBase>,
+    /// Every blob (manifests included) the bundle's images need, and which of them the base holds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blobs: Vec<LockedBlob>,
 }
 
 /// What kind of thing a captured item is.
@@ -174,6 +184,31 @@ pub struct LockedSource {
     pub chart: Option<LockedChart>,
 }
 
+/// The base of a delta bundle.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockBase {
+    /// sha256 of the base lock file's bytes.
+    pub sha256: Digest,
+}
+
+/// One blob of the bundle.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockedBlob {
+    pub digest: Digest,
+    pub size: u64,
+    /// Held by the base bundle, not by this (delta) bundle.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub base: bool,
+}
+
+/// One thing capture could not store, with the finding code it reported.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissingContent {
+    pub code: String,
+    pub subject: String,
+    pub message: String,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     #[error("lock is {0} bytes, over the {MAX_LOCK_BYTES}-byte limit")]
@@ -192,6 +227,9 @@ impl Lock {
             tool: Tool::default(),
             images: Vec::new(),
             sources: Vec::new(),
+            base: None,
+            blobs: Vec::new(),
+            missing: Vec::new(),
         }
     }
     /// Parse a lock. airlock's own schema is parsed strictly. A lock written by another tool

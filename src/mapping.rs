@@ -24,6 +24,21 @@ pub struct MappedImage {
     pub tag: Option<String>,
     /// `target_repository@digest`.
     pub target: String,
+    /// The verdict this image was pushed under: `pass`, or `unverified` (`push --no-verify`).
+    /// Failed images are never mapped. Absent in mappings written before verdicts existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<MappedVerdict>,
+    /// `sha256:` of the report bytes the verdict came from (absent for unverified).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<Digest>,
+}
+
+/// The verdict recorded for a mapped image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MappedVerdict {
+    Pass,
+    Unverified,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,6 +102,8 @@ mod tests {
                 target_repository: "mirror.local/prefix/a/b".into(),
                 tag: Some("1".into()),
                 target: format!("mirror.local/prefix/a/b@{d}"),
+                verdict: Some(MappedVerdict::Pass),
+                report: Some(Digest::sha256_of(b"report")),
             }],
         };
         assert_eq!(Mapping::parse(&m.to_json()).unwrap(), m);

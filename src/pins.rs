@@ -29,9 +29,35 @@ pub enum PinsError {
     },
     #[error("{0}: over the limit ({1})")]
     TooLarge(String, String),
+    #[error("{source_name}: {error}")]
+    Read {
+        source_name: String,
+        error: crate::limited::LimitedReadError,
+    },
+    #[error("{0}: not UTF-8 text; expected one `registry/repo[:tag]@sha256:<hex>` per line")]
+    NotUtf8(String),
 }
 
 impl Pins {
+    /// Read and parse the pins file at `path`, reading at most [`MAX_PINS_BYTES`].
+    pub fn load(path: &std::path::Path) -> Result<Pins, PinsError> {
+        let name = path.display().to_string();
+        let bytes =
+            crate::limited::read_file_limited(path, MAX_PINS_BYTES as u64).map_err(|error| {
+                match error {
+                    crate::limited::LimitedReadError::TooLarge { .. } => {
+                        PinsError::TooLarge(name.clone(), format!("{MAX_PINS_BYTES} bytes"))
+                    }
+                    error => PinsError::Read {
+                        source_name: name.clone(),
+                        error,
+                    },
+                }
+            })?;
+        let text = String::from_utf8(bytes).map_err(|_| PinsError::NotUtf8(name.clone()))?;
+        Pins::parse(&text, &name)
+    }
+
     /// Parse a pins file's text. `source_name` is used in messages.
     pub fn parse(text: &str, source_name: &str) -> Result<Pins, PinsError> {
         if text.len() > MAX_PINS_BYTES {

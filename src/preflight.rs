@@ -326,6 +326,17 @@ fn parse_chunk(file: &str, chunk: &Chunk<'_>) -> Result<Value, PreflightError> {
     if chunk.text.trim().is_empty() {
         return Ok(Value::Null);
     }
+    if let Err(e) = crate::yamldepth::check_yaml_depth(chunk.text) {
+        return Err(PreflightError::Manifest {
+            file: format!("{file}:{}:{}", chunk.first_line + e.line - 1, e.column),
+            message: format!(
+                "document {}: {}; expected Kubernetes manifests (this is not what a tool \
+                 renders: check the file)",
+                chunk.index,
+                e.problem()
+            ),
+        });
+    }
     serde_yaml::from_str::<Value>(chunk.text).map_err(|e| {
         let at = e
             .location()
@@ -560,6 +571,9 @@ struct Entry {
 pub struct Catalog {
     entries: Vec<Entry>,
     mapped: bool,
+    /// Source references that are in the bundle but did not pass verification (a verdict was
+    /// given): a workload using one fails with `image-unverified`.
+    unverified: std::collections::BTreeSet<String>,
 }
 
 impl Catalog {
@@ -611,11 +625,45 @@ impl Catalog {
         Catalog {
             entries,
             mapped: mapping.is_some(),
+            unverified: Default::default(),
         }
     }
 
-    /// Check one image reference as written in a manifest.
+    /// Hold the catalog to a verdict: only these source references passed.
+    pub fn with_verdict(mut self, passed: &std::collections::BTreeSet<String>) -> Catalog {
+        self.unverified = self
+            .entries
+            .iter()
+            .filter(|e| !passed.contains(&e.source))
+            .map(|e| e.source.clone())
+            .collect();
+        self
+    }
+
+    /// Check one image reference as written in a manifest: in the bundle, pinned, mirrored, and
+    /// (with a verdict) passed.
     pub fn check(&self, at: ImageUse) -> Checked {
+        let mut c = self.check_listed(at);
+        if c.result == "pass" {
+            if let Some(src) = c.source.clone().filter(|s| self.unverified.contains(s)) {
+                let where_ = format!("{} ({})", c.at.location(), c.at.object());
+                c.result = "fail";
+                c.rewrite = None;
+                c.reason = Some("not-verified");
+                c.finding = Some(Finding::error(
+                    Code::ImageUnverified,
+                    c.at.image.clone(),
+                    format!(
+                        "{where_}: {} resolves to {src}, which is in the bundle but did not pass verification",
+                        c.at.image
+                    ),
+                ));
+            }
+        }
+        c
+    }
+
+    fn check_listed(&self, at: ImageUse) -> Checked {
         let image = at.image.clone();
         let fail =
             |at: ImageUse, reason: &'static str, code: Code, message: String, hint: String| {

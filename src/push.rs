@@ -297,6 +297,17 @@ pub struct PushOptions {
     pub jobs: usize,
     /// RFC 3339 time recorded in the mapping.
     pub created: String,
+    /// The verdict: only these source references (as named in index.json) are pushed, with
+    /// their children and attachments. `None` pushes everything (`--no-verify`).
+    pub only: Option<BTreeSet<String>>,
+    /// Recorded in each mapping entry: `pass` with the report digest, or `unverified`.
+    pub verdict: crate::mapping::MappedVerdict,
+    pub report_digest: Option<Digest>,
+    /// Where the mapping is written (default `DIR/airlock.mapping.json`).
+    pub mapping_path: Option<std::path::PathBuf>,
+    /// `--platform OS/ARCH`: push this platform's manifest (with its attachments) under each
+    /// tag instead of the index (for bundles captured with `--platform`).
+    pub platform: Option<String>,
 }
 
 /// Progress callbacks (the CLI draws a bar on a terminal; tests and pipes see nothing).
@@ -609,6 +620,94 @@ impl Planner<'_> {
     }
 }
 
+/// Without `--platform`: an index captured with `--platform` lacks children, and registries
+/// refuse an index whose children they do not have. Say so before anything is uploaded.
+fn refuse_partial_indexes(
+    p: &Planner<'_>,
+    lock: Option<&Lock>,
+    roots: &[RootImage],
+) -> Result<(), PushError> {
+    let Some(lock) = lock else { return Ok(()) };
+    for root in roots {
+        let Some(li) = lock.image(&root.name) else {
+            continue;
+        };
+        if li.digest != root.desc.digest {
+            continue;
+        }
+        let left_out: Vec<&str> = li
+            .platforms
+            .iter()
+            .filter(|pl| !pl.captured && !p.layout.blob_path(&pl.digest).exists())
+            .map(|pl| pl.platform.as_str())
+            .collect();
+        if left_out.is_empty() {
+            continue;
+        }
+        let kept: Vec<&str> = li
+            .platforms
+            .iter()
+            .filter(|pl| pl.captured)
+            .map(|pl| pl.platform.as_str())
+            .collect();
+        return Err(PushError::Bundle(format!(
+            "{} is an image index captured with --platform: {} of its platforms are not in the bundle ({}), and a registry accepts an index only when it has every child, so the push would fail; nothing was pushed. Push one platform's manifest under the tag instead: airlock push ... --platform {}",
+            root.name,
+            left_out.len(),
+            left_out.join(", "),
+            kept.first().copied().unwrap_or("OS/ARCH")
+        )));
+    }
+    Ok(())
+}
+
+/// `--platform`: replace each index root by its child for `want` (the tag then names that
+/// child; the mapping records its digest). Image manifests stay as they are.
+fn select_platform(
+    p: &mut Planner<'_>,
+    roots: &mut [RootImage],
+    want: &str,
+) -> Result<(), PushError> {
+    let filter = [want.to_string()];
+    for root in roots.iter_mut() {
+        let Some(m) = p.load(
+            &root.desc.digest,
+            Some(&root.desc.media_type),
+            &root.name.clone(),
+        ) else {
+            continue;
+        };
+        if !m.is_index() {
+            continue;
+        }
+        let child = m
+            .child_descriptors()
+            .iter()
+            .find(|c| crate::capture::platform_matches(&filter, c.platform.as_ref()))
+            .cloned();
+        let Some(child) = child else {
+            let have: Vec<String> = m
+                .child_descriptors()
+                .iter()
+                .filter_map(|c| c.platform.as_ref().map(|p| p.to_string()))
+                .collect();
+            return Err(PushError::Bundle(format!(
+                "{}: the index has no {want} manifest (it lists {}); nothing was pushed",
+                root.name,
+                have.join(", ")
+            )));
+        };
+        if !p.layout.blob_path(&child.digest).exists() {
+            return Err(PushError::Bundle(format!(
+                "{}: the {want} manifest {} was not captured into this bundle; nothing was pushed (push a platform the bundle holds)",
+                root.name, child.digest
+            )));
+        }
+        root.desc = child;
+    }
+    Ok(())
+}
+
 /// A source image of the bundle (an `index.json` entry that is not an attachment).
 #[derive(Debug, Clone)]
 struct RootImage {
@@ -623,6 +722,8 @@ fn plan<'a>(
     layout: &'a Layout,
     lock: Option<&Lock>,
     target: &Target,
+    only: Option<&BTreeSet<String>>,
+    platform: Option<&str>,
 ) -> Result<(Planner<'a>, Vec<RootImage>), PushError> {
     let index = layout.read_index()?;
     let mut p = Planner {
@@ -652,6 +753,9 @@ fn plan<'a>(
             attachments.push(e.clone());
             continue;
         }
+        if only.is_some_and(|o| !o.contains(name)) {
+            continue; // did not pass: not pushed, nor anything attached to it
+        }
         let r = Reference::parse(name).map_err(|err| {
             PushError::Bundle(format!(
                 "{}: index.json entry {} is named {name:?}, which is not a source reference: {err}",
@@ -671,11 +775,16 @@ fn plan<'a>(
             desc: e.clone(),
         });
     }
-    if roots.is_empty() {
+    if roots.is_empty() && only.is_none() {
         return Err(PushError::Bundle(format!(
             "{}: index.json names no image; nothing to push",
             layout.root().display()
         )));
+    }
+    if let Some(want) = platform {
+        select_platform(&mut p, &mut roots, want)?;
+    } else {
+        refuse_partial_indexes(&p, lock, &roots)?;
     }
     for root in &roots {
         let optional: BTreeSet<Digest> = lock
@@ -700,6 +809,36 @@ fn plan<'a>(
         if let Some(t) = &root.tag {
             p.tag(&root.repo, t, &root.desc.digest, &root.name, &host);
         }
+    }
+    if only.is_some() {
+        // Only what hangs off a passing image: attachments whose subject is in a passing
+        // image's tree, or attached to such an attachment (signed SBOMs), to a fixed point.
+        let mut reach: BTreeSet<Digest> = p.manifests.keys().cloned().collect();
+        let mut keep: Vec<Descriptor> = Vec::new();
+        let mut pending = std::mem::take(&mut attachments);
+        loop {
+            let before = keep.len();
+            let mut still = Vec::new();
+            for e in pending {
+                let subject = e
+                    .annotation(ANNOTATION_REF_NAME)
+                    .and_then(tag_of_name)
+                    .as_deref()
+                    .and_then(parse_attachment_tag)
+                    .map(|(s, _)| s);
+                if subject.is_some_and(|s| reach.contains(&s)) {
+                    reach.insert(e.digest.clone());
+                    keep.push(e);
+                } else {
+                    still.push(e);
+                }
+            }
+            pending = still;
+            if keep.len() == before {
+                break;
+            }
+        }
+        attachments = keep;
     }
     for e in &attachments {
         let name = e
@@ -974,7 +1113,13 @@ pub async fn push(
         Err(_) => None,
     };
     progress.phase("planning");
-    let (planner, roots) = plan(&layout, lock.as_ref(), target)?;
+    let (planner, roots) = plan(
+        &layout,
+        lock.as_ref(),
+        target,
+        opts.only.as_ref(),
+        opts.platform.as_deref(),
+    )?;
     let Planner {
         manifests,
         findings,
@@ -1481,9 +1626,15 @@ pub async fn push(
             target: format!("{target_repository}@{}", r.desc.digest),
             target_repository,
             tag: r.tag.clone(),
+            verdict: Some(opts.verdict),
+            report: opts.report_digest.clone(),
         });
     }
-    layout::write_atomic(&dir.join(layout::MAPPING_FILE), &mapping.to_json())?;
+    let mapping_path = opts
+        .mapping_path
+        .clone()
+        .unwrap_or_else(|| dir.join(layout::MAPPING_FILE));
+    layout::write_atomic(&mapping_path, &mapping.to_json())?;
     out.mapping = Some(mapping);
     out.requests = client.request_count() - start_requests;
     Ok(out)

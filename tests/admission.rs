@@ -837,13 +837,14 @@ fn written_to_a_file_with_o() {
 // Inputs that do not hold
 
 #[test]
-fn without_a_mapping_the_source_repositories_are_admitted_and_it_says_so() {
+fn without_a_mapping_and_with_no_verify_the_source_repositories_are_admitted_and_it_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let lock = dir.path().join("airlock.lock.json");
     std::fs::copy(data("bundle/airlock.lock.json"), &lock).unwrap();
     let policy = data("policy.yaml");
     let run = airlock(&[
         "admission",
+        "--no-verify",
         "--format",
         "policy-controller",
         "--policy",
@@ -870,6 +871,7 @@ fn without_a_mapping_the_source_repositories_are_admitted_and_it_says_so() {
 
     let run = airlock(&[
         "admission",
+        "--no-verify",
         "--format",
         "kyverno",
         "--policy",
@@ -992,17 +994,18 @@ fn bad_invocations_are_exit_2_with_what_was_expected() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Independent check with Python jsonschema, when available
+// Independent check with Python jsonschema (required: scripts/test.sh installs it)
 
 #[test]
-fn python_jsonschema_agrees_when_available() {
+fn python_jsonschema_agrees() {
     let probe = std::process::Command::new("python3")
         .args(["-c", "import jsonschema, yaml"])
         .output();
-    if !probe.is_ok_and(|o| o.status.success()) {
-        eprintln!("skipped: python3 with jsonschema and yaml is not installed");
-        return;
-    }
+    assert!(
+        probe.is_ok_and(|o| o.status.success()),
+        "this test needs python3 with the jsonschema and yaml modules (scripts/test.sh installs \
+         them: python3 -m pip install jsonschema pyyaml); a missing tool fails the suite"
+    );
     let dir = tempfile::tempdir().unwrap();
     let mut files = Vec::new();
     for (name, run) in [
@@ -1225,4 +1228,108 @@ fn kyverno_ivpol_verifies_with_the_policy_keys_and_in_gate_mode_with_the_gate_ke
         .stdout
         .contains("https://slsa.dev/verification_summary/v1"));
     assert!(gate.stdout.contains("verificationResult == 'PASSED'"));
+}
+
+#[test]
+fn admission_leaves_out_images_whose_mapping_verdict_is_not_pass() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lock = data("bundle/airlock.lock.json");
+    let mut m: Value =
+        serde_json::from_slice(&std::fs::read(data("bundle/airlock.mapping.json")).unwrap())
+            .unwrap();
+    let dropped = m["images"][0]["digest"].as_str().unwrap().to_string();
+    m["images"].as_array_mut().unwrap().remove(0);
+    let mapping = tmp.path().join("mapping.json");
+    std::fs::write(&mapping, serde_json::to_vec(&m).unwrap()).unwrap();
+    for format in ["kyverno", "policy-controller"] {
+        let run = airlock(&[
+            "admission",
+            "--format",
+            format,
+            "--lock",
+            &lock,
+            "--policy",
+            &data("policy.yaml"),
+            "--mapping",
+            mapping.to_str().unwrap(),
+        ]);
+        assert_eq!(run.code, 0, "{format}: {}", run.stderr);
+        assert!(!run.stdout.contains(&dropped), "{format}: {}", run.stdout);
+        assert!(run.stderr.contains("did not pass"), "{}", run.stderr);
+    }
+}
+
+#[test]
+fn admission_without_a_verdict_source_is_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lock = tmp.path().join("airlock.lock.json");
+    std::fs::copy(data("bundle/airlock.lock.json"), &lock).unwrap();
+    let run = airlock(&[
+        "admission",
+        "--format",
+        "kyverno",
+        "--lock",
+        lock.to_str().unwrap(),
+        "--policy",
+        &data("policy.yaml"),
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--no-verify"), "{}", run.stderr);
+}
+
+#[test]
+fn kyverno_output_checks_the_provenance_builder_and_source_as_attestation_conditions() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = root().join("testdata/admission/keys");
+    let policy = dir.path().join("policy.yaml");
+    std::fs::write(
+        &policy,
+        format!(
+            "apiVersion: airlock/v1\nkind: Policy\nkeys:\n  release: {}\n  ci: {}\nrules:\n  - match: [\"quay.io/minio/aistor/**\"]\n    signatures:\n      keys: [release]\n    provenance:\n      signers: {{keys: [ci]}}\n      builderIds: [\"https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_container_slsa3.yml@refs/tags/v*\"]\n      sourceRepos: [\"git+https://github.com/minio/aistor.git\"]\n    vulnerabilities:\n      signers: {{keys: [ci]}}\n      maxSeverity: high\n  - match: [\"**\"]\n    signatures: none\n",
+            keys.join("release.pub").display(),
+            keys.join("ci.pub").display()
+        ),
+    )
+    .unwrap();
+    let lock = data("bundle/airlock.lock.json");
+    let run = airlock(&[
+        "admission",
+        "--no-verify",
+        "--format",
+        "kyverno",
+        "--lock",
+        &lock,
+        "--policy",
+        policy.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let docs = documents(&run.stdout);
+    let errors = validate_documents(&docs);
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    let rules = docs[0]["spec"]["rules"].as_array().unwrap();
+    let att = rules
+        .iter()
+        .flat_map(|r| r["verifyImages"].as_array().into_iter().flatten())
+        .flat_map(|v| v["attestations"].as_array().into_iter().flatten())
+        .find(|a| a["type"] == "https://slsa.dev/provenance/v1")
+        .expect("a provenance attestation entry");
+    let all = &att["conditions"][0]["all"];
+    assert_eq!(all[0]["key"], "{{ runDetails.builder.id }}");
+    assert_eq!(all[0]["operator"], "AnyIn");
+    assert_eq!(
+        all[0]["value"][0],
+        "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_container_slsa3.yml@refs/tags/v*"
+    );
+    assert_eq!(
+        all[1]["key"],
+        "{{ buildDefinition.externalParameters.workflow.repository }}"
+    );
+    assert_eq!(all[1]["value"][0], "https://github.com/minio/aistor");
+    let ci = std::fs::read_to_string(keys.join("ci.pub")).unwrap();
+    assert_eq!(
+        att["attestors"][0]["entries"][0]["keys"]["publicKeys"]
+            .as_str()
+            .unwrap(),
+        ci
+    );
 }

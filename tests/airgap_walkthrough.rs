@@ -135,7 +135,14 @@ fn capture_carry_verify_push_verify_registry_admission_preflight() {
     let ca = site.ca_file.clone().unwrap();
     let target = format!("{}/mirror", site.host);
     ok(airlock(w, &site_env)
-        .args(["push", "bundle", &target, "--ca-file"])
+        .args(["push", "bundle", &target, "--report", "report.dsse.json"])
+        .args([
+            "--report-key",
+            "keys/gate.pub",
+            "--policy",
+            "policy.yaml",
+            "--ca-file",
+        ])
         .arg(&ca));
     let mapping: serde_json::Value =
         serde_json::from_slice(&fs::read(w.join("bundle/airlock.mapping.json")).unwrap()).unwrap();

@@ -26,6 +26,10 @@ use airlock::trust::sigstore::{
 use airlock::verify::simplesign::SimpleSigning;
 use serde_json::Value;
 
+/// The verification time of the library runs (2026-11-01T00:00:00Z): after every vector's
+/// signing time. Fixed, so the outcome never depends on the day the test runs.
+const AT: i64 = 1_793_491_200;
+
 /// The finding code each expected-fail case must be rejected with (`None`: unusable trust
 /// material or key, exit 2 at the CLI).
 const FAIL_CODES: &[(&str, Option<Code>)] = &[
@@ -231,7 +235,7 @@ fn run_bundle(suite: &Suite, case: &Value) -> Outcome {
             require_sct: true,
         },
     };
-    match verify_bundle(&bundle, artifact, signer, &root) {
+    match verify_bundle(&bundle, artifact, signer, &root.at(AT).expect("root at")) {
         Ok(_) => Outcome::Pass,
         Err(f) => fail(f.code, f.message),
     }
@@ -334,7 +338,12 @@ fn check_sig_layer(
         Err(f) => return fail(f.code, f.message),
     };
     // Signature with the key, Rekor SET with the Rekor key, logged entry == this signature.
-    if let Err(f) = verify_bundle(&bundle, Artifact::Bytes(payload), Signer::Key(key), root) {
+    if let Err(f) = verify_bundle(
+        &bundle,
+        Artifact::Bytes(payload),
+        Signer::Key(key),
+        &root.at(AT).expect("root at"),
+    ) {
         return fail(f.code, f.message);
     }
     let ss = match SimpleSigning::parse(payload) {
@@ -576,7 +585,10 @@ fn verify_happy(
     identity: IdentityPolicy,
     root: &str,
 ) -> Result<(), airlock::trust::sigstore::Failure> {
-    let root = TrustedRoot::load(&path(root)).expect("root");
+    let root = TrustedRoot::load(&path(root))
+        .expect("root")
+        .at(AT)
+        .expect("root at");
     verify_bundle(
         &read(HAPPY_V03),
         Artifact::Bytes(&read(A_TXT)),
@@ -631,8 +643,10 @@ fn certificate_from_an_untrusted_ca_is_certificate_invalid() {
     let fulcio = read("sigstore-rs/_extracted/src/cosign/mod/fulcio-root-v1-2021-03.pem");
     let rekor =
         PublicKey::from_pem(&read("containers-image/signature/fixtures/rekor.pub")).unwrap();
-    let root =
-        TrustedRoot::from_parts(&[&fulcio], &[rekor], &[], "fulcio 2021-03 + rekor").unwrap();
+    let root = TrustedRoot::from_parts(&[&fulcio], &[rekor], &[], "fulcio 2021-03 + rekor")
+        .unwrap()
+        .at(AT)
+        .unwrap();
     let e = verify_bundle(
         &read(HAPPY_V03),
         Artifact::Bytes(&read(A_TXT)),

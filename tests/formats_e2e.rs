@@ -400,6 +400,7 @@ fn classic_chart_pushed_and_pulled_back_by_digest_equals_the_archive_with_helm_m
     let o = target
         .airlock()
         .arg("push")
+        .arg("--no-verify")
         .arg(&out)
         .arg(&target.host)
         .args(target.cli_flags())

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use airlock::lock::{Lock, LockedImage, LockedPlatform};
-use airlock::mapping::{MappedImage, Mapping, MAPPING_SCHEMA};
+use airlock::mapping::{MappedImage, MappedVerdict, Mapping, MAPPING_SCHEMA};
 use airlock::oci::{Digest, Reference};
 use assert_cmd::Command;
 use serde_json::Value;
@@ -81,6 +81,8 @@ fn mapping_of(sources: &[&str]) -> Mapping {
                     target_repository: target_of(s),
                     tag: r.tag().map(str::to_string),
                     target: format!("{}@{d}", target_of(s)),
+                    verdict: Some(MappedVerdict::Pass),
+                    report: Some(Digest::sha256_of(b"report")),
                 }
             })
             .collect(),
@@ -375,9 +377,9 @@ fn an_image_in_the_bundle_but_not_pushed_fails() {
 }
 
 #[test]
-fn without_a_mapping_the_source_repositories_are_used_and_it_says_so() {
+fn without_a_mapping_and_with_no_verify_the_source_repositories_are_used_and_it_says_so() {
     let b = bundle(CHART_IMAGES, None);
-    let run = preflight(&[&chart(), "--lock", &lock_arg(&b)]);
+    let run = preflight(&[&chart(), "--lock", &lock_arg(&b), "--no-verify"]);
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert!(run.stdout.contains("no mapping file"), "{}", run.stdout);
     assert!(
@@ -574,4 +576,34 @@ fn a_container_without_an_image_or_with_a_broken_reference_fails() {
     for img in v["images"].as_array().unwrap() {
         assert_eq!(img["reason"], "invalid-reference", "{img}");
     }
+}
+
+#[test]
+fn workload_using_an_image_that_did_not_pass_is_image_unverified_exit_1() {
+    let b = bundle(CHART_IMAGES, Some(CHART_IMAGES));
+    // The mapping records the verdict: the first image was pushed without one.
+    let p = b.path().join("airlock.mapping.json");
+    let mut m = Mapping::parse(&std::fs::read(&p).unwrap()).unwrap();
+    m.images[0].verdict = Some(MappedVerdict::Unverified);
+    m.images[0].report = None;
+    std::fs::write(&p, m.to_json()).unwrap();
+    let lock = b.path().display().to_string();
+    let run = preflight(&[&chart(), "--lock", &lock, "--format", "json"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    let text = v.to_string();
+    assert!(text.contains("image-unverified"), "{text}");
+    // --no-verify: the old behaviour (in the bundle, pinned: it is not judged).
+    let run = preflight(&[&chart(), "--lock", &lock, "--no-verify"]);
+    assert_ne!(run.code, 2, "{}", run.stderr);
+    assert!(!run.stdout.contains("image-unverified"), "{}", run.stdout);
+}
+
+#[test]
+fn preflight_without_any_verdict_source_is_exit_2_naming_the_options() {
+    let b = bundle(CHART_IMAGES, None);
+    let lock = b.path().display().to_string();
+    let run = preflight(&[&chart(), "--lock", &lock]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--no-verify"), "{}", run.stderr);
 }

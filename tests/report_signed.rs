@@ -147,7 +147,7 @@ fn signed_demo_report_verifies_with_exit_0_and_names_signer_time_and_result() {
         .as_str()
         .unwrap()
         .ends_with("policies/demo.yaml"));
-    let report = &p["airlockReport"];
+    let report = &p["urn:airlock:report"];
     assert_eq!(report["schema"], "airlock.report/v1");
     assert_eq!(p["policy"]["digest"]["sha256"], report["policy"]["sha256"]);
     let subjects: Vec<String> = st["subject"]
@@ -173,6 +173,14 @@ fn signed_demo_report_verifies_with_exit_0_and_names_signer_time_and_result() {
             "subject {w} missing from {subjects:?}"
         );
     }
+    assert!(
+        p["inputAttestations"][0]["uri"]
+            .as_str()
+            .unwrap()
+            .starts_with("oci://"),
+        "{}",
+        p["inputAttestations"][0]
+    );
     assert_eq!(
         p["inputAttestations"][0]["digest"]["sha256"],
         img["attestations"][0]["manifest"]
@@ -640,21 +648,36 @@ fn html_report_of_a_failing_bundle_renders_in_headless_chromium_with_verdict_and
         .arg("--key")
         .arg(demo_pub()));
     assert_eq!(code, 1, "--require-pass on a FAILED report");
-
-    let report: Value =
-        serde_json::from_value(payload(&envelope(&signed))["predicate"]["airlockReport"].clone())
-            .unwrap();
-    let found = codes(&report);
-    for want in [
-        "signature-missing",
-        "signature-untrusted",
-        "platform-missing",
-        "attestation-missing",
-        "sbom-missing",
-        "policy-unmatched",
-    ] {
-        assert!(found.iter().any(|c| c == want), "{want} not in {found:?}");
+    let pred = &payload(&envelope(&signed))["predicate"];
+    assert_eq!(pred["verifiedLevels"], serde_json::json!(["FAILED"]));
+    for a in pred["inputAttestations"].as_array().unwrap() {
+        assert!(a["uri"].as_str().is_some_and(|u| !u.is_empty()), "{a}");
+        assert!(a["digest"]["sha256"].is_string(), "{a}");
     }
+    // The independent DSSE/VSA check agrees on the failed report.
+    let (code, stdout, stderr) = check_report_py(&signed, &demo_pub());
+    assert_eq!(code, 0, "{stdout}{stderr}");
+
+    let report: Value = serde_json::from_value(
+        payload(&envelope(&signed))["predicate"]["urn:airlock:report"].clone(),
+    )
+    .unwrap();
+    let mut found = codes(&report);
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            "attestation-missing",
+            "lock-unverified",
+            "platform-missing",
+            "policy-unmatched",
+            "sbom-missing",
+            "signature-invalid",
+            "signature-missing",
+        ],
+        "the exact set of finding codes of the failing bundle (the stranger's key is not \
+         given, so its signature is invalid, not untrusted)"
+    );
 
     let html = t.path().join("report.html");
     let (code, _, stderr) = run(airlock()
@@ -771,12 +794,70 @@ fn text_and_markdown_renderings_match_snapshots_for_a_passing_and_a_failing_repo
 }
 
 #[test]
-fn snapshot_fixtures_are_what_airlock_verify_writes() {
-    // The fixtures must stay valid airlock.report/v1 documents (a schema change shows up here).
-    for name in ["pass", "fail"] {
-        let bytes = fs::read(snapshot_dir().join(format!("{name}.report.json"))).unwrap();
-        let r: airlock::report::Report = serde_json::from_slice(&bytes).unwrap();
-        assert_eq!(r.schema, "airlock.report/v1");
-        assert_eq!(r.passed(), name == "pass");
+fn pass_snapshot_fixture_is_what_airlock_verify_writes_for_the_demo_bundle() {
+    let (code, stdout, stderr) = run(airlock()
+        .current_dir(root())
+        .args([
+            "verify",
+            "testdata/bundles/demo",
+            "--policy",
+            "policies/demo.yaml",
+        ])
+        .args(["--at", AT, "--format", "json"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_snapshot("pass.report.json", &stdout);
+}
+
+/// One image's ref, digest, result and sorted (severity, code) findings.
+type Decision = (String, String, String, Vec<(String, String)>);
+
+/// What a report decided, without what changes from run to run (random test keys make other key
+/// ids and signature digests): per image its ref, digest, result and (severity, code) list.
+fn decisions(report: &Value) -> Vec<Decision> {
+    report["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let mut f: Vec<(String, String)> = i["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| (f["severity"].to_string(), f["code"].to_string()))
+                .collect();
+            f.sort();
+            (
+                i["ref"].to_string(),
+                i["digest"].to_string(),
+                i["result"].to_string(),
+                f,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn fail_snapshot_fixture_has_the_decisions_airlock_verify_gives_for_the_failing_bundle() {
+    let t = tempfile::tempdir().unwrap();
+    failing_bundle(t.path());
+    let (code, stdout, stderr) = run(airlock()
+        .current_dir(t.path())
+        .args(["verify", "bundle", "--policy", "policy.yaml"])
+        .args(["--at", AT, "--format", "json"]));
+    assert_eq!(code, 1, "{stderr}");
+    let fresh: Value = serde_json::from_str(&stdout).unwrap();
+    let path = snapshot_dir().join("fail.report.json");
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some_and(|v| v == "1") {
+        fs::write(&path, &stdout).unwrap();
+        return;
     }
+    let fixture: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    assert_eq!(fixture["schema"], "airlock.report/v1");
+    assert_eq!(fixture["result"], "fail");
+    assert_eq!(
+        decisions(&fixture),
+        decisions(&fresh),
+        "{} is stale: regenerate it with UPDATE_SNAPSHOTS=1 cargo test --test report_signed",
+        path.display()
+    );
 }

@@ -88,17 +88,21 @@ fn blob(dir: &Path, d: &Digest) -> PathBuf {
 }
 
 fn expect_fail_with(f: &Fixture, code: &str) -> Value {
+    expect_fail_with_codes(f, &[code])
+}
+
+/// Exit 1 with exactly these error finding codes (sorted, each once).
+fn expect_fail_with_codes(f: &Fixture, want: &[&str]) -> Value {
     let (exit, report, stderr) = f.verify(&[]);
     assert_eq!(
         exit, 1,
-        "expected exit 1 with {code}; stderr: {stderr}; report: {report:#}"
+        "expected exit 1 with {want:?}; stderr: {stderr}; report: {report:#}"
     );
     assert_eq!(report["result"], "fail");
-    let c = codes(&report);
-    assert!(
-        c.iter().any(|x| x == code),
-        "expected finding {code}, found {c:?}"
-    );
+    let mut c = codes(&report);
+    c.sort();
+    c.dedup();
+    assert_eq!(c, want, "expected exactly the error findings {want:?}");
     report
 }
 
@@ -163,16 +167,73 @@ fn signature_swapped_in_from_another_image_is_signature_digest_mismatch() {
     expect_fail_with(&f, "signature-digest-mismatch");
 }
 
+/// Error-severity codes, sorted and deduplicated, for exact-set assertions.
+fn error_set(report: &Value) -> Vec<String> {
+    let mut c = codes(report);
+    c.sort();
+    c.dedup();
+    c
+}
+
 #[test]
-fn signature_by_an_untrusted_key_is_signature_untrusted_and_missing() {
+fn signature_by_a_key_the_verifier_was_not_given_is_signature_invalid_only() {
     let f = Fixture::new();
     f.policy("");
     let other = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
     let mut spec = Spec::signed(SOURCE, "1.0", &other);
     spec.att_key = Some(&f.key);
     build(&f.bundle(), &[spec], None);
+    let r = expect_fail_with(&f, "signature-invalid");
+    assert_eq!(error_set(&r), vec!["signature-invalid".to_string()]);
+    let text = r.to_string();
+    assert!(
+        !text.contains("import the signer"),
+        "no hint may suggest importing a key: {text}"
+    );
+}
+
+#[test]
+fn signature_by_a_known_key_the_rule_does_not_list_is_signature_untrusted_only() {
+    let f = Fixture::new();
+    let other = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    fs::write(f.path("other.pub"), other.public_key().to_pem()).unwrap();
+    f.policy("");
+    // The policy knows `other` (top-level keys) but the rule lists only `release`.
+    let p = f.path("policy.yaml");
+    let text = fs::read_to_string(&p).unwrap().replace(
+        "  release: release.pub\n",
+        "  release: release.pub\n  other: other.pub\n",
+    );
+    fs::write(&p, text).unwrap();
+    let mut spec = Spec::signed(SOURCE, "1.0", &other);
+    spec.att_key = Some(&f.key);
+    build(&f.bundle(), &[spec], None);
     let r = expect_fail_with(&f, "signature-untrusted");
-    assert!(codes(&r).contains(&"signature-missing".to_string()));
+    assert_eq!(error_set(&r), vec!["signature-untrusted".to_string()]);
+}
+
+#[test]
+fn trusted_and_unknown_signature_in_one_sig_manifest_passes_and_records_the_unknown_one() {
+    let f = Fixture::new();
+    f.policy("");
+    let other = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let mut spec = Spec::signed(SOURCE, "1.0", &f.key);
+    spec.extra_sig_keys = vec![&other];
+    build(&f.bundle(), &[spec], None);
+    let (exit, report, stderr) = f.verify(&[]);
+    assert_eq!(exit, 0, "stderr: {stderr}; report: {report:#}");
+    let img = &report["images"][0];
+    let sigs = img["signatures"].as_array().unwrap();
+    assert_eq!(sigs.len(), 2);
+    assert_eq!(sigs.iter().filter(|s| s["verified"] == true).count(), 1);
+    let infos: Vec<&Value> = img["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "info")
+        .collect();
+    assert_eq!(infos.len(), 1, "the unknown signature is recorded: {img:#}");
+    assert_eq!(infos[0]["code"], "signature-invalid");
 }
 
 #[test]
@@ -197,7 +258,7 @@ fn tampered_signature_payload_is_caught() {
         .unwrap()
         .replace("registry.example", "registry.evil00");
     fs::write(&p, text).unwrap();
-    let r = expect_fail_with(&f, "blob-digest-mismatch");
+    let r = expect_fail_with_codes(&f, &["blob-digest-mismatch", "signature-missing"]);
     assert!(codes(&r).contains(&"signature-missing".to_string()));
 }
 
@@ -267,7 +328,7 @@ fn image_no_rule_covers_is_policy_unmatched() {
 }
 
 #[test]
-fn edited_lock_is_pin_mismatch() {
+fn edited_lock_digest_is_lock_invalid() {
     let f = Fixture::new();
     f.policy("");
     build(&f.bundle(), &[Spec::signed(SOURCE, "1.0", &f.key)], None);
@@ -275,7 +336,7 @@ fn edited_lock_is_pin_mismatch() {
     let mut lock: Value = serde_json::from_slice(&fs::read(&lock_path).unwrap()).unwrap();
     lock["images"][0]["digest"] = Value::String(Digest::sha256_of(b"x").to_string());
     fs::write(&lock_path, serde_json::to_vec_pretty(&lock).unwrap()).unwrap();
-    expect_fail_with(&f, "pin-mismatch");
+    expect_fail_with(&f, "lock-invalid");
 }
 
 #[test]
@@ -459,7 +520,7 @@ fn fifty_megabyte_manifest_is_limit_exceeded_naming_it() {
             &format!("\"size\": {}", big.len()),
         );
     fs::write(&p, text).unwrap();
-    let r = expect_fail_with(&f, "limit-exceeded");
+    let r = expect_fail_with_codes(&f, &["limit-exceeded", "lock-invalid"]);
     let msg = serde_json::to_string(&r).unwrap();
     assert!(
         msg.contains(&d.to_string()),
@@ -507,41 +568,63 @@ fn attestation_by_an_untrusted_key_is_attestation_invalid_when_required() {
     let mut spec = Spec::signed(SOURCE, "1.0", &f.key);
     spec.att_key = Some(&vendor);
     build(&f.bundle(), &[spec], None);
-    let r = expect_fail_with(&f, "attestation-invalid");
+    let r = expect_fail_with_codes(
+        &f,
+        &["attestation-invalid", "attestation-missing", "sbom-missing"],
+    );
     assert!(codes(&r).contains(&"attestation-missing".to_string()));
 }
 
-#[test]
-fn skopeo_style_bare_ref_names_without_a_lock_verify_with_an_identity_warning() {
-    let f = Fixture::new();
+/// As `skopeo copy docker://… oci:DIR:app:1.0` names it: a bare ref name, and no lock.
+fn skopeo_style(f: &Fixture, signed_reference: Option<&str>) {
     f.policy("  - match: [\"**\"]\n    signatures:\n      keys: [release]\n");
-    build(&f.bundle(), &[Spec::signed(SOURCE, "1.0", &f.key)], None);
-    // As `skopeo copy docker://… oci:DIR:app:1.0` names it: a bare ref name, and no lock.
+    let mut spec = Spec::signed(SOURCE, "1.0", &f.key);
+    spec.signed_reference = signed_reference.map(str::to_string);
+    build(&f.bundle(), &[spec], None);
     let p = f.bundle().join("index.json");
     let text = fs::read_to_string(&p)
         .unwrap()
         .replace(&format!("\"{SOURCE}:1.0\""), "\"app:1.0\"");
     fs::write(&p, text).unwrap();
     fs::remove_file(f.bundle().join("airlock.lock.json")).unwrap();
-    let (exit, r, _) = f.verify(&[]);
-    assert_eq!(exit, 0, "{r:#}");
-    let img = &r["images"][0];
-    assert_eq!(img["ref"], "app:1.0");
-    assert_eq!(img["signatures"][0]["verified"], true);
-    let warned: Vec<&str> = img["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["code"].as_str().unwrap())
-        .collect();
-    assert!(
-        warned.contains(&"signature-identity-mismatch"),
-        "{warned:?}"
+}
+
+#[test]
+fn skopeo_style_bare_ref_names_without_a_source_fail_with_identity_mismatch() {
+    let f = Fixture::new();
+    skopeo_style(&f, None);
+    let r = expect_fail_with(&f, "signature-identity-mismatch");
+    assert_eq!(
+        error_set(&r),
+        vec!["signature-identity-mismatch".to_string()]
+    );
+    assert_eq!(r["images"][0]["ref"], "app:1.0");
+}
+
+#[test]
+fn skopeo_style_bare_ref_names_pass_with_the_right_source_prefix() {
+    let f = Fixture::new();
+    skopeo_style(&f, None);
+    let (exit, r, stderr) = f.verify(&["--source-prefix", SOURCE]);
+    assert_eq!(exit, 0, "{r:#} {stderr}");
+    assert_eq!(r["images"][0]["signatures"][0]["verified"], true);
+}
+
+#[test]
+fn skopeo_style_signature_for_another_repository_fails_even_with_a_source_prefix() {
+    let f = Fixture::new();
+    skopeo_style(&f, Some("registry.example/other/app"));
+    expect_fail_with(&f, "signature-identity-mismatch");
+    let (exit, r, _) = f.verify(&["--source-prefix", SOURCE]);
+    assert_eq!(exit, 1, "{r:#}");
+    assert_eq!(
+        error_set(&r),
+        vec!["signature-identity-mismatch".to_string()]
     );
 }
 
 #[test]
-fn lock_written_by_another_tool_is_read_for_pins() {
+fn lock_written_by_another_tool_that_disagrees_on_the_digest_is_lock_invalid() {
     let f = Fixture::new();
     f.policy("");
     build(&f.bundle(), &[Spec::signed(SOURCE, "1.0", &f.key)], None);
@@ -550,7 +633,7 @@ fn lock_written_by_another_tool_is_read_for_pins() {
         Digest::sha256_of(b"elsewhere")
     );
     fs::write(f.bundle().join("airlock.lock.json"), lock).unwrap();
-    expect_fail_with(&f, "pin-mismatch");
+    expect_fail_with(&f, "lock-invalid");
 }
 
 #[test]
@@ -579,4 +662,203 @@ fn cosign_save_style_kind_annotations_route_signatures_and_attestations() {
     let (exit, r, _) = f.verify(&[]);
     assert_eq!(exit, 0, "{r:#}");
     assert_eq!(r["images"][0]["signatures"][0]["verified"], true);
+}
+
+// --- The lock is the bundle's manifest (red-team cases) ---
+
+fn capture_key_args(f: &Fixture) -> Vec<String> {
+    vec![
+        "--capture-key".into(),
+        f.path("release.pub").display().to_string(),
+    ]
+}
+
+fn verify_with(f: &Fixture, extra: &[String]) -> (i32, Value, String) {
+    let v: Vec<&str> = extra.iter().map(String::as_str).collect();
+    f.verify(&v)
+}
+
+#[test]
+fn deleted_lock_under_capture_key_is_lock_invalid_exit_1() {
+    let f = Fixture::new();
+    f.policy("");
+    build(
+        &f.bundle(),
+        &[Spec::signed(SOURCE, "1.0", &f.key)],
+        Some(&f.key),
+    );
+    fs::remove_file(f.bundle().join("airlock.lock.json")).unwrap();
+    let (exit, r, _) = verify_with(&f, &capture_key_args(&f));
+    assert_eq!(exit, 1, "{r:#}");
+    assert_eq!(error_set(&r), vec!["lock-invalid".to_string()]);
+    // Without a key the deletion is still seen: the signed lock is there, the lock is not.
+    let (exit, r, _) = f.verify(&[]);
+    assert_eq!(exit, 1, "{r:#}");
+    assert!(codes(&r).contains(&"lock-invalid".to_string()));
+}
+
+#[test]
+fn lock_renaming_the_repository_is_lock_invalid_exit_1() {
+    let f = Fixture::new();
+    f.policy("");
+    build(&f.bundle(), &[Spec::signed(SOURCE, "1.0", &f.key)], None);
+    let lock_path = f.bundle().join("airlock.lock.json");
+    let mut lock: Value = serde_json::from_slice(&fs::read(&lock_path).unwrap()).unwrap();
+    lock["images"][0]["repository"] = Value::String("registry.example/sandbox/app".into());
+    fs::write(&lock_path, serde_json::to_vec_pretty(&lock).unwrap()).unwrap();
+    let r = expect_fail_with(&f, "lock-invalid");
+    // The rule is still chosen by the reference's own repository.
+    assert!(r["images"][0]["rule"]
+        .as_str()
+        .unwrap_or("")
+        .contains("registry.example/team/**"));
+}
+
+#[test]
+fn edited_unsigned_lock_hiding_a_missing_platform_fails_with_platform_missing() {
+    let f = Fixture::new();
+    // A rule that lists no platforms: the lock's word is all that could waive the child.
+    f.policy("  - match: [\"registry.example/team/**\"]\n    signatures:\n      keys: [release]\n");
+    let built = build(&f.bundle(), &[Spec::signed(SOURCE, "1.0", &f.key)], None);
+    let child = built[0].children[1].1.clone();
+    fs::remove_file(blob(&f.bundle(), &child)).unwrap();
+    let lock_path = f.bundle().join("airlock.lock.json");
+    let mut lock: Value = serde_json::from_slice(&fs::read(&lock_path).unwrap()).unwrap();
+    for p in lock["images"][0]["platforms"].as_array_mut().unwrap() {
+        if p["digest"] == child.to_string().as_str() {
+            p["captured"] = Value::Bool(false);
+        }
+    }
+    fs::write(&lock_path, serde_json::to_vec_pretty(&lock).unwrap()).unwrap();
+    let r = expect_fail_with(&f, "platform-missing");
+    assert_eq!(error_set(&r), vec!["platform-missing".to_string()]);
+}
+
+/// Two images built, the lock (and its signature) rewritten to list only the first: the second
+/// was added after capture (blobs + index.json entry).
+fn bundle_with_an_added_image(f: &Fixture, signed: bool) {
+    let mut second = Spec::signed(SOURCE, "2.0", &f.key);
+    second.salt = "added later".into();
+    build(
+        &f.bundle(),
+        &[Spec::signed(SOURCE, "1.0", &f.key), second],
+        None,
+    );
+    let lock_path = f.bundle().join("airlock.lock.json");
+    let mut lock = airlock::lock::Lock::parse(&fs::read(&lock_path).unwrap()).unwrap();
+    lock.images.retain(|i| i.r#ref.ends_with(":1.0"));
+    let bytes = lock.to_json();
+    fs::write(&lock_path, &bytes).unwrap();
+    if signed {
+        let env =
+            airlock::sign::sign_envelope(airlock::lock::LOCK_PAYLOAD_TYPE, &bytes, &f.key).unwrap();
+        fs::write(f.bundle().join("airlock.lock.dsse.json"), env).unwrap();
+    }
+}
+
+#[test]
+fn image_added_after_capture_is_lock_unlisted_without_a_key() {
+    let f = Fixture::new();
+    f.policy("");
+    bundle_with_an_added_image(&f, false);
+    let r = expect_fail_with(&f, "lock-unlisted");
+    assert_eq!(error_set(&r), vec!["lock-unlisted".to_string()], "{r:#}");
+}
+
+#[test]
+fn image_added_after_capture_is_lock_unlisted_with_the_capture_key() {
+    let f = Fixture::new();
+    f.policy("");
+    bundle_with_an_added_image(&f, true);
+    let (exit, r, _) = verify_with(&f, &capture_key_args(&f));
+    assert_eq!(exit, 1, "{r:#}");
+    assert_eq!(error_set(&r), vec!["lock-unlisted".to_string()]);
+}
+
+#[test]
+fn policy_lock_signers_reject_an_edited_lock_and_accept_the_signed_one() {
+    let f = Fixture::new();
+    f.policy("");
+    let p = f.path("policy.yaml");
+    let text = fs::read_to_string(&p).unwrap();
+    fs::write(&p, format!("{text}lock:\n  signers: [release]\n")).unwrap();
+    build(
+        &f.bundle(),
+        &[Spec::signed(SOURCE, "1.0", &f.key)],
+        Some(&f.key),
+    );
+    let (exit, r, _) = f.verify(&[]);
+    assert_eq!(exit, 0, "{r:#}");
+    assert!(
+        r["inputs"]["lockSignedBy"].is_string() || r["inputs"]["lock_signed_by"].is_string(),
+        "{r:#}"
+    );
+    let lock_path = f.bundle().join("airlock.lock.json");
+    let text = fs::read_to_string(&lock_path)
+        .unwrap()
+        .replace("2026-01-01", "2026-01-02");
+    fs::write(&lock_path, text).unwrap();
+    let r = expect_fail_with(&f, "lock-invalid");
+    assert_eq!(error_set(&r), vec!["lock-invalid".to_string()]);
+}
+
+#[test]
+fn signed_lock_without_any_key_to_check_it_is_a_lock_unverified_warning() {
+    let f = Fixture::new();
+    f.policy("");
+    build(
+        &f.bundle(),
+        &[Spec::signed(SOURCE, "1.0", &f.key)],
+        Some(&f.key),
+    );
+    let (exit, r, _) = f.verify(&[]);
+    assert_eq!(exit, 0, "{r:#}");
+    let warned: Vec<&Value> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["code"] == "lock-unverified")
+        .collect();
+    assert_eq!(warned.len(), 1, "{r:#}");
+    assert_eq!(warned[0]["severity"], "warning");
+}
+
+#[test]
+fn garbage_lock_signature_file_is_lock_invalid_even_without_a_key() {
+    let f = Fixture::new();
+    f.policy("");
+    build(&f.bundle(), &[Spec::signed(SOURCE, "1.0", &f.key)], None);
+    fs::write(
+        f.bundle().join("airlock.lock.dsse.json"),
+        b"not an envelope",
+    )
+    .unwrap();
+    let r = expect_fail_with(&f, "lock-invalid");
+    assert_eq!(error_set(&r), vec!["lock-invalid".to_string()]);
+}
+
+#[test]
+fn single_platform_image_not_among_the_rule_platforms_is_platform_missing_and_one_that_is_gets_no_finding(
+) {
+    let f = Fixture::new();
+    f.policy("");
+    let mut spec = Spec::signed(SOURCE, "1.0", &f.key);
+    spec.platforms = vec![];
+    build(&f.bundle(), &[spec], None);
+    // The builder's single-platform image is linux/amd64: listed by the default rule.
+    let (exit, r, _) = f.verify(&[]);
+    assert_eq!(exit, 0, "{r:#}");
+    assert!(
+        r["images"][0]["findings"].as_array().unwrap().is_empty(),
+        "{r:#}"
+    );
+    // A rule that lists only arm64.
+    let p = f.path("policy.yaml");
+    let text = fs::read_to_string(&p).unwrap().replace(
+        "platforms: [linux/amd64, linux/arm64]",
+        "platforms: [linux/arm64]",
+    );
+    fs::write(&p, text).unwrap();
+    let r = expect_fail_with(&f, "platform-missing");
+    assert_eq!(error_set(&r), vec!["platform-missing".to_string()]);
 }

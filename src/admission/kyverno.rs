@@ -127,6 +127,29 @@ fn verify_rule(group: &Group<'_>, notes: &mut Vec<String>) -> Result<Option<Node
             ("type", Node::str(&a.predicate_type)),
             ("attestors", Node::Seq(vec![attestor_set(list)])),
         ];
+        if !a.conditions.is_empty() {
+            let all: Vec<Node> = a
+                .conditions
+                .iter()
+                .map(|(path, patterns, what)| {
+                    Node::map(vec![
+                        ("key", Node::str(format!("{{{{ {path} }}}}"))),
+                        ("operator", Node::str("AnyIn")),
+                        ("value", Node::strs(patterns.clone())),
+                        (
+                            "message",
+                            Node::str(format!(
+                                "the provenance's {what} is not one the policy allows"
+                            )),
+                        ),
+                    ])
+                })
+                .collect();
+            att.push((
+                "conditions",
+                Node::Seq(vec![Node::map(vec![("all", Node::Seq(all))])]),
+            ));
+        }
         if a.require_passed {
             att.push((
                 "conditions",

@@ -274,6 +274,9 @@ struct AttestationNeed<'a> {
     signers: Vec<Signer<'a>>,
     /// The gate's attestation: also require `verificationResult: PASSED`.
     require_passed: bool,
+    /// Provenance patterns Kyverno can check on the predicate: (JMESPath into the predicate,
+    /// allowed patterns, what it is). Empty for other attestations.
+    conditions: Vec<(&'static str, Vec<String>, &'static str)>,
 }
 
 #[derive(Clone, Debug)]
@@ -408,6 +411,7 @@ fn plan<'a>(inputs: &Inputs<'a>) -> Result<Plan<'a>, AdmissionError> {
                             key: gate,
                         }],
                         require_passed: true,
+                        conditions: Vec::new(),
                     }],
                 },
             ),
@@ -517,6 +521,44 @@ fn rule_need<'a>(
             predicate_type: a.predicate_type.clone(),
             signers: signers(policy, &who, inputs, roots)?,
             require_passed: false,
+            conditions: Vec::new(),
+        });
+    }
+    // `provenance`: the SLSA v1 attestation from its signers, with the builder id and source
+    // repository as conditions (Kyverno's AnyIn accepts `*` wildcards). What Kyverno cannot
+    // express (v0.2 provenance, refs from resolvedDependencies, scans, VEX, package bans) is left
+    // to airlock's verdict.
+    if let Some(p) = &rule.provenance {
+        let who = Who {
+            rule,
+            field: "provenance.signers".to_string(),
+            keys: &p.signers.keys,
+            keyless: &p.signers.keyless,
+        };
+        let mut conditions = Vec::new();
+        if let Some(b) = &p.builder_ids {
+            conditions.push(("runDetails.builder.id", b.patterns.clone(), "builder id"));
+        }
+        if let Some(r) = &p.source_repos {
+            conditions.push((
+                "buildDefinition.externalParameters.workflow.repository",
+                r.patterns.clone(),
+                "source repository",
+            ));
+        }
+        if let Some(r) = &p.refs {
+            conditions.push((
+                "buildDefinition.externalParameters.workflow.ref",
+                r.patterns.clone(),
+                "source ref",
+            ));
+        }
+        attestations.push(AttestationNeed {
+            index: rule.attestations.len() + 1,
+            predicate_type: crate::verify::slsa::PREDICATE_V1.to_string(),
+            signers: signers(policy, &who, inputs, roots)?,
+            require_passed: false,
+            conditions,
         });
     }
     if signatures.is_empty() && attestations.is_empty() {

@@ -15,6 +15,7 @@ use airlock::oci::Digest;
 use airlock::trust::keys;
 
 use super::common;
+use super::verdict::{passed_sources, ReportVerdictFlags};
 use super::{Fatal, EXIT_FAIL, EXIT_OK};
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,6 +61,8 @@ pub struct Args {
     /// Admission webhook timeout in seconds (1-30).
     #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_WEBHOOK_TIMEOUT_SECONDS)]
     webhook_timeout: u32,
+    #[command(flatten)]
+    verdict: ReportVerdictFlags,
 }
 
 pub fn run(a: Args) -> Result<u8, Fatal> {
@@ -104,9 +107,32 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         a.lock.clone()
     };
     let lock_bytes = read_limited(&lock_path, MAX_LOCK_BYTES, "--lock")?;
-    let lock = Lock::parse(&lock_bytes)
+    let mut lock = Lock::parse(&lock_bytes)
         .map_err(|e| Fatal(format!("--lock {}: {e}", lock_path.display())))?;
     let (mapping, mapping_path) = load_mapping(a.mapping.as_deref(), &lock_path)?;
+    // Only images whose verdict is pass are admitted.
+    if let Some(passed) = passed_sources(
+        &a.verdict,
+        mapping.as_ref(),
+        a.policy.as_deref(),
+        "admission",
+    )? {
+        let (keep, left): (Vec<_>, Vec<_>) = std::mem::take(&mut lock.images)
+            .into_iter()
+            .partition(|i| passed.contains(&i.r#ref));
+        for i in &left {
+            eprintln!(
+                "airlock: admission: left out {} ({}): it did not pass verification",
+                airlock::report::render::visible(&i.r#ref),
+                i.digest
+            );
+        }
+        lock.images = keep;
+        if lock.images.is_empty() {
+            eprintln!("airlock: admission: no image passed verification; nothing to admit");
+            return Ok(EXIT_FAIL);
+        }
+    }
 
     let empty = BTreeMap::new();
     let inputs = Inputs {

@@ -58,22 +58,17 @@ pub struct Args {
     /// Write the JSON verification report (with --policy) to FILE.
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
+    /// Capture only the I-th of N deterministic shards of the references (split by
+    /// repository, so one repository's tags stay together); `airlock merge` joins the shards.
+    #[arg(long, value_name = "I/N", value_parser = airlock::merge::parse_shard)]
+    shard: Option<(usize, usize)>,
+    /// Delta capture against the previous bundle: its lock (`airlock.lock.json`), its bundle
+    /// directory, or its chunk list. Blobs the base lists are recorded in the lock (marked as
+    /// held by the base) but not written; the lock records the base lock's sha256.
+    #[arg(long, value_name = "OLD")]
+    base: Option<PathBuf>,
     #[command(flatten)]
     registry: RegistryFlags,
-}
-
-struct Bar(indicatif::ProgressBar);
-impl Progress for Bar {
-    fn blobs_planned(&self, count: usize, bytes: u64) {
-        self.0.set_length(bytes);
-        self.0.set_message(format!("{count} blobs"));
-    }
-    fn bytes(&self, n: u64) {
-        self.0.inc(n);
-    }
-    fn image_resolved(&self, r: &str) {
-        self.0.set_message(format!("resolved {r}"));
-    }
 }
 
 /// Everything asked for: command-line references, `-f` files, `--chart`.
@@ -209,9 +204,47 @@ fn group_images(requests: &[Request], platforms: &[String]) -> Result<Groups, Fa
     Ok(groups)
 }
 
+/// Environment variable overriding the capture metadata budget (bytes), for constrained hosts.
+pub const METADATA_BUDGET_ENV: &str = "AIRLOCK_CAPTURE_METADATA_BUDGET";
+
+fn metadata_budget() -> Result<u64, Fatal> {
+    match std::env::var(METADATA_BUDGET_ENV) {
+        Ok(v) => v.trim().parse::<u64>().map_err(|_| {
+            Fatal(format!(
+                "{METADATA_BUDGET_ENV}={v:?} is not a number of bytes (default {})",
+                airlock::capture::MAX_CAPTURE_METADATA_BYTES
+            ))
+        }),
+        Err(_) => Ok(airlock::capture::MAX_CAPTURE_METADATA_BYTES),
+    }
+}
+
 pub fn run(a: Args) -> Result<u8, Fatal> {
+    for p in &a.platform {
+        airlock::capture::validate_platform_filter(p).map_err(Fatal)?;
+    }
+    let metadata_budget = metadata_budget()?;
     let requests = read_requests(&a)?;
-    let groups = group_images(&requests, &a.platform)?;
+    let mut groups = group_images(&requests, &a.platform)?;
+    if let Some((i, n)) = a.shard {
+        let repos: Vec<String> = groups
+            .iter()
+            .flat_map(|(_, refs)| refs.iter().map(|r| r.repository()))
+            .collect();
+        let mine = airlock::merge::shard_of(&repos, i, n);
+        for (_, refs) in groups.iter_mut() {
+            refs.retain(|r| mine.contains(&r.repository()));
+        }
+        groups.retain(|(_, refs)| !refs.is_empty());
+        let count: usize = groups.iter().map(|(_, refs)| refs.len()).sum();
+        eprintln!(
+            "shard {i}/{n}: {count} reference(s) from {} repositories",
+            mine.len()
+        );
+        if count == 0 {
+            eprintln!("shard {i}/{n} holds no repository; writing an empty shard bundle");
+        }
+    }
     let pins = common::load_pins(a.pins.as_deref())?;
     // Load everything the operator supplied before touching the network.
     let policy = match &a.policy {
@@ -225,12 +258,20 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
     let sign_key = match &a.sign_key {
         Some(p) => Some(keys::load_signing_key_file(
             p,
-            keys::passphrase_from_env().as_deref(),
+            common::passphrase_for_key(p)?.as_deref(),
         )?),
         None => None,
     };
     let client = a.registry.client()?;
-    let layout = Layout::create(&a.output)?;
+    // One writer per bundle directory: a second capture (or push/unpack) waits for this one.
+    let _dir_lock = common::lock_bundle_dir(&a.output, "capture")?;
+    let mut layout = Layout::create(&a.output)?;
+    // Blobs are fsynced together at the end of each capture run instead of one by one.
+    layout.set_durable(false);
+    let base = match &a.base {
+        Some(p) => Some(load_base(p)?),
+        None => None,
+    };
     let created = common::now_rfc3339();
     // Sources recorded by an earlier capture into the same directory.
     let mut earlier_sources = std::fs::read(a.output.join(layout::LOCK_FILE))
@@ -238,11 +279,8 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         .and_then(|b| airlock::lock::Lock::parse(&b).ok())
         .map(|l| l.sources)
         .unwrap_or_default();
-    let progress: Arc<dyn Progress> = if common::stderr_is_terminal() {
-        Arc::new(Bar(common::progress_bar()))
-    } else {
-        Arc::new(airlock::capture::Quiet)
-    };
+    let shown = super::progress::Progress::start("capture");
+    let progress: Arc<dyn Progress> = shown.clone();
     // Blob writes and fsyncs block a worker briefly; more workers keep downloads flowing.
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(a.jobs.clamp(4, 16))
@@ -250,12 +288,15 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         .build()?;
     let mut findings: Vec<Finding> = Vec::new();
     let (mut manifests, mut blobs_fetched, mut bytes_fetched, mut blobs_skipped) = (0, 0, 0, 0);
+    let mut images = 0;
     for (platforms, refs) in &groups {
         let opts = CaptureOptions {
-            jobs: a.jobs.max(1),
+            jobs: common::clamp_jobs(a.jobs),
             platforms: platforms.clone(),
             pins: pins.clone(),
             created: created.clone(),
+            base: base.clone(),
+            metadata_budget,
         };
         let o = rt.block_on(capture(&client, &layout, refs, &opts, progress.clone()))?;
         findings.extend(o.findings);
@@ -263,7 +304,10 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         blobs_fetched += o.blobs_fetched;
         bytes_fetched += o.bytes_fetched;
         blobs_skipped += o.blobs_skipped;
+        images += o.images;
     }
+    // Charts from classic repositories are stored one file at a time, each made durable.
+    layout.set_durable(true);
     let lock_path = a.output.join(layout::LOCK_FILE);
     let mut lock = match std::fs::read(&lock_path) {
         Ok(b) => airlock::lock::Lock::parse(&b)
@@ -312,6 +356,7 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
             match fetched {
                 Err(f) => findings.push(f),
                 Ok(chart) => {
+                    images += 1;
                     if let Some(f) = helm::store(&layout, &chart, &mut lock, by)? {
                         findings.push(f);
                     }
@@ -364,10 +409,12 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
             // capture() merges with the lock on disk: write the charts stored so far first.
             layout::write_atomic(&lock_path, &lock.to_json())?;
             let opts = CaptureOptions {
-                jobs: a.jobs.max(1),
+                jobs: common::clamp_jobs(a.jobs),
                 platforms: a.platform.clone(),
                 pins: pins.clone(),
                 created: created.clone(),
+                base: base.clone(),
+                metadata_budget,
             };
             let o = rt.block_on(capture(&client, &layout, &refs, &opts, progress.clone()))?;
             findings.extend(o.findings);
@@ -375,6 +422,7 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
             blobs_fetched += o.blobs_fetched;
             bytes_fetched += o.bytes_fetched;
             blobs_skipped += o.blobs_skipped;
+            images += o.images;
             // capture() rewrote the lock with the new images; keep the sources recorded so far.
             let bytes = std::fs::read(&lock_path)?;
             let mut merged = airlock::lock::Lock::parse(&bytes)
@@ -392,6 +440,7 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
     lock.sources
         .retain(|s| lock.images.iter().any(|i| i.r#ref == s.r#ref));
     layout::write_atomic(&lock_path, &lock.to_json())?;
+    shown.finish();
     if let Some(k) = &sign_key {
         let bytes = std::fs::read(a.output.join(layout::LOCK_FILE))?;
         let env = airlock::sign::sign_envelope(LOCK_PAYLOAD_TYPE, &bytes, k)?;
@@ -400,13 +449,13 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
     let mut failed = findings.iter().any(Finding::is_error);
     eprintln!(
         "captured {} image(s) into {}: {manifests} manifests, {blobs_fetched} blobs fetched ({bytes_fetched} bytes), {blobs_skipped} already present",
-        lock.images.len(),
+        images,
         a.output.display(),
     );
     for f in &findings {
         eprintln!(
             "{} {}: {} [{}]",
-            if f.is_error() { "error" } else { "warn" },
+            f.severity.short(),
             f.code,
             f.message,
             f.subject
@@ -430,7 +479,7 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
             pins,
         };
         let mut report = airlock::verify::verify(&view, &policy, &trust, &common::now_rfc3339());
-        super::charts::add_chart_provenance(&mut report, &policy, &view, &a.output)?;
+        super::charts::add_chart_provenance(&mut report, &policy, &view, &layout)?;
         report.findings.extend(findings.iter().cloned());
         report.finalise();
         if let Some(path) = &a.report {
@@ -443,4 +492,53 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         print!("{}", String::from_utf8_lossy(&lock.to_json()));
     }
     Ok(if failed { EXIT_FAIL } else { EXIT_OK })
+}
+
+/// The base of a delta capture: its lock bytes' digest and the blobs it lists.
+pub fn load_base(path: &std::path::Path) -> Result<airlock::capture::BaseLock, Fatal> {
+    let bytes = super::archive::base_lock_bytes(path)?;
+    let lock = airlock::lock::Lock::parse(&bytes)
+        .map_err(|e| Fatal(format!("--base {}: {e}", path.display())))?;
+    let mut blobs: std::collections::BTreeSet<airlock::oci::Digest> = lock
+        .blobs
+        .iter()
+        .filter(|b| !b.base)
+        .map(|b| b.digest.clone())
+        .collect();
+    if lock.base.is_some() {
+        return Err(Fatal(format!(
+            "--base {}: that lock is itself a delta; capture against a full bundle",
+            path.display()
+        )));
+    }
+    if blobs.is_empty() && path.is_dir() {
+        // A lock from before blob lists: the base directory's own blobs.
+        let l = layout::Layout::open(path)?;
+        for alg in [
+            airlock::oci::Algorithm::Sha256,
+            airlock::oci::Algorithm::Sha512,
+        ] {
+            let Ok(rd) = std::fs::read_dir(path.join("blobs").join(alg.as_str())) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                let name = format!("{}:{}", alg.as_str(), e.file_name().to_string_lossy());
+                if let Ok(d) = airlock::oci::Digest::parse(&name) {
+                    if l.has_verified_blob(&d, None) {
+                        blobs.insert(d);
+                    }
+                }
+            }
+        }
+    }
+    if blobs.is_empty() {
+        return Err(Fatal(format!(
+            "--base {}: the base lock lists no blobs (written by an older airlock); give the base bundle directory instead",
+            path.display()
+        )));
+    }
+    Ok(airlock::capture::BaseLock {
+        sha256: airlock::oci::Digest::sha256_of(&bytes),
+        blobs,
+    })
 }

@@ -1,10 +1,10 @@
 //! Helm chart provenance for `verify DIR` and `capture --policy`: the edge reads the chart and
 //! `.prov` layers and the rule's keyring; the pure check is `airlock::verify::chart`.
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use airlock::helm::{MAX_CHART_BYTES, MEDIA_HELM_CHART, MEDIA_HELM_CONFIG, MEDIA_HELM_PROV};
-use airlock::layout::{self, Layout};
+use airlock::layout::{self, load::BlobSource};
 use airlock::oci::manifest::ANNOTATION_REF_NAME;
 use airlock::oci::Reference;
 use airlock::policy::{HelmProvenance, Policy};
@@ -20,12 +20,11 @@ pub fn add_chart_provenance(
     report: &mut Report,
     policy: &Policy,
     view: &BundleView,
-    dir: &Path,
+    store: &dyn BlobSource,
 ) -> Result<(), Fatal> {
     if policy.rules.iter().all(|r| r.helm.is_none()) {
         return Ok(());
     }
-    let store = Layout::open(dir)?;
     let mut keyrings: BTreeMap<PathBuf, Keyring> = BTreeMap::new();
     let mut changed = false;
     for e in &view.entries {

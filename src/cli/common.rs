@@ -1,10 +1,10 @@
 //! Flags and helpers shared by subcommands.
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use airlock::policy::Policy;
 use airlock::registry::auth::AuthStore;
+use airlock::registry::tls::{load_ca_file, TlsSettings, DEFAULT_CERT_DIRS};
 use airlock::registry::{Client, ClientOptions};
 use airlock::report::{render, Report};
 use airlock::trust::keys::{self, PublicKey};
@@ -13,36 +13,105 @@ use super::Fatal;
 
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct RegistryFlags {
-    /// Use plain HTTP for this registry host (repeatable).
+    /// Use plain HTTP for this registry: HOST[:PORT] or http://HOST[:PORT] (repeatable).
     #[arg(long = "insecure-registry", value_name = "HOST")]
     pub insecure_registry: Vec<String>,
-    /// Trust this CA certificate (PEM) for registry TLS (repeatable).
+    /// Trust this CA certificate (PEM) for registry TLS; a self-signed registry certificate
+    /// given here is trusted exactly (repeatable).
     #[arg(long = "ca-file", value_name = "PEM")]
     pub ca_file: Vec<PathBuf>,
+    /// certs.d directory: DIR/HOST[:PORT]/*.crt are trusted CAs, client.cert + client.key a
+    /// client certificate for mutual TLS (repeatable; /etc/containers/certs.d and
+    /// /etc/docker/certs.d are also used when they exist).
+    #[arg(long = "cert-dir", value_name = "DIR")]
+    pub cert_dir: Vec<PathBuf>,
     /// Docker config.json with credentials (default: $REGISTRY_AUTH_FILE or ~/.docker/config.json).
     #[arg(long = "auth-file", value_name = "FILE")]
     pub auth_file: Option<PathBuf>,
+    /// Seconds to wait for a connection and between received bytes before a registry request
+    /// fails (default 30).
+    #[arg(long = "timeout", value_name = "SECONDS", value_parser = parse_timeout)]
+    pub timeout: Option<std::time::Duration>,
+}
+
+fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let secs = t.strip_suffix('s').unwrap_or(t);
+    match secs.parse::<u64>() {
+        Ok(n) if (1..=86_400).contains(&n) => Ok(std::time::Duration::from_secs(n)),
+        _ => Err(format!(
+            "{s:?}: give whole seconds from 1 to 86400 (e.g. --timeout 30)"
+        )),
+    }
+}
+
+/// `--insecure-registry` value: `HOST[:PORT]` or `http://HOST[:PORT]`; anything else is refused.
+pub fn parse_insecure_registry(given: &str) -> Result<String, Fatal> {
+    let bad = |why: &str| {
+        Fatal(format!(
+            "--insecure-registry {:?}: {why}; give HOST[:PORT] or http://HOST[:PORT]",
+            airlock::text::shorten(given, 200)
+        ))
+    };
+    let s = given.trim();
+    let rest = if let Some(r) = s.strip_prefix("http://") {
+        r
+    } else if s.contains("://") {
+        return Err(bad(
+            "only the http:// scheme means anything here (HTTPS is the default)",
+        ));
+    } else {
+        s
+    };
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    if rest.contains('/') || rest.contains('?') || rest.contains('#') {
+        return Err(bad(
+            "a path is not allowed (the flag names a registry host)",
+        ));
+    }
+    if rest.is_empty()
+        || !rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b))
+    {
+        return Err(bad("not a host name or address with an optional :PORT"));
+    }
+    Ok(rest.to_ascii_lowercase())
 }
 
 impl RegistryFlags {
     pub fn client(&self) -> Result<Client, Fatal> {
-        let mut ca_pem = Vec::new();
+        let mut tls = TlsSettings::default();
         for p in &self.ca_file {
-            ca_pem.push(
-                std::fs::read(p).map_err(|e| Fatal(format!("--ca-file {}: {e}", p.display())))?,
-            );
+            tls.ca_files
+                .push(load_ca_file(p).map_err(|e| Fatal(format!("--ca-file {e}")))?);
+        }
+        for d in &self.cert_dir {
+            if !d.is_dir() {
+                return Err(Fatal(format!(
+                    "--cert-dir {}: not a directory (expected the certs.d layout DIR/HOST[:PORT]/ca.crt)",
+                    d.display()
+                )));
+            }
+            tls.cert_dirs.push(d.clone());
+        }
+        for d in DEFAULT_CERT_DIRS {
+            let d = Path::new(d);
+            if d.is_dir() {
+                tls.cert_dirs.push(d.to_path_buf());
+            }
         }
         let auth = AuthStore::load(self.auth_file.as_deref())?;
-        let insecure: BTreeSet<String> = self
-            .insecure_registry
-            .iter()
-            .map(|h| h.trim_end_matches('/').to_string())
-            .collect();
+        let mut insecure = BTreeSet::new();
+        for h in &self.insecure_registry {
+            insecure.insert(parse_insecure_registry(h)?);
+        }
         Ok(Client::new(ClientOptions {
             insecure,
-            ca_pem,
+            tls,
             auth,
             retry_base: None,
+            timeout: self.timeout,
         })?)
     }
 }
@@ -60,6 +129,28 @@ pub fn now_rfc3339() -> String {
         .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
+}
+
+/// Most parallel jobs any command runs (`--jobs` above this is clamped to it).
+pub const MAX_JOBS: usize = 64;
+
+/// `--jobs N` clamped to `1..=MAX_JOBS` (a huge value would spawn that many threads).
+pub fn clamp_jobs(n: usize) -> usize {
+    n.clamp(1, MAX_JOBS)
+}
+
+/// Read a file of a bundle (the lock, its signed form): `None` when absent; a FIFO, device,
+/// socket, symlink or directory in its place, or a file over `limit` bytes, is an error
+/// (exit 2) rather than something to open (a FIFO would block forever).
+pub fn read_bundle_file(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, Fatal> {
+    match airlock::layout::read_regular_limited(path, limit) {
+        Ok(b) => Ok(Some(b)),
+        Err(airlock::layout::LayoutError::Missing { .. }) => Ok(None),
+        Err(e) => Err(Fatal(format!(
+            "{e}; expected a regular file written by `airlock capture` (replace it, or remove it \
+             and re-run capture)"
+        ))),
+    }
 }
 
 pub fn default_jobs() -> usize {
@@ -141,7 +232,10 @@ pub fn load_trusted_roots(
 /// the pins file digest (so an auditor can reproduce it).
 pub fn record_inputs(report: &mut Report, policy: &Policy, pins: Option<&Path>) {
     for (name, path) in &policy.trusted_roots {
-        if let Ok(bytes) = std::fs::read(path) {
+        if let Ok(bytes) = airlock::limited::read_file_limited(
+            path,
+            airlock::trust::sigstore::MAX_TRUSTED_ROOT_BYTES as u64,
+        ) {
             report.inputs.trusted_roots.push(airlock::report::KeyRef {
                 name: name.clone(),
                 key_id: airlock::oci::Digest::sha256_of(&bytes).to_string(),
@@ -150,7 +244,9 @@ pub fn record_inputs(report: &mut Report, policy: &Policy, pins: Option<&Path>) 
         }
     }
     if let Some(p) = pins {
-        if let Ok(bytes) = std::fs::read(p) {
+        if let Ok(bytes) =
+            airlock::limited::read_file_limited(p, airlock::pins::MAX_PINS_BYTES as u64)
+        {
             report.inputs.pins_sha256 = Some(airlock::oci::Digest::sha256_of(&bytes).to_string());
         }
     }
@@ -159,25 +255,9 @@ pub fn record_inputs(report: &mut Report, policy: &Policy, pins: Option<&Path>) 
 /// Read a pins file (`--pins`), or no pins.
 pub fn load_pins(path: Option<&Path>) -> Result<airlock::pins::Pins, Fatal> {
     match path {
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| Fatal(format!("--pins {}: {e}", p.display())))?;
-            Ok(airlock::pins::Pins::parse(&text, &p.display().to_string())?)
-        }
+        Some(p) => Ok(airlock::pins::Pins::load(p).map_err(|e| Fatal(format!("--pins {e}")))?),
         None => Ok(airlock::pins::Pins::default()),
     }
-}
-
-/// The byte-progress bar shown on a terminal by capture and push.
-pub fn progress_bar() -> indicatif::ProgressBar {
-    let pb = indicatif::ProgressBar::new(0);
-    pb.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{spinner} {bytes}/{total_bytes} {bytes_per_sec} {msg}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    pb
 }
 
 /// Print a report in the chosen format.
@@ -188,6 +268,52 @@ pub fn print_report(report: &Report, format: Format) {
     }
 }
 
-pub fn stderr_is_terminal() -> bool {
-    std::io::stderr().is_terminal()
+/// Take the advisory lock on a bundle directory that this command writes; tells the user when it
+/// has to wait for another airlock process.
+pub fn lock_bundle_dir(
+    dir: &std::path::Path,
+    command: &str,
+) -> Result<airlock::layout::dirlock::DirLock, Fatal> {
+    airlock::layout::dirlock::lock_dir(dir, command, |holder| {
+        let who = if holder.is_empty() {
+            "another airlock process".to_string()
+        } else {
+            format!("another airlock process ({holder})")
+        };
+        eprintln!(
+            "airlock: {} is in use by {who}; waiting for it to finish",
+            dir.display()
+        );
+    })
+    .map_err(|e| Fatal(e.to_string()))
+}
+
+/// Most bytes of a key file read to decide whether it is encrypted (before prompting).
+const MAX_KEY_SNIFF_BYTES: u64 = 64 * 1024;
+
+/// The passphrase for the private key at `path`: `AIRLOCK_PASSWORD`/`COSIGN_PASSWORD`, else —
+/// when stdin is a terminal and the key is encrypted — typed at a prompt (not echoed), else none.
+pub fn passphrase_for_key(path: &std::path::Path) -> Result<Option<Vec<u8>>, Fatal> {
+    use std::io::{IsTerminal, Read};
+    if let Some(p) = airlock::trust::keys::passphrase_from_env() {
+        return Ok(Some(p));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Ok(None);
+    }
+    let mut head = Vec::new();
+    if let Ok(f) = std::fs::File::open(path) {
+        let _ = f.take(MAX_KEY_SNIFF_BYTES).read_to_end(&mut head);
+    }
+    if !head.windows(9).any(|w| w == b"ENCRYPTED") {
+        return Ok(None);
+    }
+    let p = prompt_passphrase(&format!("Enter passphrase for {}: ", path.display()))?;
+    Ok(Some(p.into_bytes()))
+}
+
+/// Read a passphrase from the terminal without echo.
+pub fn prompt_passphrase(prompt: &str) -> Result<String, Fatal> {
+    rpassword::prompt_password(prompt)
+        .map_err(|e| Fatal(format!("reading the passphrase from the terminal: {e}")))
 }

@@ -20,7 +20,7 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
     if let Some(e) = &view.layout_error {
         return Err(Fatal(format!("layout-invalid: {e}")));
     }
-    let mut t = inspect::tree(&view);
+    let mut t = inspect::tree(&view).map_err(|e| Fatal(e.to_string()))?;
     if let Ok(bytes) = airlock::layout::read_regular_limited(
         &a.dir.join(airlock::layout::LOCK_FILE),
         airlock::lock::MAX_LOCK_BYTES as u64,

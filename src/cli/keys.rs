@@ -1,4 +1,5 @@
 //! `airlock keys generate`: a cosign-compatible key pair.
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use airlock::trust::keys::{self, KeyAlgorithm, PemLabel, SigningKey};
@@ -41,6 +42,9 @@ pub struct GenerateArgs {
     /// Overwrite existing files.
     #[arg(long)]
     force: bool,
+    /// Allow an empty passphrase (the key file is then as good as unencrypted).
+    #[arg(long)]
+    allow_empty_passphrase: bool,
 }
 
 pub fn run(cmd: Command) -> Result<u8, Fatal> {
@@ -67,16 +71,32 @@ fn generate(a: GenerateArgs) -> Result<u8, Fatal> {
         Alg::EcdsaP384 => KeyAlgorithm::EcdsaP384,
         Alg::Ed25519 => KeyAlgorithm::Ed25519,
     };
-    let pass = keys::passphrase_from_env();
-    if pass.is_none() {
-        eprintln!("airlock: warning: AIRLOCK_PASSWORD/COSIGN_PASSWORD not set; the private key is encrypted with an empty passphrase");
+    let pass: Vec<u8> = match keys::passphrase_from_env() {
+        Some(p) => p,
+        None if std::io::stdin().is_terminal() => {
+            let first =
+                super::common::prompt_passphrase("Enter passphrase for the new private key: ")?;
+            let again = super::common::prompt_passphrase("Enter the passphrase again: ")?;
+            if first != again {
+                return Err(Fatal(
+                    "the two passphrases differ; nothing was written".into(),
+                ));
+            }
+            first.into_bytes()
+        }
+        None => Vec::new(),
+    };
+    if pass.is_empty() && !a.allow_empty_passphrase {
+        return Err(Fatal(
+            "refusing to encrypt the private key with an empty passphrase: set AIRLOCK_PASSWORD (or COSIGN_PASSWORD), run on a terminal to be prompted, or pass --allow-empty-passphrase; nothing was written".into(),
+        ));
     }
     let sk = SigningKey::generate(alg)?;
     let label = match a.label {
         Label::Sigstore => PemLabel::Sigstore,
         Label::Cosign => PemLabel::Cosign,
     };
-    let pem = sk.to_encrypted_pem(pass.as_deref().unwrap_or(b""), label, a.scrypt_log_n)?;
+    let pem = sk.to_encrypted_pem(&pass, label, a.scrypt_log_n)?;
     if let Some(dir) = key_path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Fatal(format!("{}: {e}", dir.display())))?;
     }

@@ -10,6 +10,7 @@ use airlock::preflight::{self, Catalog, ManifestFile, MAX_FILES, MAX_MANIFEST_BY
 
 use super::admission::{load_mapping, read_limited, write_atomically};
 use super::common::Format;
+use super::verdict::{passed_sources, ReportVerdictFlags};
 use super::{Fatal, EXIT_FAIL, EXIT_OK};
 
 /// Deepest directory level walked under a MANIFESTS directory.
@@ -33,6 +34,8 @@ pub struct Args {
     /// every image passes).
     #[arg(long, value_name = "DIR")]
     rewrite_dir: Option<PathBuf>,
+    #[command(flatten)]
+    verdict: ReportVerdictFlags,
 }
 
 /// A manifest to read, and where its rewritten copy goes (relative to --rewrite-dir).
@@ -87,8 +90,27 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         });
     }
 
+    if files.is_empty() {
+        return Err(Fatal(
+            "no manifest files found (directories are searched for .yaml, .yml and .json); \
+             nothing was checked: give the rendered manifests (e.g. `helm template ... > \
+             out.yaml`)"
+                .into(),
+        ));
+    }
     let (uses, summary) = preflight::scan(&files)?;
-    let catalog = Catalog::new(&lock, mapping.as_ref());
+    if uses.is_empty() {
+        return Err(Fatal(format!(
+            "no workloads found: {} file(s), {} object(s), no container image references; \
+             nothing was checked (expected Pods, Deployments, StatefulSets, DaemonSets, Jobs, \
+             CronJobs or other objects with a pod template)",
+            summary.files, summary.objects
+        )));
+    }
+    let mut catalog = Catalog::new(&lock, mapping.as_ref());
+    if let Some(passed) = passed_sources(&a.verdict, mapping.as_ref(), None, "preflight")? {
+        catalog = catalog.with_verdict(&passed);
+    }
     let mapping_shown = mapping_path.as_ref().map(|p| p.display().to_string());
     let report = preflight::check_all(
         &catalog,

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use airlock::layout::{self, load::load_view};
+use airlock::mapping::MappedVerdict;
 use airlock::oci::Digest;
 use airlock::push::{
     attest, push, AttestOptions, AttestOutcome, GatePolicy, PushOptions, PushOutcome, PushProgress,
@@ -12,9 +12,9 @@ use airlock::push::{
 };
 use airlock::report::{render, vsa, Finding};
 use airlock::trust::keys::{self, SigningKey};
-use airlock::verify::{verify, LockInput, Trust};
 
 use super::common::{self, Format, RegistryFlags};
+use super::verdict::{verdict_by_verifying, verdict_from_signed_report, Verdict, VerifyFlags};
 use super::{Fatal, EXIT_FAIL, EXIT_OK};
 
 #[derive(clap::Args, Debug)]
@@ -41,36 +41,40 @@ pub struct Args {
     /// COSIGN_PASSWORD). `airlock admission --gate-key PUB` emits the matching cluster policy.
     #[arg(long, value_name = "KEY")]
     attest_key: Option<PathBuf>,
-    /// With --attest-key: verify the bundle offline against this policy before pushing (as
-    /// `airlock verify DIR --policy FILE`; a failure pushes nothing) and record it in the
-    /// attestation (`predicate.policy`: file URI and sha256).
-    #[arg(long, value_name = "FILE", requires = "attest_key")]
+    /// Verdict: verify the bundle offline against this policy first, exactly as
+    /// `airlock verify DIR --policy FILE` with the same flags; only images that pass are pushed
+    /// (with --attest-key, the policy is recorded in the attestation).
+    #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
-    /// With --policy: directory of public keys, as for `airlock verify --keys`.
-    #[arg(long, value_name = "DIR", requires = "policy")]
-    keys: Option<PathBuf>,
+    #[command(flatten)]
+    verify: VerifyFlags,
+    /// Verdict: a signed report from `airlock verify --sign-key` (checked with --report-key
+    /// against the bundle and the policy); only images it passed are pushed.
+    #[arg(long, value_name = "FILE", requires = "report_key")]
+    report: Option<PathBuf>,
+    /// Public key that signed --report.
+    #[arg(long, value_name = "PUB", requires = "report")]
+    report_key: Option<PathBuf>,
+    /// No verdict: push everything, recorded in the mapping as `unverified`.
+    #[arg(long, conflicts_with_all = ["policy", "report"])]
+    no_verify: bool,
+    /// Write the mapping here instead of DIR/airlock.mapping.json (read-only import media).
+    #[arg(long, value_name = "FILE")]
+    mapping: Option<PathBuf>,
+    /// For a bundle captured with `--platform`: push this platform's manifest (with its
+    /// signatures, attestations and SBOMs) under each tag instead of the index, which the
+    /// registry would refuse without its other children. The mapping records that manifest.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    platform: Option<String>,
     #[command(flatten)]
     registry: RegistryFlags,
-}
-
-struct Bar(indicatif::ProgressBar);
-impl PushProgress for Bar {
-    fn phase(&self, what: &str) {
-        self.0.set_message(what.to_string());
-    }
-    fn blobs_planned(&self, count: usize, bytes: u64) {
-        self.0.set_length(bytes);
-        self.0.set_message(format!("blobs ({count})"));
-    }
-    fn blob_done(&self, bytes: u64) {
-        self.0.inc(bytes);
-    }
 }
 
 fn summary(o: &PushOutcome, target: &str) -> String {
     format!(
         "pushed {} image(s) into {} repositories at {target}: blobs {} uploaded ({} bytes), {} mounted, {} already present; manifests {} pushed, {} already present; referrers tags {} updated; read back {} manifests and {} blobs; {} requests",
-        o.images,
+        // Exact: nothing counts as pushed when push stopped before writing the mapping.
+        if o.mapping.is_some() { o.images } else { 0 },
         o.repositories,
         o.blobs_uploaded,
         o.bytes_uploaded,
@@ -89,7 +93,7 @@ fn print_findings(findings: &[Finding]) {
     for f in findings {
         eprintln!(
             "{} {}: {} [{}]",
-            if f.is_error() { "error" } else { "warn" },
+            f.severity.short(),
             f.code,
             f.message,
             f.subject
@@ -106,7 +110,7 @@ fn load_attest_key(a: &Args) -> Result<Option<SigningKey>, Fatal> {
     let Some(path) = &a.attest_key else {
         return Ok(None);
     };
-    keys::load_signing_key_file(path, keys::passphrase_from_env().as_deref())
+    keys::load_signing_key_file(path, common::passphrase_for_key(path)?.as_deref())
         .map(Some)
         .map_err(|e| {
             Fatal(format!(
@@ -115,38 +119,53 @@ fn load_attest_key(a: &Args) -> Result<Option<SigningKey>, Fatal> {
         })
 }
 
-/// `--policy`: verify the bundle offline (no network) as `airlock verify DIR --policy FILE
-/// [--keys DIR]` does. `Ok(Err(report))` when it does not pass.
-fn verify_bundle(
-    a: &Args,
-    policy_path: &Path,
-) -> Result<Result<GatePolicy, airlock::report::Report>, Fatal> {
-    let (policy, keys_map, known) = common::load_policy_and_keys(policy_path, a.keys.as_deref())?;
-    let lock_path = a.dir.join(layout::LOCK_FILE);
-    let trust = Trust {
-        trusted_roots: common::load_trusted_roots(&policy)?,
-        keys: keys_map,
-        known_keys: known,
-        lock: LockInput {
-            source: lock_path.display().to_string(),
-            bytes: std::fs::read(&lock_path).ok(),
-            envelope: std::fs::read(a.dir.join(layout::LOCK_DSSE_FILE)).ok(),
-            capture_key: None,
-        },
-        pins: Default::default(),
-    };
-    let view = load_view(&a.dir, common::default_jobs());
-    let report = verify(&view, &policy, &trust, &common::now_rfc3339());
-    if !report.passed() {
-        return Ok(Err(report));
-    }
-    let digest = Digest::parse(&policy.sha256)
-        .map_err(|e| Fatal(format!("--policy {}: {e}", policy_path.display())))?;
+/// The policy recorded in the gate attestation: the file given, or the one the report names.
+fn gate_policy_for(policy_path: &Path, sha256: &str) -> Result<GatePolicy, Fatal> {
+    let digest = Digest::parse(&format!("sha256:{}", sha256.trim_start_matches("sha256:")))
+        .map_err(|e| Fatal(format!("policy {}: {e}", policy_path.display())))?;
     let uri = match policy_path.canonicalize() {
         Ok(p) => vsa::file_uri(&p.to_string_lossy()),
         Err(_) => vsa::path_uri(&policy_path.to_string_lossy()),
     };
-    Ok(Ok(GatePolicy { uri, digest }))
+    Ok(GatePolicy { uri, digest })
+}
+
+/// The verdict push is held to; `None` with `--no-verify`.
+fn verdict(a: &Args) -> Result<Option<Verdict>, Fatal> {
+    if a.no_verify {
+        return Ok(None);
+    }
+    if let (Some(r), Some(k)) = (&a.report, &a.report_key) {
+        return verdict_from_signed_report(r, k, a.policy.as_deref(), Some(&a.dir)).map(Some);
+    }
+    if let Some(p) = &a.policy {
+        return verdict_by_verifying(&a.dir, p, &a.verify, common::default_jobs()).map(Some);
+    }
+    Err(Fatal(
+        "push needs a verdict: --policy FILE (verify the bundle now, as `airlock verify`), \
+         --report FILE --report-key PUB (a signed report from `airlock verify --sign-key`), or \
+         --no-verify (push everything, recorded as unverified); nothing was pushed"
+            .into(),
+    ))
+}
+
+/// The mapping's directory must be writable before anything is uploaded.
+fn check_writable(path: &Path) -> Result<(), Fatal> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let probe = dir.join(format!(".airlock-write-probe-{}", std::process::id()));
+    match std::fs::File::create(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) => Err(Fatal(format!(
+            "cannot write the mapping to {} ({e}); give --mapping FILE on writable media. Nothing was pushed",
+            path.display()
+        ))),
+    }
 }
 
 fn attest_summary(o: &AttestOutcome) -> String {
@@ -170,54 +189,84 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
     if a.jobs == 0 {
         return Err(Fatal("--jobs must be at least 1".into()));
     }
+    if let Some(p) = &a.platform {
+        airlock::capture::validate_platform_filter(p).map_err(Fatal)?;
+    }
     let target = Target::parse(&a.target, a.keep_host)?;
     let attest_key = load_attest_key(&a)?;
-    let gate_policy = match &a.policy {
-        Some(p) => match verify_bundle(&a, p)? {
-            Ok(g) => Some(g),
-            Err(report) => {
-                eprint!("{}", render::text(&report));
-                eprintln!(
-                    "the bundle does not pass the policy {}; nothing was pushed and nothing attested",
-                    p.display()
-                );
-                if a.format == Format::Json {
-                    let doc = serde_json::json!({
-                        "result": "fail",
-                        "target": target.display(),
-                        "verification": report,
-                    });
-                    println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-                }
-                return Ok(EXIT_FAIL);
+    let mapping_path = a
+        .mapping
+        .clone()
+        .unwrap_or_else(|| a.dir.join(airlock::layout::MAPPING_FILE));
+    check_writable(&mapping_path)?;
+    let verdict = verdict(&a)?;
+    let mut gate_policy = None;
+    let mut any_failed = false;
+    if let Some(v) = &verdict {
+        for (name, digest, findings) in &v.failed {
+            any_failed = true;
+            eprintln!("not pushed: {name} ({digest}) did not pass verification");
+            print_findings(findings);
+        }
+        if v.passed.is_empty() {
+            eprintln!("no image passed verification; nothing was pushed");
+            if a.format == Format::Json {
+                let doc = serde_json::json!({
+                    "result": "fail",
+                    "target": target.display(),
+                    "verification": v.report,
+                });
+                println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
             }
-        },
-        None => None,
-    };
+            return Ok(EXIT_FAIL);
+        }
+        let policy_path = a
+            .policy
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(&v.report.policy.path));
+        gate_policy = Some(gate_policy_for(&policy_path, &v.report.policy.sha256)?);
+        if a.report.is_none() {
+            // The report the verdict came from, next to the mapping (its digest is recorded).
+            let report_path = mapping_path.with_file_name("airlock.report.json");
+            airlock::layout::write_atomic(&report_path, render::json(&v.report).as_bytes())
+                .map_err(|e| Fatal(format!("{}: {e}", report_path.display())))?;
+        }
+    } else {
+        eprintln!("warning: --no-verify: pushing every image without a verdict; the mapping records them as unverified, and admission/preflight will not admit them without --no-verify");
+    }
     if attest_key.is_some() && gate_policy.is_none() {
-        eprintln!("note: --attest-key without --policy: the gate attestation records no policy, and push does not verify the bundle (run `airlock verify DIR --policy FILE` first, or give --policy)");
+        eprintln!("note: --attest-key with --no-verify: the gate attestation records no policy");
     }
     let client = a.registry.client()?;
-    let progress: Arc<dyn PushProgress> = if common::stderr_is_terminal() {
-        Arc::new(Bar(common::progress_bar()))
-    } else {
-        Arc::new(airlock::push::Quiet)
-    };
+    // Push writes the mapping into the bundle: one writer per directory at a time.
+    let _dir_lock = common::lock_bundle_dir(&a.dir, "push")?;
+    let shown = super::progress::Progress::start("push");
+    let progress: Arc<dyn PushProgress> = shown.clone();
     let opts = PushOptions {
-        jobs: a.jobs,
+        jobs: common::clamp_jobs(a.jobs),
         created: common::now_rfc3339(),
+        only: verdict.as_ref().map(|v| v.passed.keys().cloned().collect()),
+        verdict: if verdict.is_some() {
+            MappedVerdict::Pass
+        } else {
+            MappedVerdict::Unverified
+        },
+        report_digest: verdict.as_ref().map(|v| v.report_digest.clone()),
+        mapping_path: Some(mapping_path.clone()),
+        platform: a.platform.clone(),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     let mut outcome = rt.block_on(push(&client, &a.dir, &target, &opts, progress))?;
+    shown.finish();
     let attested = match &attest_key {
         Some(key) if !outcome.failed() && outcome.mapping.is_some() => {
             let aopts = AttestOptions {
                 key,
                 time_verified: common::now_rfc3339(),
                 policy: gate_policy,
-                jobs: a.jobs,
+                jobs: common::clamp_jobs(a.jobs),
             };
             Some(rt.block_on(attest(&client, &target, &mut outcome, &aopts))?)
         }
@@ -248,12 +297,10 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         }
         None => {}
     }
-    let failed = outcome.failed() || attested.as_ref().is_some_and(AttestOutcome::failed);
+    let failed =
+        any_failed || outcome.failed() || attested.as_ref().is_some_and(AttestOutcome::failed);
     match &outcome.mapping {
-        Some(_) => eprintln!(
-            "mapping written to {}",
-            a.dir.join(airlock::layout::MAPPING_FILE).display()
-        ),
+        Some(_) => eprintln!("mapping written to {}", mapping_path.display()),
         None => eprintln!("nothing was pushed: fix the bundle problems above first"),
     }
     if a.format == Format::Json {

@@ -3,18 +3,20 @@
 //! what the registry serves (see `airlock::registry::view`).
 use std::path::{Path, PathBuf};
 
-use airlock::layout::{self, load::load_view};
+use airlock::layout;
 use airlock::pins::Pins;
 use airlock::report::{render, vsa};
 use airlock::trust::keys;
 use airlock::verify::{verify, LockInput, Trust};
 
 use super::common::{self, Format, RegistryFlags};
+use super::verdict::{verification_time, verify_dir, VerifyFlags};
 use super::{Fatal, EXIT_FAIL, EXIT_OK};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The bundle (an OCI image layout directory). Not used with --registry.
+    /// The bundle: an OCI image layout directory, or an archive written by `airlock pack`
+    /// (FILE.chunks.json, or a plain tar FILE), read without unpacking. Not used with --registry.
     #[arg(
         value_name = "DIR",
         required_unless_present = "registry",
@@ -24,19 +26,11 @@ pub struct Args {
     /// Policy file (YAML, apiVersion airlock/v1).
     #[arg(long, value_name = "FILE")]
     policy: PathBuf,
-    /// Directory of public keys: `<name>.pub` supplies the policy's key `<name>`; other keys there
-    /// are known but untrusted (used to name who signed).
-    #[arg(long, value_name = "DIR")]
-    keys: Option<PathBuf>,
-    /// Pins file: `registry/repo[:tag]@sha256:<hex>` per line.
-    #[arg(long, value_name = "FILE")]
-    pins: Option<PathBuf>,
+    #[command(flatten)]
+    verify: VerifyFlags,
     /// Lock file (default: DIR/airlock.lock.json when present).
     #[arg(long, value_name = "FILE")]
     lock: Option<PathBuf>,
-    /// Public key that signed the lock (requires DIR/airlock.lock.dsse.json).
-    #[arg(long, value_name = "PUB")]
-    capture_key: Option<PathBuf>,
     /// Write the report to FILE: the JSON report, or with --sign-key its signed form (a DSSE
     /// envelope around an in-toto statement with a SLSA verification summary; docs/report.md).
     #[arg(long, value_name = "FILE")]
@@ -50,9 +44,6 @@ pub struct Args {
     loaded_sign_key: Option<keys::SigningKey>,
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
-    /// Evaluation time (RFC 3339), default now.
-    #[arg(long, value_name = "RFC3339")]
-    at: Option<String>,
     /// Hashing threads (with --registry: parallel blob requests).
     #[arg(long, value_name = "N")]
     jobs: Option<usize>,
@@ -70,28 +61,22 @@ pub struct Args {
     /// With --registry: GET and hash every blob instead of a HEAD (slow).
     #[arg(long, requires = "registry")]
     rehash_blobs: bool,
+    /// A delta bundle's base (the previous bundle directory, as `capture --base` was given):
+    /// the delta is verified as the union of both.
+    #[arg(long, value_name = "OLD_BUNDLE", conflicts_with = "registry")]
+    base: Option<PathBuf>,
     #[command(flatten)]
     transport: RegistryFlags,
 }
 
 pub fn run(mut a: Args) -> Result<u8, Fatal> {
     a.loaded_sign_key = load_sign_key(&a)?;
-    let (policy, keys_map, known) = common::load_policy_and_keys(&a.policy, a.keys.as_deref())?;
-    let pins = common::load_pins(a.pins.as_deref())?;
-    let at = match &a.at {
-        Some(t) => {
-            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
-                .map_err(|e| {
-                    Fatal(format!(
-                        "--at {t:?}: expected RFC 3339 (e.g. 2026-01-31T12:00:00Z): {e}"
-                    ))
-                })?;
-            t.clone()
-        }
-        None => common::now_rfc3339(),
-    };
-    let jobs = a.jobs.unwrap_or_else(common::default_jobs).max(1);
+    let jobs = common::clamp_jobs(a.jobs.unwrap_or_else(common::default_jobs));
     if let Some(reg) = &a.registry {
+        let (policy, keys_map, known) =
+            common::load_policy_and_keys(&a.policy, a.verify.keys.as_deref())?;
+        let pins = common::load_pins(a.verify.pins.as_deref())?;
+        let at = verification_time(a.verify.at.as_deref())?;
         return run_registry(&a, reg, policy, keys_map, known, pins, &at, jobs);
     }
     let Some(dir) = a.dir.clone() else {
@@ -99,19 +84,83 @@ pub fn run(mut a: Args) -> Result<u8, Fatal> {
             "give the bundle DIR, or --registry HOST[/PREFIX] with --lock FILE".into(),
         ));
     };
-    let lock_path = a
-        .lock
-        .clone()
-        .unwrap_or_else(|| dir.join(layout::LOCK_FILE));
-    let lock_bytes = match std::fs::read(&lock_path) {
-        Ok(b) => Some(b),
-        Err(e) if a.lock.is_some() => {
-            return Err(Fatal(format!("--lock {}: {e}", lock_path.display())))
+    if dir.is_file() {
+        let (policy, keys_map, known) =
+            common::load_policy_and_keys(&a.policy, a.verify.keys.as_deref())?;
+        let pins = common::load_pins(a.verify.pins.as_deref())?;
+        let at = verification_time(a.verify.at.as_deref())?;
+        return run_archive(&a, &dir, policy, keys_map, known, pins, &at, jobs);
+    }
+    let (report, _) = verify_dir(
+        &dir,
+        &a.policy,
+        &a.verify,
+        a.lock.as_deref(),
+        a.base.as_deref(),
+        jobs,
+    )?;
+    finish(&a, &report)
+}
+
+/// `verify FILE.chunks.json` (or a plain tar FILE): the same view as from the unpacked
+/// directory, read in one pass without unpacking.
+#[allow(clippy::too_many_arguments)]
+fn run_archive(
+    a: &Args,
+    file: &Path,
+    policy: airlock::policy::Policy,
+    keys_map: std::collections::BTreeMap<String, keys::PublicKey>,
+    known: Vec<(String, keys::PublicKey)>,
+    pins: Pins,
+    at: &str,
+    jobs: usize,
+) -> Result<u8, Fatal> {
+    use airlock::archive::{view::read_archive, ChunkSet};
+    use airlock::report::{Code, Finding};
+    let (set, mut findings) = ChunkSet::open(file, None)?;
+    let read = set.map(|set| {
+        let bar = super::archive::Bar::new();
+        let r = read_archive(set.clone(), jobs, &bar);
+        bar.finish();
+        (set, r)
+    });
+    let (view, lock_in_archive, envelope) = match &read {
+        Some((set, r)) => {
+            findings.extend(r.findings.iter().cloned());
+            if let (Some(list), Some(lock)) = (&set.list, &r.lock) {
+                if let Some(want) = &list.lock_sha256 {
+                    if !want.matches(lock) {
+                        findings.push(Finding::error(
+                            Code::ChunksInvalid,
+                            set.source.display().to_string(),
+                            format!("the chunk list names lock sha256 {want}, but the archive's airlock.lock.json hashes to {}", airlock::oci::Digest::sha256_of(lock)),
+                        ));
+                    }
+                }
+            }
+            (r.view.clone(), r.lock.clone(), r.lock_envelope.clone())
         }
-        Err(_) => None,
+        None => (
+            airlock::verify::view::BundleView {
+                location: file.display().to_string(),
+                layout_error: Some("the chunk list does not verify".into()),
+                ..Default::default()
+            },
+            None,
+            None,
+        ),
     };
-    let envelope = std::fs::read(dir.join(layout::LOCK_DSSE_FILE)).ok();
-    let capture_key = match &a.capture_key {
+    let (lock_source, lock_bytes) = match &a.lock {
+        Some(p) => (
+            p.display().to_string(),
+            Some(std::fs::read(p).map_err(|e| Fatal(format!("--lock {}: {e}", p.display())))?),
+        ),
+        None => (
+            format!("{}:{}", file.display(), layout::LOCK_FILE),
+            lock_in_archive,
+        ),
+    };
+    let capture_key = match &a.verify.capture_key {
         Some(p) => Some(keys::load_public_key_file(p)?),
         None => None,
     };
@@ -120,18 +169,26 @@ pub fn run(mut a: Args) -> Result<u8, Fatal> {
         keys: keys_map,
         known_keys: known,
         lock: LockInput {
-            source: lock_path.display().to_string(),
+            source: lock_source,
             bytes: lock_bytes,
             envelope,
             capture_key,
         },
         pins,
     };
-    let view = load_view(&dir, jobs);
-    let mut report = verify(&view, &policy, &trust, &at);
-    super::charts::add_chart_provenance(&mut report, &policy, &view, &dir)?;
-    common::record_inputs(&mut report, &policy, a.pins.as_deref());
-    finish(&a, &report)
+    let mut report = verify(&view, &policy, &trust, at);
+    if let Some(blobs) = read.as_ref().and_then(|(_, r)| r.blobs.as_ref()) {
+        super::charts::add_chart_provenance(&mut report, &policy, &view, blobs)?;
+    }
+    report.findings.extend(airlock::delta::base_findings(
+        trust.lock.bytes.as_deref(),
+        None,
+        &file.display().to_string(),
+    ));
+    report.findings.extend(findings);
+    report.finalise();
+    common::record_inputs(&mut report, &policy, a.verify.pins.as_deref());
+    finish(a, &report)
 }
 
 fn finish(a: &Args, report: &airlock::report::Report) -> Result<u8, Fatal> {
@@ -148,7 +205,7 @@ fn load_sign_key(a: &Args) -> Result<Option<keys::SigningKey>, Fatal> {
     let Some(path) = &a.sign_key else {
         return Ok(None);
     };
-    keys::load_signing_key_file(path, keys::passphrase_from_env().as_deref())
+    keys::load_signing_key_file(path, super::common::passphrase_for_key(path)?.as_deref())
         .map(Some)
         .map_err(|e| {
             Fatal(format!(
@@ -190,8 +247,15 @@ fn envelope_next_to(lock: &Path) -> Option<Vec<u8>> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::read(dir.join(layout::LOCK_DSSE_FILE)).ok()
+    common::read_bundle_file(&dir.join(layout::LOCK_DSSE_FILE), DSSE_FILE_LIMIT)
+        .ok()
+        .flatten()
 }
+
+/// Largest lock file read (the lock parser's own limit).
+const LOCK_FILE_LIMIT: u64 = airlock::lock::MAX_LOCK_BYTES as u64;
+/// Largest signed-lock envelope read (base64 of a lock, plus signatures).
+const DSSE_FILE_LIMIT: u64 = 2 * airlock::lock::MAX_LOCK_BYTES as u64;
 
 #[allow(clippy::too_many_arguments)]
 fn run_registry(
@@ -214,8 +278,8 @@ fn run_registry(
             "--registry needs --lock FILE (the airlock.lock.json written by capture)".into(),
         ));
     };
-    let lock_bytes = std::fs::read(&lock_path)
-        .map_err(|e| Fatal(format!("--lock {}: {e}", lock_path.display())))?;
+    let lock_bytes = common::read_bundle_file(&lock_path, LOCK_FILE_LIMIT)?
+        .ok_or_else(|| Fatal(format!("--lock {}: not found", lock_path.display())))?;
     let lock = Lock::parse(&lock_bytes)
         .map_err(|e| Fatal(format!("--lock {}: {e}", lock_path.display())))?;
     let mapping_path = match &a.mapping {
@@ -241,7 +305,7 @@ fn run_registry(
         None => None,
     };
     let target = Target::parse(registry, a.keep_host)?;
-    let capture_key = match &a.capture_key {
+    let capture_key = match &a.verify.capture_key {
         Some(p) => Some(keys::load_public_key_file(p)?),
         None => None,
     };
@@ -279,6 +343,6 @@ fn run_registry(
     };
     let mut report = verify(&loaded.view, &policy, &trust, at);
     add_edge_findings(&mut report, &loaded.findings);
-    common::record_inputs(&mut report, &policy, a.pins.as_deref());
+    common::record_inputs(&mut report, &policy, a.verify.pins.as_deref());
     finish(a, &report)
 }

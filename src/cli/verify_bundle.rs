@@ -54,22 +54,44 @@ pub struct Args {
     /// embedded SCTs). A root without CT logs never checks SCTs.
     #[arg(long)]
     insecure_ignore_sct: bool,
-    /// The artifact file, or its digest `sha256:<64 hex>` (a digest that is not a file path).
+    /// Verify as of this time (RFC 3339, default now): trust material that starts later is not
+    /// used and signing times after it are refused. Keyless results are reproducible with it.
+    #[arg(long, value_name = "RFC3339")]
+    at: Option<String>,
+    /// The artifact file, or its digest `sha256:<64 hex>` or `sha512:<128 hex>` (a digest that
+    /// is not a file path). A file is hashed with the algorithm the bundle uses.
     #[arg(value_name = "FILE_OR_DIGEST")]
     artifact: String,
 }
 
-/// `sha256:<64 hex>` that is not a path on disk.
-fn parse_digest(s: &str) -> Option<[u8; 32]> {
-    let hexpart = s.strip_prefix("sha256:")?;
-    if hexpart.len() != 64 || Path::new(s).exists() {
+/// A digest given instead of a file.
+enum GivenDigest {
+    Sha256([u8; 32]),
+    Sha512([u8; 64]),
+}
+
+/// `sha256:<64 hex>` or `sha512:<128 hex>` that is not a path on disk.
+fn parse_digest(s: &str) -> Option<GivenDigest> {
+    if Path::new(s).exists() {
         return None;
     }
-    let mut out = [0u8; 32];
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = u8::from_str_radix(hexpart.get(i * 2..i * 2 + 2)?, 16).ok()?;
+    fn bytes<const N: usize>(hexpart: &str) -> Option<[u8; N]> {
+        if hexpart.len() != N * 2 {
+            return None;
+        }
+        let mut out = [0u8; N];
+        for (i, b) in out.iter_mut().enumerate() {
+            *b = u8::from_str_radix(hexpart.get(i * 2..i * 2 + 2)?, 16).ok()?;
+        }
+        Some(out)
     }
-    Some(out)
+    if let Some(h) = s.strip_prefix("sha256:") {
+        return bytes::<32>(h).map(GivenDigest::Sha256);
+    }
+    if let Some(h) = s.strip_prefix("sha512:") {
+        return bytes::<64>(h).map(GivenDigest::Sha512);
+    }
+    None
 }
 
 pub fn run(a: Args) -> Result<u8, Fatal> {
@@ -85,7 +107,15 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
             if a.staging { "staging" } else { "Sigstore" }
         )));
     };
-    let root = TrustedRoot::load(root_path)?;
+    let at = match &a.at {
+        Some(t) => airlock::trust::sigstore::parse_rfc3339(t).ok_or_else(|| {
+            Fatal(format!(
+                "--at {t:?}: expected RFC 3339 (e.g. 2026-01-31T12:00:00Z)"
+            ))
+        })?,
+        None => time::OffsetDateTime::now_utc().unix_timestamp(),
+    };
+    let root = TrustedRoot::load(root_path)?.at(at)?;
     let key = match &a.key {
         Some(p) => Some(keys::load_public_key_file(p)?),
         None => None,
@@ -123,11 +153,13 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
     let bundle = read_limited(&a.bundle, MAX_BUNDLE_BYTES, "--bundle")?;
     let artifact_bytes;
     let artifact = match parse_digest(&a.artifact) {
-        Some(d) => Artifact::Sha256(d),
+        Some(GivenDigest::Sha256(d)) => Artifact::Sha256(d),
+        Some(GivenDigest::Sha512(d)) => Artifact::Sha512(d),
         None => {
             artifact_bytes = std::fs::read(&a.artifact).map_err(|e| {
                 Fatal(format!(
-                    "artifact {}: {e}; give the artifact file or its digest as sha256:<64 hex>",
+                    "artifact {}: {e}; give the artifact file or its digest as sha256:<64 hex> \
+                     or sha512:<128 hex>",
                     a.artifact
                 ))
             })?;
@@ -144,6 +176,9 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
     };
     match verify_bundle(&bundle, artifact, signer, &root) {
         Ok(v) => {
+            for w in &v.warnings {
+                eprintln!("WARNING: {}: {w}", a.bundle.display());
+            }
             let who = match (&v.identity, &v.issuer, &key) {
                 (Some(i), Some(iss), _) => format!("{i} (issuer {iss})"),
                 (_, _, Some(k)) => format!("key {}", k.key_id()),

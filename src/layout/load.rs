@@ -25,6 +25,34 @@ pub fn is_verification_content(media_type: &str) -> bool {
         || media_type.starts_with("application/vnd.cyclonedx")
         || media_type.starts_with("application/vnd.syft")
         || media_type.starts_with("application/vnd.in-toto")
+        // Image configs: the platform of a single-platform image is read from them.
+        || media_type == "application/vnd.oci.image.config.v1+json"
+        || media_type == "application/vnd.docker.container.image.v1+json"
+}
+
+/// Where a view's blobs come from: a layout directory, or an archive read in one pass.
+pub trait BlobSource: Sync {
+    /// A whole blob, digest checked, up to `limit` bytes.
+    fn read_blob(&self, d: &Digest, limit: u64) -> Result<Vec<u8>, BlobReadError>;
+    /// The state of each blob (digest and size checked).
+    fn check_blobs(
+        &self,
+        blobs: &[(Digest, Option<u64>)],
+        jobs: usize,
+    ) -> BTreeMap<Digest, BlobState>;
+}
+
+impl BlobSource for Layout {
+    fn read_blob(&self, d: &Digest, limit: u64) -> Result<Vec<u8>, BlobReadError> {
+        Layout::read_blob(self, d, limit)
+    }
+    fn check_blobs(
+        &self,
+        blobs: &[(Digest, Option<u64>)],
+        jobs: usize,
+    ) -> BTreeMap<Digest, BlobState> {
+        Layout::check_blobs(self, blobs, jobs)
+    }
 }
 
 /// Read everything the core needs. Never fails: problems land in the view.
@@ -47,6 +75,17 @@ pub fn load_view(dir: &Path, jobs: usize) -> BundleView {
             return view;
         }
     };
+    view_from(view, &index, &layout, jobs)
+}
+
+/// Walk the index's graph through `layout` and fill `view` (shared by the directory and
+/// archive readers, so both build the same view).
+pub fn view_from<S: BlobSource>(
+    mut view: BundleView,
+    index: &Manifest,
+    layout: &S,
+    jobs: usize,
+) -> BundleView {
     view.entries = index.child_descriptors().to_vec();
     let mut queue: Vec<(Digest, Option<String>, usize)> = view
         .entries
@@ -99,7 +138,7 @@ pub fn load_view(dir: &Path, jobs: usize) -> BundleView {
             }
             blobs.insert(b.digest.clone(), Some(b.size));
         }
-        for l in m.layers() {
+        for l in m.blob_descriptors() {
             if is_verification_content(&l.media_type) {
                 small.push((l.digest.clone(), l.size));
             }

@@ -28,6 +28,8 @@ pub const MAX_OCI_LAYOUT_BYTES: u64 = 4096;
 pub const MAX_INDEX_BYTES: u64 = 256 * 1024 * 1024;
 /// Most entries in `index.json`.
 pub const MAX_INDEX_JSON_ENTRIES: usize = 1_000_000;
+pub mod dirlock;
+pub mod durable;
 pub mod load;
 
 const READ_BUF: usize = 1 << 20;
@@ -120,12 +122,26 @@ impl Layout {
         if fs::symlink_metadata(&idx).is_err() {
             return Err(LayoutError::Missing { path: idx });
         }
-        for dir in [layout.root.join("blobs")] {
+        // Reads must stay inside the bundle: neither `blobs` nor `blobs/sha256` (nor any other
+        // algorithm directory) may be a symlink or anything but a directory.
+        let mut dirs = vec![layout.root.join("blobs")];
+        if let Ok(rd) = fs::read_dir(layout.root.join("blobs")) {
+            if fs::symlink_metadata(layout.root.join("blobs")).is_ok_and(|m| m.is_dir()) {
+                dirs.extend(rd.filter_map(Result::ok).map(|e| e.path()));
+            }
+        }
+        for dir in dirs {
             if let Ok(m) = fs::symlink_metadata(&dir) {
                 if m.file_type().is_symlink() {
                     return Err(LayoutError::NotRegular {
                         path: dir,
                         what: "a symlinked blobs directory",
+                    });
+                }
+                if !m.is_dir() {
+                    return Err(LayoutError::NotRegular {
+                        path: dir,
+                        what: "a non-directory in place of a blobs directory",
                     });
                 }
             }
@@ -151,7 +167,8 @@ impl Layout {
         Ok(layout)
     }
 
-    /// Skip fsync on blob writes (fixture generators only; capture always syncs).
+    /// Skip the per-blob fsync on commit: fixture generators, and capture, which makes all the
+    /// blobs it wrote durable together (`durable::sync_all_parallel`) before it reports success.
     pub fn set_durable(&mut self, durable: bool) {
         self.durable = durable;
     }

@@ -173,15 +173,7 @@ pub fn to_hex(bytes: &[u8]) -> String {
 }
 
 fn truncate_for_display(s: &str) -> String {
-    if s.len() <= 140 {
-        s.to_string()
-    } else {
-        let mut end = 140;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        format!("{}…", &s[..end])
-    }
+    crate::text::shorten(s, 140)
 }
 
 impl fmt::Display for Digest {

@@ -38,6 +38,8 @@ pub enum PolicyErrorKind {
     /// More patterns in one rule than [`super::MAX_PATTERNS_PER_RULE`], or in the whole policy
     /// than [`super::MAX_PATTERNS`].
     TooManyPatterns,
+    /// The YAML nests deeper than [`crate::yamldepth::MAX_YAML_DEPTH`] (checked before parsing).
+    TooDeep,
 }
 
 /// The policy could not be loaded. Displays as `FILE:LINE:COLUMN: MESSAGE` (or `FILE: MESSAGE`

@@ -10,6 +10,7 @@
 
 mod error;
 mod pattern;
+mod provenance;
 mod raw;
 
 #[cfg(test)]
@@ -25,6 +26,11 @@ use serde::{Deserialize, Serialize};
 pub use error::{Location, PolicyError, PolicyErrorKind};
 pub use pattern::{check_pattern, check_platform, MAX_PATTERN_LEN};
 
+pub use provenance::{
+    parse_duration, parse_time, Allowance, KeyValidity, ProvenanceRule, SignerSet, UrlPatterns,
+    VulnerabilityRule,
+};
+pub use raw::quoted_list;
 use raw::{Context, ContextGuard, LimitHit, RawPolicy};
 
 /// Largest policy file accepted, in bytes (1 MiB).
@@ -49,6 +55,9 @@ pub struct Policy {
     pub sha256: String,
     /// Key name -> PEM public key path, resolved against the policy file's directory.
     pub keys: BTreeMap<String, PathBuf>,
+    /// Validity of the keys written in the map form (`{path, validFrom, validUntil, revoked}`);
+    /// keys written as a bare path have no entry (always valid).
+    pub key_validity: BTreeMap<String, KeyValidity>,
     /// Trusted-root name -> Sigstore `trusted_root.json` path (YAML `trustedRoots`), resolved
     /// against the policy file's directory.
     pub trusted_roots: BTreeMap<String, PathBuf>,
@@ -56,6 +65,9 @@ pub struct Policy {
     pub rules: Vec<Rule>,
     /// What happens to an image no rule covers (YAML `unmatched`; default deny).
     pub unmatched: Unmatched,
+    /// `lock.signers`: key names one of which must have signed the lock (`airlock.lock.dsse.json`).
+    /// Empty: the lock signature is checked only with `--capture-key`.
+    pub lock_signers: Vec<String>,
 }
 
 /// What happens to an image no rule covers.
@@ -88,6 +100,12 @@ pub struct Rule {
     pub platforms: Vec<String>,
     /// YAML `helm`: chart provenance (`.prov`) checks for Helm charts this rule covers.
     pub helm: Option<HelmRule>,
+    /// YAML `provenance`: SLSA provenance from listed signers, with builder/source/ref patterns.
+    pub provenance: Option<ProvenanceRule>,
+    /// YAML `vulnerabilities`: a signed, recent scan with nothing above `maxSeverity`.
+    pub vulnerabilities: Option<VulnerabilityRule>,
+    /// YAML `sbom.denyPackages`: package URLs (with version ranges) no SBOM of the image may list.
+    pub deny_packages: Vec<crate::verify::purl::Ban>,
     /// `patterns` compiled; built by the parser (editing `patterns` afterwards does not update it).
     matcher: GlobSet,
 }
@@ -120,6 +138,9 @@ impl PartialEq for Rule {
             && self.sbom == other.sbom
             && self.platforms == other.platforms
             && self.helm == other.helm
+            && self.provenance == other.provenance
+            && self.vulnerabilities == other.vulnerabilities
+            && self.deny_packages == other.deny_packages
     }
 }
 
@@ -145,6 +166,9 @@ pub struct Signers {
     pub identities: Vec<Identity>,
     /// Annotations the signed payload must carry (YAML `annotations`), each with this exact value.
     pub annotations: BTreeMap<String, String>,
+    /// YAML `threshold`: how many distinct signers (keys or keyless identities) must have signed
+    /// (default 1).
+    pub threshold: usize,
 }
 
 /// A Sigstore keyless signer: the certificate's OIDC issuer and subject.
@@ -250,6 +274,20 @@ impl Policy {
     pub fn from_yaml(text: &str, source: &Path) -> Result<Policy, PolicyError> {
         if text.len() > MAX_POLICY_BYTES {
             return Err(too_large(source, text.len() as u64));
+        }
+        if let Err(e) = crate::yamldepth::check_yaml_depth(text) {
+            return Err(PolicyError::new(
+                PolicyErrorKind::TooDeep,
+                source,
+                Some(Location {
+                    line: e.line,
+                    column: e.column,
+                }),
+                format!(
+                    "{}; a policy is a few levels of mappings and lists: check the file",
+                    e.problem()
+                ),
+            ));
         }
         // First pass: well-formed YAML, not empty, and the names defined under `keys` and
         // `trustedRoots` (for checking references with positions in the second pass).
@@ -450,7 +488,17 @@ fn build(raw: RawPolicy, text: &str, source: &Path) -> Result<Policy, PolicyErro
             .map(|(name, path)| (name.0, base.join(path.0)))
             .collect()
     };
-    let keys = resolve(raw.keys);
+    let mut key_validity = BTreeMap::new();
+    let keys = raw
+        .keys
+        .into_iter()
+        .map(|(name, entry)| {
+            if let Some(v) = entry.validity {
+                key_validity.insert(name.0.clone(), v);
+            }
+            (name.0, base.join(entry.path.0))
+        })
+        .collect();
     let trusted_roots = resolve(raw.trusted_roots);
     let invalid =
         |message: String| PolicyError::new(PolicyErrorKind::Invalid, source, None, message);
@@ -476,6 +524,9 @@ fn build(raw: RawPolicy, text: &str, source: &Path) -> Result<Policy, PolicyErro
                 provenance: h.provenance,
                 keyring: h.keyring.map(|k| base.join(k)),
             }),
+            provenance: r.provenance,
+            vulnerabilities: r.vulnerabilities,
+            deny_packages: r.deny_packages,
             matcher,
         });
     }
@@ -484,9 +535,14 @@ fn build(raw: RawPolicy, text: &str, source: &Path) -> Result<Policy, PolicyErro
         source: source.to_path_buf(),
         sha256: crate::oci::Digest::sha256_of(text.as_bytes()).to_string(),
         keys,
+        key_validity,
         trusted_roots,
         rules,
         unmatched: raw.unmatched,
+        lock_signers: raw
+            .lock
+            .map(|l| l.signers.into_iter().map(|n| n.0).collect())
+            .unwrap_or_default(),
     };
     check_references(&policy).map_err(invalid)?;
     Ok(policy)
@@ -504,6 +560,17 @@ fn check_references(policy: &Policy) -> Result<(), String> {
             )
         }
     };
+    if let Some(k) = policy
+        .lock_signers
+        .iter()
+        .find(|k| !policy.keys.contains_key(*k))
+    {
+        return Err(format!(
+            "lock.signers names \"{k}\", which is not under keys: ({}); correct the name or \
+             define it under keys:",
+            known(&policy.keys)
+        ));
+    }
     for rule in &policy.rules {
         let mut uses: Vec<(String, &[String], &[KeylessSigner])> = Vec::new();
         if let SignatureRule::Required(s) = &rule.signatures {
@@ -511,6 +578,27 @@ fn check_references(policy: &Policy) -> Result<(), String> {
         }
         for (i, a) in rule.attestations.iter().enumerate() {
             uses.push((format!("attestations[{i}]"), &a.keys, &a.keyless));
+        }
+        if let Some(p) = &rule.provenance {
+            uses.push((
+                "provenance.signers".to_string(),
+                &p.signers.keys,
+                &p.signers.keyless,
+            ));
+        }
+        if let Some(v) = &rule.vulnerabilities {
+            uses.push((
+                "vulnerabilities.signers".to_string(),
+                &v.signers.keys,
+                &v.signers.keyless,
+            ));
+            if let Some(x) = &v.vex {
+                uses.push((
+                    "vulnerabilities.vex.signers".to_string(),
+                    &x.keys,
+                    &x.keyless,
+                ));
+            }
         }
         for (field, keys, keyless) in uses {
             if let Some(k) = keys.iter().find(|k| !policy.keys.contains_key(*k)) {

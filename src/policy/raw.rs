@@ -161,7 +161,7 @@ fn roots_defined() -> Option<bool> {
 
 /// Deserialize a string and check or convert it inside the visitor, so an error carries the
 /// string's own line and column.
-fn str_with<'de, D, T, F>(d: D, expecting: &'static str, check: F) -> Result<T, D::Error>
+pub(super) fn str_with<'de, D, T, F>(d: D, expecting: &'static str, check: F) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     F: FnOnce(&str) -> Result<T, String>,
@@ -184,7 +184,11 @@ where
 
 /// Deserialize a mapping into `R` (a derived struct with `deny_unknown_fields`), then check or
 /// convert it inside the visitor, so an error carries the mapping's line and column.
-fn map_with<'de, D, R, T, F>(d: D, expecting: &'static str, check: F) -> Result<T, D::Error>
+pub(super) fn map_with<'de, D, R, T, F>(
+    d: D,
+    expecting: &'static str,
+    check: F,
+) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     R: Deserialize<'de>,
@@ -233,12 +237,25 @@ pub struct RawPolicy {
     #[allow(dead_code)]
     pub kind: Kind,
     #[serde(default)]
-    pub keys: BTreeMap<Name, FilePath>,
+    pub keys: BTreeMap<Name, super::provenance::KeyEntry>,
     #[serde(default, rename = "trustedRoots")]
     pub trusted_roots: BTreeMap<Name, FilePath>,
     pub rules: Rules,
     #[serde(default)]
     pub unmatched: Unmatched,
+    /// `lock: {signers: [KEY, ...]}`: the bundle's lock must be signed by one of these keys.
+    #[serde(default)]
+    pub lock: Option<RawLockRule>,
+}
+
+/// `lock:` at the top level.
+#[derive(Debug, serde::Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with `signers`: the names of keys (under keys:) one of which must have signed the bundle's lock"
+)]
+pub struct RawLockRule {
+    pub signers: Vec<Name>,
 }
 
 #[derive(Debug)]
@@ -368,6 +385,9 @@ pub struct RawRule {
     pub platforms: Vec<String>,
     /// `helm: {provenance, keyring}` (keyring path as written, not yet resolved).
     pub helm: Option<HelmField>,
+    pub provenance: Option<super::ProvenanceRule>,
+    pub vulnerabilities: Option<super::VulnerabilityRule>,
+    pub deny_packages: Vec<crate::verify::purl::Ban>,
 }
 
 /// A rule's `helm:` field: chart provenance (`.prov`) requirements.
@@ -395,11 +415,14 @@ struct RuleFields {
     #[serde(default)]
     attestations: Vec<AttestationEntry>,
     #[serde(default)]
-    sbom: SbomRequirement,
+    sbom: super::provenance::SbomField,
     #[serde(default)]
     platforms: Vec<Platform>,
     #[serde(default)]
     helm: Option<HelmField>,
+    provenance: Option<super::provenance::ProvenanceField>,
+    #[serde(default)]
+    vulnerabilities: Option<super::provenance::VulnerabilitiesField>,
 }
 
 impl<'de> Deserialize<'de> for RawRule {
@@ -451,9 +474,12 @@ impl<'de> Deserialize<'de> for RawRule {
                     patterns,
                     signatures,
                     attestations: r.attestations.into_iter().map(|a| a.0).collect(),
-                    sbom: r.sbom,
+                    sbom: r.sbom.requirement,
                     platforms,
                     helm: r.helm,
+                    provenance: r.provenance.map(|p| p.0),
+                    vulnerabilities: r.vulnerabilities.map(|v| v.0),
+                    deny_packages: r.sbom.deny_packages,
                 })
             },
         )
@@ -590,6 +616,8 @@ struct SignersFields {
     identities: Option<Vec<IdentityEntry>>,
     #[serde(default)]
     annotations: BTreeMap<String, String>,
+    #[serde(default)]
+    threshold: Option<usize>,
 }
 
 fn signers(raw: SignersFields) -> Result<Signers, String> {
@@ -618,7 +646,23 @@ fn signers(raw: SignersFields) -> Result<Signers, String> {
              `env`: remove or name it"
         ));
     }
+    let threshold = raw.threshold.unwrap_or(1);
+    if threshold == 0 {
+        return Err(
+            "`threshold` is 0; expected at least 1 (the number of distinct signers that must \
+             have signed)"
+                .to_string(),
+        );
+    }
+    if raw.keyless.is_empty() && threshold > raw.keys.len() {
+        return Err(format!(
+            "`threshold` is {threshold} but `signatures` lists only {} key(s), so it could never \
+             be met; list more signers or lower the threshold",
+            raw.keys.len()
+        ));
+    }
     Ok(Signers {
+        threshold,
         keys: raw.keys.into_iter().map(|k| k.0).collect(),
         keyless: raw.keyless.into_iter().map(|k| k.0).collect(),
         identities,
@@ -628,7 +672,7 @@ fn signers(raw: SignersFields) -> Result<Signers, String> {
 
 /// A reference to a name under `keys:`.
 #[derive(Debug)]
-struct KeyRef(String);
+pub(super) struct KeyRef(pub(super) String);
 
 impl<'de> Deserialize<'de> for KeyRef {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -722,7 +766,7 @@ struct KeylessFields {
 }
 
 #[derive(Debug)]
-struct KeylessEntry(KeylessSigner);
+pub(super) struct KeylessEntry(pub(super) KeylessSigner);
 
 impl<'de> Deserialize<'de> for KeylessEntry {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -63,6 +63,13 @@ pub enum AuthError {
     TooLarge { path: PathBuf },
     #[error("{path}: not a docker config.json: {problem}")]
     Parse { path: PathBuf, problem: String },
+    #[error("credential helper {program} (named in {field} of {file}): {problem}")]
+    Helper {
+        program: String,
+        field: &'static str,
+        file: String,
+        problem: String,
+    },
 }
 
 impl AuthStore {
@@ -111,45 +118,91 @@ impl AuthStore {
         self.source.as_deref()
     }
 
-    /// Credentials for a registry host, if any.
-    pub fn credentials_for(&self, host: &str) -> Option<Credentials> {
-        let candidates: Vec<String> = if host == "registry-1.docker.io" || host == "docker.io" {
-            vec![
-                "https://index.docker.io/v1/".into(),
-                "index.docker.io".into(),
-                "docker.io".into(),
-                "registry-1.docker.io".into(),
-            ]
-        } else {
-            vec![
-                host.to_string(),
-                format!("https://{host}"),
-                format!("http://{host}"),
-                format!("https://{host}/v1/"),
-            ]
-        };
-        for key in &candidates {
-            if let Some(helper) = self.config.cred_helpers.get(key) {
-                if let Some(c) = run_helper(helper, key) {
-                    return Some(c);
-                }
+    /// Credentials for a registry host (`host[:port]` as in image references), if any.
+    ///
+    /// Keys of `auths` and `credHelpers` match in every form docker writes: `host`,
+    /// `https://host`, `http://host`, `https://host/v1/`, `https://host/v2/`; Docker Hub
+    /// (`docker.io`, `registry-1.docker.io`, `index.docker.io`) also matches
+    /// `https://index.docker.io/v1/`. A credential helper that is named but not installed is an
+    /// error naming `docker-credential-NAME`.
+    pub fn credentials_for(&self, host: &str) -> Result<Option<Credentials>, AuthError> {
+        let want = normalize_registry_key(host);
+        let server = server_url_for(&want);
+        if let Some(helper) = self.find(&self.config.cred_helpers, &want) {
+            let helper = helper.clone();
+            return self.run_helper(&helper, &server, "credHelpers");
+        }
+        if let Some(e) = self.find(&self.config.auths, &want) {
+            if let Some(c) = entry_credentials(e) {
+                return Ok(Some(c));
             }
         }
-        for key in &candidates {
-            if let Some(e) = self.config.auths.get(key) {
-                if let Some(c) = entry_credentials(e) {
-                    return Some(c);
-                }
-            }
+        if let Some(store) = self.config.creds_store.clone() {
+            return self.run_helper(&store, &server, "credsStore");
         }
-        if let Some(store) = &self.config.creds_store {
-            for key in &candidates {
-                if let Some(c) = run_helper(store, key) {
-                    return Some(c);
-                }
-            }
+        Ok(None)
+    }
+
+    /// Whether the auth file names this host at all (an `auths` entry or a `credHelpers` entry):
+    /// a token realm on another host only gets credentials when its host is named here.
+    pub fn names_host(&self, host: &str) -> bool {
+        let want = normalize_registry_key(host);
+        self.find(&self.config.auths, &want).is_some()
+            || self.find(&self.config.cred_helpers, &want).is_some()
+    }
+
+    /// The value under the key that normalizes to `want`; a bare `host` key beats URL forms.
+    fn find<'a, V>(&self, map: &'a BTreeMap<String, V>, want: &str) -> Option<&'a V> {
+        if let Some(v) = map.get(want) {
+            return Some(v);
         }
-        None
+        map.iter()
+            .find(|(k, _)| normalize_registry_key(k) == want)
+            .map(|(_, v)| v)
+    }
+
+    fn run_helper(
+        &self,
+        helper: &str,
+        server: &str,
+        field: &'static str,
+    ) -> Result<Option<Credentials>, AuthError> {
+        run_helper(helper, server).map_err(|problem| AuthError::Helper {
+            program: format!("docker-credential-{helper}"),
+            field,
+            file: self
+                .source
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            problem,
+        })
+    }
+}
+
+/// The registry host a `config.json` key stands for: scheme, path and trailing slashes removed,
+/// lowercased; every Docker Hub spelling becomes `docker.io`.
+pub fn normalize_registry_key(key: &str) -> String {
+    let k = key.trim();
+    let k = k
+        .strip_prefix("https://")
+        .or_else(|| k.strip_prefix("http://"))
+        .unwrap_or(k);
+    let host = k.split('/').next().unwrap_or("").to_ascii_lowercase();
+    match host.as_str() {
+        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" | "docker.io" => {
+            "docker.io".into()
+        }
+        _ => host,
+    }
+}
+
+/// The server URL a credential helper is asked about (what `docker login` stores).
+fn server_url_for(normalized: &str) -> String {
+    if normalized == "docker.io" {
+        "https://index.docker.io/v1/".into()
+    } else {
+        normalized.to_string()
     }
 }
 
@@ -177,26 +230,51 @@ fn entry_credentials(e: &AuthEntry) -> Option<Credentials> {
     })
 }
 
-/// Run `docker-credential-<helper> get` with the server URL on stdin.
-fn run_helper(helper: &str, server: &str) -> Option<Credentials> {
+/// Run `docker-credential-<helper> get` with the server URL on stdin. `Ok(None)` when the
+/// helper has no credentials for it; `Err` when the helper cannot be run or answers nonsense.
+fn run_helper(helper: &str, server: &str) -> Result<Option<Credentials>, String> {
     use std::io::Write;
-    if !helper
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    if helper.is_empty()
+        || !helper
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
     {
-        return None;
+        return Err("the helper name may only hold letters, digits, '-', '_' and '.'".into());
     }
-    let mut child = std::process::Command::new(format!("docker-credential-{helper}"))
+    let program = format!("docker-credential-{helper}");
+    let mut child = match std::process::Command::new(&program)
         .arg("get")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
-        .ok()?;
-    child.stdin.take()?.write_all(server.as_bytes()).ok()?;
-    let out = child.wait_with_output().ok()?;
+    {
+        Ok(c) => c,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(format!(
+                "it is not installed (no {program} on PATH); install it or remove the entry"
+            ))
+        }
+        Err(e) => return Err(format!("cannot run it: {e}")),
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        // A helper that exits without reading gives a broken pipe; its exit status says more.
+        let _ = stdin.write_all(server.as_bytes());
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("cannot run it: {e}"))?;
     if !out.status.success() {
-        return None;
+        let msg = String::from_utf8_lossy(&out.stdout);
+        // The helper protocol's answer for "nothing stored for this server".
+        if msg.contains("credentials not found") || out.stdout.is_empty() {
+            return Ok(None);
+        }
+        return Err(format!(
+            "it failed ({}): {}",
+            out.status,
+            crate::text::shorten(msg.trim(), 200)
+        ));
     }
     #[derive(Deserialize)]
     #[serde(rename_all = "PascalCase")]
@@ -204,11 +282,13 @@ fn run_helper(helper: &str, server: &str) -> Option<Credentials> {
         username: String,
         secret: String,
     }
-    let h: HelperOut = serde_json::from_slice(&out.stdout).ok()?;
-    Some(Credentials {
+    let h: HelperOut = serde_json::from_slice(&out.stdout).map_err(|e| {
+        format!("its answer is not the helper JSON ({{\"Username\",\"Secret\"}}): {e}")
+    })?;
+    Ok(Some(Credentials {
         username: h.username,
         password: h.secret,
-    })
+    }))
 }
 
 /// A parsed `WWW-Authenticate` challenge.
@@ -308,9 +388,9 @@ mod tests {
         )
         .unwrap();
         let s = AuthStore::load(Some(&p)).unwrap();
-        let c = s.credentials_for("127.0.0.1:5000").unwrap();
+        let c = s.credentials_for("127.0.0.1:5000").unwrap().unwrap();
         assert_eq!((c.username.as_str(), c.password.as_str()), ("user", "pass"));
-        assert!(s.credentials_for("other:1").is_none());
+        assert!(s.credentials_for("other:1").unwrap().is_none());
     }
 
     #[test]
@@ -321,5 +401,49 @@ mod tests {
         std::fs::write(&p, "{").unwrap();
         let e = AuthStore::load(Some(&p)).unwrap_err();
         assert!(e.to_string().contains("bad.json"));
+    }
+
+    #[test]
+    fn config_keys_match_in_every_form_docker_writes() {
+        for (key, host) in [
+            ("reg.example:5000", "reg.example:5000"),
+            ("https://reg.example:5000", "reg.example:5000"),
+            ("https://reg.example:5000/", "reg.example:5000"),
+            ("https://reg.example:5000/v1/", "reg.example:5000"),
+            ("https://reg.example:5000/v2/", "reg.example:5000"),
+            ("http://reg.example", "reg.example"),
+            ("https://index.docker.io/v1/", "docker.io"),
+            ("https://index.docker.io/v1/", "registry-1.docker.io"),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let p = dir.path().join("config.json");
+            std::fs::write(
+                &p,
+                format!(r#"{{"auths":{{"{key}":{{"auth":"dXNlcjpwYXNz"}}}}}}"#),
+            )
+            .unwrap();
+            let s = AuthStore::load(Some(&p)).unwrap();
+            let c = s.credentials_for(host).unwrap();
+            assert!(c.is_some(), "key {key} should match host {host}");
+            assert!(s.credentials_for("reg.example:5001").unwrap().is_none());
+        }
+    }
+
+    #[test]
+    fn missing_credential_helper_is_an_error_naming_the_program() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config.json");
+        std::fs::write(
+            &p,
+            r#"{"credHelpers":{"https://reg.example/v2/":"airlock-no-such-helper"}}"#,
+        )
+        .unwrap();
+        let s = AuthStore::load(Some(&p)).unwrap();
+        let e = s.credentials_for("reg.example").unwrap_err().to_string();
+        assert!(
+            e.contains("docker-credential-airlock-no-such-helper") && e.contains("not installed"),
+            "{e}"
+        );
+        assert!(s.credentials_for("other.example").unwrap().is_none());
     }
 }

@@ -1,7 +1,16 @@
 //! The registry client (OCI distribution API over HTTP). Only `capture`, `push` and
 //! `verify --registry` use it; the verification core never does.
+//!
+//! Transport rules: every request has a connect timeout and an idle read timeout
+//! ([`ClientOptions::timeout`]); only timeouts, connection resets, 5xx and 429 are retried (with
+//! backoff), a refused connection fails at once; a redirect from HTTPS to plain HTTP is refused;
+//! credentials go only to the registry host they belong to and to a token realm on the same
+//! host (a realm on another host gets credentials only when the auth file names that host),
+//! and never over plain HTTP unless that host was given with `--insecure-registry`.
 pub mod auth;
+pub mod tls;
 pub mod view;
+pub mod wire;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -17,30 +26,74 @@ use reqwest::{Method, StatusCode};
 use crate::layout::{BlobWriter, CommitError, LayoutError};
 use crate::oci::manifest::{MANIFEST_ACCEPT, MAX_MANIFEST_BYTES};
 use crate::oci::Digest;
-use auth::{AuthStore, Challenge, Credentials};
+use auth::{AuthError, AuthStore, Challenge, Credentials};
 
-/// How many times a request is retried after a connection error, 429 or 5xx.
+/// How many times a request is retried after a timeout, a reset connection, 429 or 5xx.
 pub const MAX_RETRIES: u32 = 4;
+/// Connect and idle-read timeout when `--timeout` is not given.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Largest token response accepted.
 const MAX_TOKEN_BYTES: usize = 1 << 20;
+/// Largest registry error body read.
+const MAX_ERROR_BODY_BYTES: usize = 2048;
+/// Longest part of a registry error body quoted in a message.
+const MAX_QUOTED_BODY_BYTES: usize = 300;
+/// Most redirects followed for one request.
+const MAX_REDIRECTS: usize = 8;
 
 /// Client settings.
 #[derive(Debug, Default)]
 pub struct ClientOptions {
-    /// Hosts to talk to over plain HTTP.
+    /// Hosts (`host[:port]`) to talk to over plain HTTP.
     pub insecure: BTreeSet<String>,
-    /// Extra CA certificates (PEM) to trust.
-    pub ca_pem: Vec<Vec<u8>>,
+    /// Trusted CAs (`--ca-file`) and `certs.d` directories.
+    pub tls: tls::TlsSettings,
     pub auth: AuthStore,
     /// Base delay for retries (tests shorten it).
     pub retry_base: Option<Duration>,
+    /// Connect timeout and idle read timeout ([`DEFAULT_TIMEOUT`] when unset).
+    pub timeout: Option<Duration>,
+}
+
+fn tries_note(tries: &u32) -> String {
+    if *tries > 1 {
+        format!(" (gave up after {tries} tries)")
+    } else {
+        String::new()
+    }
 }
 
 /// What went wrong talking to a registry (exit 2: outside the content being judged).
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
-    #[error("{url}: cannot connect: {detail} (is the registry running and reachable? for plain HTTP use --insecure-registry HOST; for a private CA use --ca-file)")]
-    Connect { url: String, detail: String },
+    #[error("{url}: cannot connect: {detail}{}; is the registry running and reachable? (plain-HTTP registries need --insecure-registry HOST)", tries_note(.tries))]
+    Connect {
+        url: String,
+        detail: String,
+        tries: u32,
+    },
+    #[error("{host}: TLS: {detail}")]
+    Tls { host: String, detail: String },
+    #[error("{host}: no answer within {secs} s while waiting for {waiting_for} ({url}){}; the registry stalled (if it is only slow, raise --timeout)", tries_note(.tries))]
+    Timeout {
+        host: String,
+        url: String,
+        waiting_for: String,
+        secs: u64,
+        tries: u32,
+    },
+    #[error("{url}: the transfer broke off after {received} bytes: {detail}; run the command again (complete blobs are kept)")]
+    Interrupted {
+        url: String,
+        received: u64,
+        detail: String,
+    },
+    #[error("{url}: refused to follow a redirect from HTTPS to plain HTTP ({location})")]
+    Downgrade { url: String, location: String },
+    #[error("{host}: {detail}")]
+    CredentialsWithheld { host: String, detail: String },
+    #[error("{0}")]
+    Auth(#[from] AuthError),
     #[error("{url}: authentication failed (HTTP {status}); check the credentials for this registry in the auth file ({source_file})")]
     Unauthorized {
         url: String,
@@ -52,6 +105,13 @@ pub enum RegistryError {
         url: String,
         status: u16,
         body: String,
+    },
+    #[error("{url}: HTTP {status} {tries} times in a row, giving up: {body}")]
+    GaveUp {
+        url: String,
+        status: u16,
+        body: String,
+        tries: u32,
     },
     #[error("{url}: {what} is {size} bytes, over the {limit}-byte limit")]
     TooLarge {
@@ -91,37 +151,122 @@ pub struct PutResult {
     pub docker_content_digest: Option<String>,
 }
 
+/// The HTTP client for one host (its own TLS settings: cert-dir CAs, client certificate).
+#[derive(Clone)]
+struct HostHttp {
+    http: reqwest::Client,
+    tls: tls::TlsState,
+}
+
+/// Why a redirect was refused (found again in the error chain).
+#[derive(Debug)]
+struct RedirectRefused(String);
+
+impl std::fmt::Display for RedirectRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "redirect to {} refused", self.0)
+    }
+}
+
+impl std::error::Error for RedirectRefused {}
+
 /// A registry client shared across tasks.
 #[derive(Clone)]
 pub struct Client {
-    http: reqwest::Client,
+    hosts: Arc<Mutex<HashMap<String, HostHttp>>>,
+    tls: Arc<tls::TlsSettings>,
+    timeout: Duration,
     insecure: Arc<BTreeSet<String>>,
     auth: Arc<AuthStore>,
+    creds: Arc<Mutex<HashMap<String, Option<Credentials>>>>,
     tokens: Arc<Mutex<HashMap<(String, String), String>>>,
     basic: Arc<Mutex<BTreeSet<String>>>,
     retry_base: Duration,
     requests: Arc<AtomicU64>,
 }
 
-impl Client {
-    pub fn new(opts: ClientOptions) -> Result<Client, RegistryError> {
-        let mut b = reqwest::Client::builder()
-            .user_agent(concat!("airlock/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(15))
-            .pool_max_idle_per_host(16)
-            .redirect(reqwest::redirect::Policy::limited(8));
-        for pem in &opts.ca_pem {
-            for cert in reqwest::Certificate::from_pem_bundle(pem)
-                .map_err(|e| RegistryError::Setup(format!("--ca-file: {e}")))?
-            {
-                b = b.add_root_certificate(cert);
+/// `host[:port]` of a URL, as registry hosts are written.
+fn authority(u: &reqwest::Url) -> String {
+    let h = u.host_str().unwrap_or("");
+    match u.port() {
+        Some(p) => format!("{h}:{p}"),
+        None => h.to_string(),
+    }
+}
+
+/// The host name of `host[:port]` (brackets of an IPv6 literal kept), lowercased.
+fn hostname(authority: &str) -> String {
+    let a = authority.to_ascii_lowercase();
+    if a.starts_with('[') {
+        return a.split(']').next().map(|h| format!("{h}]")).unwrap_or(a);
+    }
+    a.rsplit_once(':').map(|(h, _)| h.to_string()).unwrap_or(a)
+}
+
+/// Docker Hub's hosts are one service (the registry, its index and its token server).
+fn is_docker_hub(h: &str) -> bool {
+    matches!(
+        h,
+        "docker.io" | "registry-1.docker.io" | "index.docker.io" | "auth.docker.io"
+    )
+}
+
+/// Whether two `host[:port]` authorities are the same host for credentials.
+fn same_host(a: &str, b: &str) -> bool {
+    let (a, b) = (hostname(a), hostname(b));
+    a == b || (is_docker_hub(&a) && is_docker_hub(&b))
+}
+
+fn chain_has(
+    e: &(dyn std::error::Error + 'static),
+    pred: &dyn Fn(&std::io::Error) -> bool,
+) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cur {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            if pred(io) {
+                return true;
             }
         }
-        let http = b.build().map_err(|e| RegistryError::Setup(e.to_string()))?;
+        cur = c.source();
+    }
+    false
+}
+
+fn is_refused(e: &reqwest::Error) -> bool {
+    chain_has(e, &|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+}
+
+fn is_reset(e: &reqwest::Error) -> bool {
+    use std::io::ErrorKind::*;
+    chain_has(e, &|io| {
+        matches!(
+            io.kind(),
+            ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof
+        )
+    }) || error_chain(e).contains("connection closed before message completed")
+}
+
+fn redirect_refused(e: &reqwest::Error) -> Option<String> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cur {
+        if let Some(r) = c.downcast_ref::<RedirectRefused>() {
+            return Some(r.0.clone());
+        }
+        cur = c.source();
+    }
+    None
+}
+
+impl Client {
+    pub fn new(opts: ClientOptions) -> Result<Client, RegistryError> {
         Ok(Client {
-            http,
+            hosts: Arc::new(Mutex::new(HashMap::new())),
+            tls: Arc::new(opts.tls),
+            timeout: opts.timeout.unwrap_or(DEFAULT_TIMEOUT),
             insecure: Arc::new(opts.insecure),
             auth: Arc::new(opts.auth),
+            creds: Arc::new(Mutex::new(HashMap::new())),
             tokens: Arc::new(Mutex::new(HashMap::new())),
             basic: Arc::new(Mutex::new(BTreeSet::new())),
             retry_base: opts.retry_base.unwrap_or(Duration::from_millis(250)),
@@ -134,8 +279,12 @@ impl Client {
         self.requests.load(Ordering::Relaxed)
     }
 
+    fn is_insecure(&self, authority: &str) -> bool {
+        self.insecure.contains(authority)
+    }
+
     fn base(&self, host: &str) -> String {
-        let scheme = if self.insecure.contains(host) {
+        let scheme = if self.is_insecure(host) {
             "http"
         } else {
             "https"
@@ -143,8 +292,156 @@ impl Client {
         format!("{scheme}://{host}")
     }
 
-    fn credentials(&self, host: &str) -> Option<Credentials> {
-        self.auth.credentials_for(host)
+    /// The HTTP client for `authority` (built on first use with that host's TLS settings).
+    fn http_for(&self, authority: &str) -> Result<HostHttp, RegistryError> {
+        if let Some(h) = self
+            .hosts
+            .lock()
+            .ok()
+            .and_then(|m| m.get(authority).cloned())
+        {
+            return Ok(h);
+        }
+        let (config, state) = tls::host_config(&self.tls, authority)
+            .map_err(|e| RegistryError::Setup(e.to_string()))?;
+        let policy = reqwest::redirect::Policy::custom(|attempt| {
+            if attempt.previous().len() > MAX_REDIRECTS {
+                return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
+            }
+            let from_https = attempt
+                .previous()
+                .last()
+                .map(|u| u.scheme() == "https")
+                .unwrap_or(false);
+            if from_https && attempt.url().scheme() != "https" {
+                let to = attempt.url().to_string();
+                return attempt.error(RedirectRefused(to));
+            }
+            attempt.follow()
+        });
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("airlock/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(self.timeout)
+            .read_timeout(self.timeout)
+            .pool_max_idle_per_host(16)
+            .redirect(policy)
+            .use_preconfigured_tls(config)
+            .build()
+            .map_err(|e| RegistryError::Setup(error_chain(&e)))?;
+        let h = HostHttp { http, tls: state };
+        if let Ok(mut m) = self.hosts.lock() {
+            m.insert(authority.to_string(), h.clone());
+        }
+        Ok(h)
+    }
+
+    fn credentials(&self, host: &str) -> Result<Option<Credentials>, RegistryError> {
+        if let Some(c) = self.creds.lock().ok().and_then(|m| m.get(host).cloned()) {
+            return Ok(c);
+        }
+        let c = self.auth.credentials_for(host)?;
+        if let Ok(mut m) = self.creds.lock() {
+            m.insert(host.to_string(), c.clone());
+        }
+        Ok(c)
+    }
+
+    /// Turn a failed request into a message that says what happened.
+    fn classify(
+        &self,
+        e: &reqwest::Error,
+        hh: &HostHttp,
+        host: &str,
+        method: &Method,
+        url: &str,
+        tries: u32,
+    ) -> RegistryError {
+        if let Some(detail) = hh.tls.failure.lock().ok().and_then(|mut f| f.take()) {
+            return RegistryError::Tls {
+                host: host.into(),
+                detail,
+            };
+        }
+        let chain = error_chain(e);
+        if chain.contains("InvalidContentType") || chain.contains("corrupt message") {
+            return RegistryError::Tls {
+                host: host.into(),
+                detail: format!("TLS spoken to an HTTP port: {host} answered in plain HTTP, not TLS; if this registry only speaks HTTP, use --insecure-registry {host}"),
+            };
+        }
+        if chain.contains("CertificateRequired")
+            || chain.contains("alert: BadCertificate")
+            || (hh.tls.client_cert_requested.load(Ordering::SeqCst)
+                && !e.is_timeout()
+                && !is_refused(e))
+        {
+            return RegistryError::Tls {
+                host: host.into(),
+                detail: format!("the registry requires a client certificate (mutual TLS) and refused ours or got none; put client.cert and client.key into DIR/{host}/ of a --cert-dir DIR"),
+            };
+        }
+        if let Some(location) = redirect_refused(e) {
+            return RegistryError::Downgrade {
+                url: url.into(),
+                location,
+            };
+        }
+        if e.is_timeout() {
+            let waiting_for = if e.is_connect() {
+                "the connection (TCP connect and TLS handshake)".to_string()
+            } else {
+                format!("the response to {method}")
+            };
+            return RegistryError::Timeout {
+                host: host.into(),
+                url: url.into(),
+                waiting_for,
+                secs: self.timeout.as_secs().max(1),
+                tries,
+            };
+        }
+        if is_refused(e) {
+            let to = reqwest::Url::parse(url)
+                .map(|u| authority(&u))
+                .unwrap_or_else(|_| host.to_string());
+            return RegistryError::Connect {
+                url: url.into(),
+                detail: format!("connection refused (nothing listens on {to})"),
+                tries,
+            };
+        }
+        if chain.contains("invalid HTTP version") || chain.contains("invalid HTTP status") {
+            return RegistryError::Tls {
+                host: host.into(),
+                detail: format!("HTTP spoken to a TLS port: {host} did not answer in plain HTTP (it probably speaks TLS); drop --insecure-registry for it"),
+            };
+        }
+        RegistryError::Connect {
+            url: url.into(),
+            detail: chain,
+            tries,
+        }
+    }
+
+    /// A failed read of a response body.
+    fn body_error(&self, e: &reqwest::Error, url: &str, received: u64) -> RegistryError {
+        let host = reqwest::Url::parse(url)
+            .map(|u| authority(&u))
+            .unwrap_or_default();
+        if e.is_timeout() {
+            return RegistryError::Timeout {
+                host,
+                url: url.into(),
+                waiting_for: format!("more of the response body (after {received} bytes)"),
+                secs: self.timeout.as_secs().max(1),
+                tries: 1,
+            };
+        }
+        RegistryError::Interrupted {
+            url: url.into(),
+            received,
+            detail: error_chain(e),
+        }
     }
 
     /// Send a request with auth, retries and challenge handling. `body` is cloned per attempt.
@@ -159,6 +456,30 @@ impl Client {
         headers: HeaderMap,
         body: Option<Body>,
     ) -> Result<reqwest::Response, RegistryError> {
+        let parsed = reqwest::Url::parse(url).map_err(|e| RegistryError::Protocol {
+            url: url.into(),
+            detail: format!("not a URL: {e}"),
+        })?;
+        let target = authority(&parsed);
+        match parsed.scheme() {
+            "https" => {}
+            "http" if self.is_insecure(&target) => {}
+            "http" => {
+                return Err(RegistryError::Downgrade {
+                    url: format!("{}/v2/", self.base(host)),
+                    location: url.into(),
+                })
+            }
+            other => {
+                return Err(RegistryError::Protocol {
+                    url: url.into(),
+                    detail: format!("unsupported URL scheme {other:?}"),
+                })
+            }
+        }
+        // Credentials and tokens only go back to the registry's own host.
+        let may_authenticate = same_host(&target, host);
+        let hh = self.http_for(host)?;
         let scope_key = (
             host.to_string(),
             format!("{repo}:{}", if push { "pull,push" } else { "pull" }),
@@ -166,7 +487,7 @@ impl Client {
         let mut attempt = 0u32;
         let mut challenged = false;
         loop {
-            let mut req = self
+            let mut req = hh
                 .http
                 .request(method.clone(), url)
                 .headers(headers.clone());
@@ -176,36 +497,37 @@ impl Client {
                     detail: e,
                 })?);
             }
-            let token = self
-                .tokens
-                .lock()
-                .ok()
-                .and_then(|t| t.get(&scope_key).cloned());
-            if let Some(tok) = token {
-                req = req.header(AUTHORIZATION, format!("Bearer {tok}"));
-            } else if self.basic.lock().map(|b| b.contains(host)).unwrap_or(false) {
-                if let Some(c) = self.credentials(host) {
-                    req = req.basic_auth(c.username, Some(c.password));
+            if may_authenticate {
+                let token = self
+                    .tokens
+                    .lock()
+                    .ok()
+                    .and_then(|t| t.get(&scope_key).cloned());
+                if let Some(tok) = token {
+                    req = req.header(AUTHORIZATION, format!("Bearer {tok}"));
+                } else if self.basic.lock().map(|b| b.contains(host)).unwrap_or(false) {
+                    if let Some(c) = self.credentials(host)? {
+                        req = req.basic_auth(c.username, Some(c.password));
+                    }
                 }
             }
             self.requests.fetch_add(1, Ordering::Relaxed);
             let resp = match req.send().await {
                 Ok(r) => r,
                 Err(e) => {
-                    if attempt < MAX_RETRIES && (e.is_connect() || e.is_timeout() || e.is_request())
-                    {
+                    let err = self.classify(&e, &hh, host, &method, url, attempt + 1);
+                    let retry = matches!(err, RegistryError::Timeout { .. })
+                        || (matches!(err, RegistryError::Connect { .. }) && is_reset(&e));
+                    if retry && attempt < MAX_RETRIES {
                         attempt += 1;
                         tokio::time::sleep(self.retry_base * 2u32.pow(attempt - 1)).await;
                         continue;
                     }
-                    return Err(RegistryError::Connect {
-                        url: url.into(),
-                        detail: error_chain(&e),
-                    });
+                    return Err(err);
                 }
             };
             let status = resp.status();
-            if status == StatusCode::UNAUTHORIZED && !challenged {
+            if status == StatusCode::UNAUTHORIZED && !challenged && may_authenticate {
                 challenged = true;
                 let ch = resp
                     .headers()
@@ -214,7 +536,7 @@ impl Client {
                     .map(auth::parse_challenge);
                 match ch {
                     Some(Challenge::Basic) => {
-                        if self.credentials(host).is_none() {
+                        if self.credentials(host)?.is_none() {
                             return Err(self.unauthorized(url, status, host));
                         }
                         if let Ok(mut b) = self.basic.lock() {
@@ -241,28 +563,36 @@ impl Client {
             if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
                 return Err(self.unauthorized(url, status, host));
             }
-            if (status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error())
-                && attempt < MAX_RETRIES
-            {
-                attempt += 1;
-                let wait = resp
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .map(|s| Duration::from_secs(s.min(30)))
-                    .unwrap_or(self.retry_base * 2u32.pow(attempt - 1));
-                tokio::time::sleep(wait).await;
-                continue;
+            if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+                if attempt < MAX_RETRIES {
+                    attempt += 1;
+                    let wait = resp
+                        .headers()
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse::<u64>().ok())
+                        .map(|s| Duration::from_secs(s.min(30)))
+                        .unwrap_or(self.retry_base * 2u32.pow(attempt - 1));
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+                let (status, body) = self.error_body(resp, url).await;
+                return Err(RegistryError::GaveUp {
+                    url: url.into(),
+                    status,
+                    body,
+                    tries: attempt + 1,
+                });
             }
             return Ok(resp);
         }
     }
 
     fn unauthorized(&self, url: &str, status: StatusCode, host: &str) -> RegistryError {
-        let src = match (self.auth.source(), self.credentials(host)) {
-            (Some(p), Some(_)) => p.display().to_string(),
-            (Some(p), None) => format!("{} has no entry for {host}", p.display()),
+        let has = self.credentials(host).ok().flatten().is_some();
+        let src = match (self.auth.source(), has) {
+            (Some(p), true) => p.display().to_string(),
+            (Some(p), false) => format!("{} has no entry for {host}", p.display()),
             (None, _) => {
                 "no auth file: use --auth-file, $REGISTRY_AUTH_FILE or ~/.docker/config.json".into()
             }
@@ -281,40 +611,68 @@ impl Client {
         service: Option<&str>,
         scope: &str,
     ) -> Result<String, RegistryError> {
-        let mut req = self.http.get(realm);
+        let realm_url = reqwest::Url::parse(realm).map_err(|e| RegistryError::Protocol {
+            url: format!("{}/v2/", self.base(host)),
+            detail: format!(
+                "the token realm {:?} is not a URL: {e}",
+                crate::text::shorten(realm, 200)
+            ),
+        })?;
+        let realm_host = authority(&realm_url);
+        match realm_url.scheme() {
+            "https" => {}
+            "http" if self.is_insecure(&realm_host) => {}
+            _ => {
+                return Err(RegistryError::CredentialsWithheld {
+                    host: host.into(),
+                    detail: format!(
+                        "the registry sends token requests to {}, which is not HTTPS; airlock sends credentials and token requests over plain HTTP only to hosts given with --insecure-registry (here {realm_host})",
+                        crate::text::shorten(realm, 200)
+                    ),
+                })
+            }
+        }
+        let creds = if same_host(&realm_host, host) {
+            self.credentials(host)?
+        } else if self.auth.names_host(&realm_host) {
+            self.credentials(&realm_host)?
+        } else if self.credentials(host)?.is_some() {
+            return Err(RegistryError::CredentialsWithheld {
+                host: host.into(),
+                detail: format!(
+                    "the registry asks for credentials at {} on another host ({realm_host}); airlock sends the credentials for {host} only to {host}. If that token service belongs to the registry, add an entry for {realm_host} to the auth file",
+                    crate::text::shorten(realm, 200)
+                ),
+            });
+        } else {
+            None
+        };
+        let hh = self.http_for(&realm_host)?;
+        let mut req = hh.http.get(realm_url);
         let mut q: Vec<(&str, &str)> = vec![("scope", scope)];
         if let Some(s) = service {
             q.push(("service", s));
         }
         req = req.query(&q);
-        if let Some(c) = self.credentials(host) {
+        if let Some(c) = creds {
             req = req.basic_auth(c.username, Some(c.password));
         }
         self.requests.fetch_add(1, Ordering::Relaxed);
-        let resp = req.send().await.map_err(|e| RegistryError::Connect {
-            url: realm.into(),
-            detail: error_chain(&e),
-        })?;
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => return Err(self.classify(&e, &hh, &realm_host, &Method::GET, realm, 1)),
+        };
         let status = resp.status();
         if !status.is_success() {
             return Err(self.unauthorized(realm, status, host));
         }
-        let bytes = read_limited(resp, MAX_TOKEN_BYTES, realm, "token response").await?;
-        #[derive(serde::Deserialize)]
-        struct Tok {
-            token: Option<String>,
-            access_token: Option<String>,
-        }
-        let t: Tok = serde_json::from_slice(&bytes).map_err(|e| RegistryError::Protocol {
+        let bytes = self
+            .read_limited(resp, MAX_TOKEN_BYTES, realm, "token response")
+            .await?;
+        wire::parse_token_response(&bytes).map_err(|e| RegistryError::Protocol {
             url: realm.into(),
-            detail: format!("token response is not JSON: {e}"),
-        })?;
-        t.token
-            .or(t.access_token)
-            .ok_or_else(|| RegistryError::Protocol {
-                url: realm.into(),
-                detail: "token response has no token".into(),
-            })
+            detail: e.to_string(),
+        })
     }
 
     /// GET a manifest by tag or digest. `Ok(None)` on 404.
@@ -335,11 +693,13 @@ impl Client {
             return Ok(None);
         }
         if !status.is_success() {
-            return Err(status_error(resp, &url).await);
+            return Err(self.status_error(resp, &url).await);
         }
         let content_type = header_str(resp.headers(), CONTENT_TYPE.as_str());
         let dcd = header_str(resp.headers(), "docker-content-digest");
-        let bytes = read_limited(resp, MAX_MANIFEST_BYTES, &url, "manifest").await?;
+        let bytes = self
+            .read_limited(resp, MAX_MANIFEST_BYTES, &url, "manifest")
+            .await?;
         Ok(Some(Fetched {
             bytes,
             content_type,
@@ -363,7 +723,7 @@ impl Client {
         match resp.status() {
             StatusCode::NOT_FOUND => Ok(None),
             s if s.is_success() => Ok(Some(header_str(resp.headers(), "docker-content-digest"))),
-            _ => Err(status_error(resp, &url).await),
+            _ => Err(self.status_error(resp, &url).await),
         }
     }
 
@@ -392,10 +752,12 @@ impl Client {
             return Ok(None);
         }
         if !status.is_success() {
-            return Err(status_error(resp, &url).await);
+            return Err(self.status_error(resp, &url).await);
         }
         let content_type = header_str(resp.headers(), CONTENT_TYPE.as_str());
-        let bytes = read_limited(resp, MAX_MANIFEST_BYTES, &url, "referrers index").await?;
+        let bytes = self
+            .read_limited(resp, MAX_MANIFEST_BYTES, &url, "referrers index")
+            .await?;
         Ok(Some(Fetched {
             bytes,
             content_type,
@@ -426,7 +788,19 @@ impl Client {
         };
         if !resp.status().is_success() {
             writer.abort();
-            return Err(status_error(resp, &url).await);
+            return Err(self.status_error(resp, &url).await);
+        }
+        // The descriptor's size caps the download: a longer (or endless) body never fills the disk.
+        if let (Some(limit), Some(len)) = (size, resp.content_length()) {
+            if len > limit {
+                writer.abort();
+                return Err(RegistryError::TooLarge {
+                    url,
+                    what: "blob (longer than its descriptor's size)",
+                    size: len,
+                    limit,
+                });
+            }
         }
         let mut resp = resp;
         loop {
@@ -451,11 +825,9 @@ impl Client {
                 }
                 Ok(None) => break,
                 Err(e) => {
+                    let received = writer.written();
                     writer.abort();
-                    return Err(RegistryError::Connect {
-                        url,
-                        detail: format!("transfer interrupted: {}", error_chain(&e)),
-                    });
+                    return Err(self.body_error(&e, &url, received));
                 }
             }
         }
@@ -485,7 +857,7 @@ impl Client {
         match resp.status() {
             s if s.is_success() => Ok(true),
             StatusCode::NOT_FOUND => Ok(false),
-            _ => Err(status_error(resp, &url).await),
+            _ => Err(self.status_error(resp, &url).await),
         }
     }
 
@@ -515,7 +887,7 @@ impl Client {
                     .and_then(|v| v.trim().parse::<u64>().ok()),
             )),
             StatusCode::NOT_FOUND => Ok(None),
-            _ => Err(status_error(resp, &url).await),
+            _ => Err(self.status_error(resp, &url).await),
         }
     }
 
@@ -533,9 +905,9 @@ impl Client {
             .send(host, repo, false, Method::GET, &url, HeaderMap::new(), None)
             .await?;
         match resp.status() {
-            s if s.is_success() => Ok(Some(read_limited(resp, limit, &url, "blob").await?)),
+            s if s.is_success() => Ok(Some(self.read_limited(resp, limit, &url, "blob").await?)),
             StatusCode::NOT_FOUND => Ok(None),
-            _ => Err(status_error(resp, &url).await),
+            _ => Err(self.status_error(resp, &url).await),
         }
     }
 
@@ -555,7 +927,7 @@ impl Client {
         match resp.status() {
             s if s.is_success() => {}
             StatusCode::NOT_FOUND => return Ok(None),
-            _ => return Err(status_error(resp, &url).await),
+            _ => return Err(self.status_error(resp, &url).await),
         }
         let mut h = digest.hasher();
         let mut n = 0u64;
@@ -574,12 +946,7 @@ impl Client {
                     h.update(&c);
                 }
                 Ok(None) => return Ok(Some((h.finish(), n))),
-                Err(e) => {
-                    return Err(RegistryError::Connect {
-                        url,
-                        detail: format!("transfer interrupted: {}", error_chain(&e)),
-                    })
-                }
+                Err(e) => return Err(self.body_error(&e, &url, n)),
             }
         }
     }
@@ -635,7 +1002,7 @@ impl Client {
             )
             .await?;
         if resp.status() != StatusCode::ACCEPTED {
-            return Err(status_error(resp, &url).await);
+            return Err(self.status_error(resp, &url).await);
         }
         let loc = header_str(resp.headers(), LOCATION.as_str()).ok_or_else(|| {
             RegistryError::Protocol {
@@ -657,7 +1024,7 @@ impl Client {
             .send(host, repo, true, Method::PUT, &put_url, h, Some(body))
             .await?;
         if resp.status() != StatusCode::CREATED {
-            return Err(status_error(resp, &put_url).await);
+            return Err(self.status_error(resp, &put_url).await);
         }
         Ok(())
     }
@@ -686,7 +1053,7 @@ impl Client {
             )
             .await?;
         if !resp.status().is_success() {
-            return Err(status_error(resp, &url).await);
+            return Err(self.status_error(resp, &url).await);
         }
         Ok(PutResult {
             oci_subject: header_str(resp.headers(), "oci-subject"),
@@ -714,9 +1081,79 @@ impl Client {
             )
             .await?;
         if !resp.status().is_success() {
-            return Err(status_error(resp, &url).await);
+            return Err(self.status_error(resp, &url).await);
         }
         Ok(())
+    }
+
+    /// Status and a short, printable piece of an error response's body.
+    async fn error_body(&self, resp: reqwest::Response, url: &str) -> (u16, String) {
+        let status = resp.status().as_u16();
+        let body = self
+            .read_limited(resp, MAX_ERROR_BODY_BYTES, url, "error body")
+            .await
+            .unwrap_or_default();
+        let text = String::from_utf8_lossy(&body);
+        let text: String = text
+            .trim()
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        (status, crate::text::shorten(&text, MAX_QUOTED_BODY_BYTES))
+    }
+
+    async fn status_error(&self, resp: reqwest::Response, url: &str) -> RegistryError {
+        let target = authority(resp.url());
+        let plain = resp.url().scheme() == "http";
+        let (status, body) = self.error_body(resp, url).await;
+        if plain && status == 400 && body.contains("HTTP request to an HTTPS server") {
+            return RegistryError::Tls {
+                host: target.clone(),
+                detail: format!("HTTP spoken to a TLS port: {target} answers plain HTTP with 400 (it speaks TLS); drop --insecure-registry for it (and trust its CA with --ca-file or --cert-dir)"),
+            };
+        }
+        RegistryError::Status {
+            url: url.into(),
+            status,
+            body,
+        }
+    }
+
+    async fn read_limited(
+        &self,
+        mut resp: reqwest::Response,
+        limit: usize,
+        url: &str,
+        what: &'static str,
+    ) -> Result<Vec<u8>, RegistryError> {
+        if let Some(len) = resp.content_length() {
+            if len > limit as u64 {
+                return Err(RegistryError::TooLarge {
+                    url: url.into(),
+                    what,
+                    size: len,
+                    limit: limit as u64,
+                });
+            }
+        }
+        let mut out = Vec::new();
+        loop {
+            match resp.chunk().await {
+                Ok(Some(c)) => {
+                    if out.len() + c.len() > limit {
+                        return Err(RegistryError::TooLarge {
+                            url: url.into(),
+                            what,
+                            size: (out.len() + c.len()) as u64,
+                            limit: limit as u64,
+                        });
+                    }
+                    out.extend_from_slice(&c);
+                }
+                Ok(None) => return Ok(out),
+                Err(e) => return Err(self.body_error(&e, url, out.len() as u64)),
+            }
+        }
     }
 }
 
@@ -785,63 +1222,6 @@ fn header_str(h: &HeaderMap, name: &str) -> Option<String> {
     h.get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
-}
-
-async fn status_error(resp: reqwest::Response, url: &str) -> RegistryError {
-    let status = resp.status().as_u16();
-    let body = read_limited(resp, 2048, url, "error body")
-        .await
-        .unwrap_or_default();
-    let mut body = String::from_utf8_lossy(&body).trim().to_string();
-    if body.len() > 300 {
-        body.truncate(300);
-    }
-    RegistryError::Status {
-        url: url.into(),
-        status,
-        body,
-    }
-}
-
-async fn read_limited(
-    mut resp: reqwest::Response,
-    limit: usize,
-    url: &str,
-    what: &'static str,
-) -> Result<Vec<u8>, RegistryError> {
-    if let Some(len) = resp.content_length() {
-        if len > limit as u64 {
-            return Err(RegistryError::TooLarge {
-                url: url.into(),
-                what,
-                size: len,
-                limit: limit as u64,
-            });
-        }
-    }
-    let mut out = Vec::new();
-    loop {
-        match resp.chunk().await {
-            Ok(Some(c)) => {
-                if out.len() + c.len() > limit {
-                    return Err(RegistryError::TooLarge {
-                        url: url.into(),
-                        what,
-                        size: (out.len() + c.len()) as u64,
-                        limit: limit as u64,
-                    });
-                }
-                out.extend_from_slice(&c);
-            }
-            Ok(None) => return Ok(out),
-            Err(e) => {
-                return Err(RegistryError::Connect {
-                    url: url.into(),
-                    detail: format!("transfer interrupted: {}", error_chain(&e)),
-                })
-            }
-        }
-    }
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

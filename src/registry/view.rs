@@ -520,7 +520,12 @@ impl Loader<'_> {
                 );
             }
         }
-        let mut desc = Descriptor::new(li.media_type.clone(), d.clone(), li.size);
+        // As served (a platform manifest pushed with `push --platform` has its own type and size).
+        let (media_type, size) = match self.view.manifests.get(d) {
+            Some(m) => (m.media_type().to_string(), m.size()),
+            None => (li.media_type.clone(), li.size),
+        };
+        let mut desc = Descriptor::new(media_type, d.clone(), size);
         desc.annotations
             .insert(ANNOTATION_REF_NAME.into(), li.r#ref.clone());
         self.view.entries.push(desc);
@@ -605,18 +610,53 @@ pub async fn load_registry_view(
         host: target.host().to_string(),
         view: BundleView {
             location: format!("registry {}", target.display()),
+            entries_from_lock: true,
             ..Default::default()
         },
         findings: Vec::new(),
         found_in: BTreeMap::new(),
         fetched: 0,
     };
+    // A mapping with verdicts names exactly what push pushed: the rest did not pass.
+    let verdicts = mapping.is_some_and(|m| m.images.iter().any(|i| i.verdict.is_some()));
+    let pushed: Vec<&LockedImage> = lock
+        .images
+        .iter()
+        .filter(|li| {
+            let keep = !verdicts || mapping.is_some_and(|m| m.by_source(&li.r#ref).is_some());
+            if !keep {
+                l.view.withheld.insert(li.r#ref.clone());
+            }
+            keep
+        })
+        .collect();
     let mut resolved = Vec::new();
-    for li in &lock.images {
+    for li in &pushed {
         resolved.push(resolve(li, target, mapping)?);
     }
-    for (li, (repo, tag)) in lock.images.iter().zip(resolved) {
-        l.image(li, &repo, tag.as_deref()).await?;
+    for (li, (repo, tag)) in pushed.into_iter().zip(resolved) {
+        // `push --platform` put one captured platform's manifest under the tag (the mapping
+        // records it): read that manifest as the image.
+        let child = mapping
+            .and_then(|m| m.by_source(&li.r#ref))
+            .filter(|mi| {
+                mi.digest != li.digest
+                    && li
+                        .platforms
+                        .iter()
+                        .any(|p| p.captured && p.digest == mi.digest)
+            })
+            .map(|mi| mi.digest.clone());
+        match child {
+            Some(c) => {
+                let mut one = li.clone();
+                one.digest = c;
+                one.media_type = crate::oci::manifest::MEDIA_OCI_MANIFEST.to_string();
+                one.platforms.clear();
+                l.image(&one, &repo, tag.as_deref()).await?;
+            }
+            None => l.image(li, &repo, tag.as_deref()).await?,
+        }
     }
 
     // Blobs: verification content into memory, the rest checked by HEAD (or GET + hash).
@@ -778,6 +818,8 @@ mod tests {
                 target_repository: "mirror.local/elsewhere/app".into(),
                 tag: Some("v1".into()),
                 target: format!("mirror.local/elsewhere/app@{d}"),
+                verdict: None,
+                report: None,
             }],
         };
         assert_eq!(resolve(&li, &t, Some(&m)).unwrap().0, "elsewhere/app");
@@ -828,6 +870,7 @@ mod tests {
             attestations: vec![],
             sboms: vec![],
             findings: vec![],
+            judged: Default::default(),
         });
         r.finalise();
         assert!(r.passed());

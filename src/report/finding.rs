@@ -34,6 +34,25 @@ pub enum Code {
     ChartDigestMismatch,
     ChartProvenanceMissing,
     ChartProvenanceInvalid,
+    LockUnlisted,
+    LockUnverified,
+    ImageUnverified,
+    ChunkMissing,
+    ChunkDigestMismatch,
+    ChunksInvalid,
+    ArchiveInvalid,
+    BaseRequired,
+    ProvenanceMissing,
+    ProvenanceMismatch,
+    ScanMissing,
+    ScanInvalid,
+    ScanTooOld,
+    VulnerabilityFound,
+    AllowanceExpired,
+    SbomPackageDenied,
+    SignatureThresholdUnmet,
+    KeyExpired,
+    KeyRevoked,
 }
 
 impl Code {
@@ -67,6 +86,25 @@ impl Code {
         Code::ChartDigestMismatch,
         Code::ChartProvenanceMissing,
         Code::ChartProvenanceInvalid,
+        Code::LockUnlisted,
+        Code::LockUnverified,
+        Code::ImageUnverified,
+        Code::ChunkMissing,
+        Code::ChunkDigestMismatch,
+        Code::ChunksInvalid,
+        Code::ArchiveInvalid,
+        Code::BaseRequired,
+        Code::ProvenanceMissing,
+        Code::ProvenanceMismatch,
+        Code::ScanMissing,
+        Code::ScanInvalid,
+        Code::ScanTooOld,
+        Code::VulnerabilityFound,
+        Code::AllowanceExpired,
+        Code::SbomPackageDenied,
+        Code::SignatureThresholdUnmet,
+        Code::KeyExpired,
+        Code::KeyRevoked,
     ];
 
     /// The kebab-case code string.
@@ -101,6 +139,25 @@ impl Code {
             Code::ChartDigestMismatch => "chart-digest-mismatch",
             Code::ChartProvenanceMissing => "chart-provenance-missing",
             Code::ChartProvenanceInvalid => "chart-provenance-invalid",
+            Code::LockUnlisted => "lock-unlisted",
+            Code::LockUnverified => "lock-unverified",
+            Code::ImageUnverified => "image-unverified",
+            Code::ChunkMissing => "chunk-missing",
+            Code::ChunkDigestMismatch => "chunk-digest-mismatch",
+            Code::ChunksInvalid => "chunks-invalid",
+            Code::ArchiveInvalid => "archive-invalid",
+            Code::BaseRequired => "base-required",
+            Code::ProvenanceMissing => "provenance-missing",
+            Code::ProvenanceMismatch => "provenance-mismatch",
+            Code::ScanMissing => "scan-missing",
+            Code::ScanInvalid => "scan-invalid",
+            Code::ScanTooOld => "scan-too-old",
+            Code::VulnerabilityFound => "vulnerability-found",
+            Code::AllowanceExpired => "allowance-expired",
+            Code::SbomPackageDenied => "sbom-package-denied",
+            Code::SignatureThresholdUnmet => "signature-threshold-unmet",
+            Code::KeyExpired => "key-expired",
+            Code::KeyRevoked => "key-revoked",
         }
     }
 
@@ -166,6 +223,51 @@ impl Code {
             Code::ChartProvenanceInvalid => {
                 "a Helm chart's .prov signature does not verify with the keyring or does not name the archive's sha256"
             }
+            Code::LockUnlisted => {
+                "index.json names an image, artifact or attachment the lock does not list (added after capture)"
+            }
+            Code::LockUnverified => {
+                "the lock's signature file is present but no key checked it (warning)"
+            }
+            Code::ImageUnverified => {
+                "a workload uses an image that is in the bundle but did not pass verification"
+            }
+            Code::ChunkMissing => "a chunk file the chunk list names is not there",
+            Code::ChunkDigestMismatch => {
+                "a chunk file does not hash to (or is not the size) the chunk list says"
+            }
+            Code::ChunksInvalid => {
+                "the chunk list or its signature does not verify or does not parse"
+            }
+            Code::ArchiveInvalid => {
+                "an archive member is refused (absolute path, .., link, device, duplicate, junk) or the tar stream is unreadable"
+            }
+            Code::BaseRequired => {
+                "a delta bundle needs its base bundle (verify --base), or the base given is not the one it was captured against"
+            }
+            Code::ProvenanceMissing => {
+                "no SLSA provenance (v0.2 or v1) signed by a signer the rule lists"
+            }
+            Code::ProvenanceMismatch => {
+                "the provenance's builder id, source repository or ref is not one the rule allows"
+            }
+            Code::ScanMissing => "no vulnerability scan signed by a signer the rule lists",
+            Code::ScanInvalid => {
+                "a vulnerability scan that does not read (unknown result shape, no scan time)"
+            }
+            Code::ScanTooOld => {
+                "the scan finished longer ago than maxScanAge before the verification time"
+            }
+            Code::VulnerabilityFound => {
+                "a vulnerability above maxSeverity, not allowed and not suppressed by VEX"
+            }
+            Code::AllowanceExpired => "an allow entry is past its until date and no longer applies",
+            Code::SbomPackageDenied => "an SBOM lists a package that sbom.denyPackages denies",
+            Code::SignatureThresholdUnmet => {
+                "fewer distinct trusted signers than signatures.threshold"
+            }
+            Code::KeyExpired => "a signature was made with a key outside its validFrom/validUntil",
+            Code::KeyRevoked => "a signature was made with a key the policy marks revoked",
         }
     }
 
@@ -180,8 +282,8 @@ impl Code {
             Code::RegistryRewrite => "configure the registry to store manifests as pushed (no format conversion), then push again",
             Code::PlatformMissing => "capture without --platform, or relax the rule's platforms",
             Code::SignatureMissing => "capture the signature (.sig tag or referrer) together with the image, or fix the policy's signers",
-            Code::SignatureInvalid => "the signature or payload was altered; re-capture from the source",
-            Code::SignatureUntrusted => "import the signer's public key into the policy only after checking it out of band",
+            Code::SignatureInvalid => "the signature does not verify: it was altered, or made with a key you were not given; re-capture from the source and confirm the signer with the publisher",
+            Code::SignatureUntrusted => "the signer is known to airlock but not listed by the rule that applies; check that the right rule matched, and list the signer only after confirming it out of band",
             Code::SignatureDigestMismatch => "a signature of another image was attached to this one; treat as tampering",
             Code::SignatureIdentityMismatch => "add the repository to the rule's identities if it is a legitimate alias",
             Code::AttestationMissing => "capture the attestation (.att tag or referrer) or fix the rule's attestations",
@@ -194,13 +296,32 @@ impl Code {
             Code::ManifestInvalid => "re-capture; the manifest is not valid OCI/Docker JSON",
             Code::LimitExceeded => "the input is larger than airlock accepts; treat as hostile unless expected",
             Code::ImageMissing => "capture the reference, or remove it from the request",
-            Code::CertificateInvalid => "import the right trusted_root.json for this signer",
+            Code::CertificateInvalid => "check that the policy names the trusted_root.json of the Sigstore instance this signer used",
             Code::CertificateIdentityMismatch => "check the rule's keyless identity and issuer",
-            Code::TlogInvalid => "import the Rekor key or trusted root used by the signer",
-            Code::TimestampInvalid => "import the timestamp authority's certificate chain",
             Code::ChartDigestMismatch => "the archive was altered or the index is stale; re-fetch and ask the repository owner",
             Code::ChartProvenanceMissing => "publish the chart with `helm package --sign`, or set helm.provenance: optional",
             Code::ChartProvenanceInvalid => "check the keyring holds the chart publisher's key; treat a changed archive as tampering",
+            Code::TlogInvalid => "check that the trusted root holds the Rekor log this entry came from; otherwise treat as tampering",
+            Code::TimestampInvalid => "check that the trusted root holds the timestamp authority's certificate chain; otherwise treat as tampering",
+            Code::LockUnlisted => "content was added to the bundle after capture; treat as tampering and re-capture",
+            Code::LockUnverified => "give --capture-key PUB (or set lock.signers in the policy) so the lock's signature is checked",
+            Code::ImageUnverified => "verify the bundle (airlock verify / push --policy) and deploy only images that passed",
+            Code::ChunkMissing => "copy every chunk file next to the chunk list, then re-run (blobs already unpacked are kept)",
+            Code::ChunkDigestMismatch => "copy that chunk again from the source media, then re-run (blobs already unpacked are kept)",
+            Code::ChunksInvalid => "use the chunk list written by pack and the matching --key",
+            Code::ArchiveInvalid => "treat the archive as hostile; re-create it with airlock pack on the connected side",
+            Code::BaseRequired => "give the base bundle the delta was captured against (its lock's sha256 is in the message)",
+            Code::ProvenanceMissing => "attach SLSA provenance signed by a listed signer at the source (cosign attest --type slsaprovenance), or fix provenance.signers",
+            Code::ProvenanceMismatch => "the image was built elsewhere or from another source: rebuild on the trusted builder, or correct builderIds/sourceRepos/refs",
+            Code::ScanMissing => "scan the image and attest the result (cosign attest --type vuln) with a listed scanner key",
+            Code::ScanInvalid => "attest a Trivy or Grype JSON result in cosign's vuln predicate, with metadata.scanFinishedOn",
+            Code::ScanTooOld => "re-scan the image and attest the new result, then capture again",
+            Code::VulnerabilityFound => "update the affected package, or record accepted risk under vulnerabilities.allow (with an expiry) or a signed OpenVEX statement",
+            Code::AllowanceExpired => "renew the entry with a new until date after review, or fix the vulnerability",
+            Code::SbomPackageDenied => "rebuild without the denied package (or with a version outside the denied range)",
+            Code::SignatureThresholdUnmet => "collect signatures from more of the listed signers (the same key twice counts once)",
+            Code::KeyExpired => "re-sign with a current key, or correct the key's validity dates after checking",
+            Code::KeyRevoked => "re-sign with a key that is not revoked; treat content signed by the revoked key as untrusted",
         }
     }
 }
@@ -215,8 +336,22 @@ impl std::fmt::Display for Code {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// Recorded for the auditor, changes nothing: e.g. a signature by an unlisted key next to
+    /// the one that satisfied the rule.
+    Info,
     Warning,
     Error,
+}
+
+impl Severity {
+    /// The word printed in text output: `error`, `warn`, `info`.
+    pub fn short(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warn",
+            Severity::Info => "info",
+        }
+    }
 }
 
 /// One problem, with what was expected, what was found, and where.
@@ -250,6 +385,38 @@ impl Finding {
             subject: subject.into(),
             message: message.into(),
             hint: code.hint().to_string(),
+        }
+    }
+    /// An info-severity finding (recorded, never fails the gate).
+    pub fn info(code: Code, subject: impl Into<String>, message: impl Into<String>) -> Finding {
+        Finding {
+            code,
+            severity: Severity::Info,
+            subject: subject.into(),
+            message: message.into(),
+            hint: String::new(),
+        }
+    }
+    /// The same finding recorded as info (no hint): a candidate that did not count.
+    pub fn into_info(self) -> Finding {
+        Finding {
+            severity: Severity::Info,
+            hint: String::new(),
+            ..self
+        }
+    }
+    /// How specific a rejected candidate's problem is, for picking the one error to report when
+    /// no candidate satisfies a requirement: the candidate that got furthest through the checks
+    /// wins (the idea of webpki's error ranking).
+    pub fn candidate_rank(&self) -> u8 {
+        match self.code {
+            Code::KeyRevoked | Code::KeyExpired => 8,
+            Code::SignatureIdentityMismatch | Code::CertificateIdentityMismatch => 7,
+            Code::SignatureUntrusted => 6,
+            Code::SignatureDigestMismatch | Code::AttestationSubjectMismatch => 5,
+            Code::CertificateInvalid | Code::TlogInvalid | Code::TimestampInvalid => 4,
+            Code::SignatureInvalid | Code::AttestationInvalid => 3,
+            _ => 1,
         }
     }
     pub fn is_error(&self) -> bool {

@@ -455,10 +455,10 @@ fn image(out: &mut String, n: usize, img: &ImageReport) {
 }
 
 fn finding(out: &mut String, f: &Finding) {
-    let (class, badge, word) = if f.is_error() {
-        ("finding error", "fail", "error")
-    } else {
-        ("finding warning", "warn", "warning")
+    let (class, badge, word) = match f.severity {
+        crate::report::Severity::Error => ("finding error", "fail", "error"),
+        crate::report::Severity::Warning => ("finding warning", "warn", "warning"),
+        crate::report::Severity::Info => ("finding info", "info", "info"),
     };
     let _ = write!(
         out,
@@ -511,6 +511,7 @@ mod tests {
                 "<iframe src=http://evil/>",
                 "a\u{1b}[2Jb & <style>",
             )],
+            judged: Default::default(),
         });
         r.finalise();
         r

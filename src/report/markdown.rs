@@ -226,7 +226,11 @@ fn findings_table(out: &mut String, findings: &[Finding]) {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} |",
-            if f.is_error() { "**error**" } else { "warning" },
+            match f.severity {
+                crate::report::Severity::Error => "**error**",
+                crate::report::Severity::Warning => "warning",
+                crate::report::Severity::Info => "info",
+            },
             code(f.code.as_str()),
             code(&f.subject),
             md(&f.message),

@@ -148,6 +148,97 @@ pub struct ImageReport {
     pub attestations: Vec<AttestationEntry>,
     pub sboms: Vec<SbomEntry>,
     pub findings: Vec<Finding>,
+    /// What the rule's provenance, vulnerability and SBOM-ban requirements read.
+    #[serde(flatten, default)]
+    pub judged: Judged,
+}
+
+/// What provenance/vulnerability/SBOM-ban checks read, per image.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Judged {
+    /// The SLSA provenance read (builder, source, ref), one entry per attestation judged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub provenance: Vec<ProvenanceEntry>,
+    /// The vulnerability scan used for each covered subject.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scans: Vec<ScanEntry>,
+    /// Every attestation a decision used (provenance, scan, VEX), by envelope digest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attestations_used: Vec<UsedAttestation>,
+}
+
+/// One provenance attestation as read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProvenanceEntry {
+    pub subject: String,
+    pub predicate_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub builder_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_repo: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r#ref: Option<String>,
+    pub signer: String,
+    /// Digest of the attestation (envelope or bundle blob).
+    pub attestation: String,
+    /// Did it satisfy the rule's builderIds/sourceRepos/refs?
+    pub matched: bool,
+}
+
+/// The scan used for one subject.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScanEntry {
+    pub subject: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scanner: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scanner_version: Option<String>,
+    /// `trivy` or `grype`.
+    pub format: String,
+    /// `metadata.scanFinishedOn`.
+    pub finished_on: String,
+    /// How many vulnerabilities the scan lists.
+    pub vulnerabilities: usize,
+    /// Counts by severity (`critical`, `high`, …), before suppression.
+    pub counts: std::collections::BTreeMap<String, usize>,
+    /// Ids above maxSeverity that a VEX statement or an allow entry suppressed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suppressed: Vec<Suppression>,
+    pub signer: String,
+    /// Digest of the scan attestation.
+    pub attestation: String,
+}
+
+/// A vulnerability id that did not fail the image, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Suppression {
+    pub id: String,
+    pub severity: String,
+    /// `vex` or `allow`.
+    pub by: String,
+    /// The VEX attestation digest (status, signer) or the allow entry (id, until, reason).
+    pub source: String,
+}
+
+/// An attestation a decision used.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsedAttestation {
+    /// `provenance`, `vulnerabilities` or `vex`.
+    pub purpose: String,
+    pub predicate_type: String,
+    pub subject: String,
+    /// Digest of the manifest that carried it.
+    pub manifest: String,
+    /// Digest of the envelope (or Sigstore bundle) blob.
+    pub digest: String,
+    pub signer: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -198,11 +289,12 @@ impl Report {
     pub fn finalise(&mut self) {
         let mut passed = 0;
         let mut errors = self.findings.iter().filter(|f| f.is_error()).count();
-        let mut warnings = self.findings.len() - errors;
+        let is_warning = |f: &&Finding| f.severity == Severity::Warning;
+        let mut warnings = self.findings.iter().filter(is_warning).count();
         for img in &mut self.images {
             let e = img.findings.iter().filter(|f| f.is_error()).count();
             errors += e;
-            warnings += img.findings.len() - e;
+            warnings += img.findings.iter().filter(is_warning).count();
             img.result = if e == 0 { Outcome::Pass } else { Outcome::Fail };
             if e == 0 {
                 passed += 1;

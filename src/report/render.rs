@@ -68,7 +68,7 @@ pub fn text(report: &Report) -> String {
         let _ = writeln!(
             out,
             "{:5} {}: {} [{}]",
-            sev(f.is_error()),
+            sev(f.severity),
             f.code,
             visible(&f.message),
             visible(&f.subject)
@@ -95,7 +95,7 @@ pub fn text(report: &Report) -> String {
             let _ = writeln!(
                 out,
                 "      {:5} {}: {}",
-                sev(f.is_error()),
+                sev(f.severity),
                 f.code,
                 visible(&f.message)
             );
@@ -257,7 +257,7 @@ fn finding_text(out: &mut String, f: &super::Finding, indent: &str) {
     let _ = writeln!(
         out,
         "{indent}{:5} {}: {}",
-        sev(f.is_error()),
+        sev(f.severity),
         f.code,
         visible(&f.message)
     );
@@ -347,12 +347,8 @@ pub fn details(report: &Report, seal: &Seal) -> Vec<(&'static str, String)> {
     rows
 }
 
-fn sev(error: bool) -> &'static str {
-    if error {
-        "error"
-    } else {
-        "warn"
-    }
+fn sev(s: crate::report::Severity) -> &'static str {
+    s.short()
 }
 
 #[cfg(test)]

@@ -12,10 +12,11 @@
 //!    "timeVerified": "2026-01-31T12:00:00Z",
 //!    "resourceUri": "file:///srv/bundles/demo",
 //!    "policy": {"uri": "file:///srv/policies/site.yaml", "digest": {"sha256": "…"}},
-//!    "inputAttestations": [{"name": "registry.example/app@sha256:…", "digest": {"sha256": "…"}}],
+//!    "inputAttestations": [{"name": "registry.example/app@sha256:…",
+//!                           "uri": "oci://registry.example/app@sha256:…", "digest": {"sha256": "…"}}],
 //!    "verificationResult": "PASSED",
-//!    "verifiedLevels": [],
-//!    "airlockReport": { …the airlock.report/v1 document… }}}
+//!    "verifiedLevels": [],                  // ["FAILED"] when the result is FAILED
+//!    "urn:airlock:report": { …the airlock.report/v1 document… }}}
 //! ```
 //!
 //! Everything in the statement except `resourceUri` and `policy.uri` is derived from the embedded
@@ -47,8 +48,12 @@ use crate::verify::intoto::{
 pub const VERIFIER_ID: &str = "urn:airlock:verifier";
 /// Key of `predicate.verifier.version` holding airlock's version.
 pub const VERIFIER_VERSION_KEY: &str = "airlock";
-/// The predicate's extension field holding the full `airlock.report/v1` document.
-pub const REPORT_FIELD: &str = "airlockReport";
+/// The predicate's extension field holding the full `airlock.report/v1` document. Extension
+/// fields are URI-named (a URN, like [`VERIFIER_ID`]); reports signed before carry it as
+/// [`LEGACY_REPORT_FIELD`], which is still read.
+pub const REPORT_FIELD: &str = "urn:airlock:report";
+/// The extension field's name in reports signed by earlier versions.
+pub const LEGACY_REPORT_FIELD: &str = "airlockReport";
 /// Subject name used for the bundle's lock file (`inputs.lockSha256`).
 pub const LOCK_SUBJECT_NAME: &str = "airlock.lock.json";
 /// `verificationResult` values.
@@ -134,7 +139,7 @@ pub struct VsaPredicate {
     pub verification_result: String,
     #[serde(default)]
     pub verified_levels: Vec<String>,
-    #[serde(rename = "airlockReport")]
+    #[serde(rename = "urn:airlock:report", alias = "airlockReport")]
     pub airlock_report: Report,
 }
 
@@ -283,7 +288,8 @@ pub fn subjects(report: &Report) -> Vec<VsaSubject> {
 }
 
 /// `predicate.inputAttestations`: every attestation manifest the report examined (verified or
-/// not; the embedded report says which), once each.
+/// not; the embedded report says which), once each, and every attestation envelope a provenance,
+/// scan or VEX decision used; each with `uri` (`oci://REPOSITORY@MANIFEST`) and `digest`.
 pub fn input_attestations(report: &Report) -> Vec<ResourceDescriptor> {
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
@@ -292,9 +298,25 @@ pub fn input_attestations(report: &Report) -> Vec<ResourceDescriptor> {
         for a in &img.attestations {
             if let Some((key, digest)) = digest_map(&a.manifest) {
                 if seen.insert(key) {
+                    let name = child_name(repo.as_deref(), &a.manifest);
                     out.push(ResourceDescriptor {
-                        name: Some(child_name(repo.as_deref(), &a.manifest)),
-                        uri: None,
+                        uri: Some(attestation_uri(repo.as_deref(), &a.manifest)),
+                        name: Some(name),
+                        digest,
+                    });
+                }
+            }
+        }
+        // The envelopes a provenance, vulnerability or VEX decision used, by their own digest.
+        for u in &img.judged.attestations_used {
+            if let Some((key, digest)) = digest_map(&u.digest) {
+                if seen.insert(key) {
+                    out.push(ResourceDescriptor {
+                        name: Some(format!("{} ({})", u.purpose, u.predicate_type)),
+                        uri: Some(format!(
+                            "oci://{}",
+                            child_name(repo.as_deref(), &u.manifest)
+                        )),
                         digest,
                     });
                 }
@@ -302,6 +324,24 @@ pub fn input_attestations(report: &Report) -> Vec<ResourceDescriptor> {
         }
     }
     out
+}
+
+/// Where an examined attestation manifest is: `oci://REPOSITORY@DIGEST` (the repository it was
+/// captured from), or `urn:airlock:manifest:DIGEST` when the image's repository is unknown.
+fn attestation_uri(repository: Option<&str>, digest: &str) -> String {
+    match repository {
+        Some(r) => format!("oci://{r}@{digest}"),
+        None => format!("urn:airlock:manifest:{digest}"),
+    }
+}
+
+/// `predicate.verifiedLevels`: `["FAILED"]` for a failed report (SLSA VSA v1); airlock claims no
+/// SLSA level for a passed one.
+pub fn verified_levels(o: Outcome) -> Vec<String> {
+    match o {
+        Outcome::Pass => Vec::new(),
+        Outcome::Fail => vec![FAILED.to_string()],
+    }
 }
 
 fn result_word(o: Outcome) -> &'static str {
@@ -341,7 +381,7 @@ pub fn predicate(report: &Report, ctx: &Context) -> VsaPredicate {
         },
         input_attestations: input_attestations(report),
         verification_result: result_word(report.result).to_string(),
-        verified_levels: Vec::new(),
+        verified_levels: verified_levels(report.result),
         airlock_report: report.clone(),
     }
 }
@@ -634,6 +674,25 @@ fn consistency(st: &Statement, pred: &VsaPredicate) -> Vec<String> {
             shorten(&report.verifier.version)
         ));
     }
+    if pred.verified_levels != verified_levels(report.result) {
+        problems.push(format!(
+            "verifiedLevels is {:?} but the embedded report's result gives {:?}",
+            pred.verified_levels
+                .iter()
+                .take(MAX_LISTED_DIFFERENCES)
+                .map(|l| shorten(l))
+                .collect::<Vec<_>>(),
+            verified_levels(report.result)
+        ));
+    }
+    for (i, a) in pred.input_attestations.iter().enumerate() {
+        if a.uri.as_deref().is_none_or(str::is_empty) || a.digest.is_empty() {
+            problems.push(format!(
+                "inputAttestations[{i}] lacks a uri or a digest; every entry needs both"
+            ));
+            break;
+        }
+    }
     let want_att: Vec<DigestSet> = input_attestations(report)
         .into_iter()
         .map(|d| d.digest)
@@ -735,12 +794,7 @@ fn compare_sets<T: Ord + Clone>(
 
 /// At most [`MAX_QUOTED_CHARS`] characters of hostile text, for error messages.
 fn shorten(s: &str) -> String {
-    if s.chars().count() <= MAX_QUOTED_CHARS {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(MAX_QUOTED_CHARS).collect();
-    out.push('…');
-    out
+    crate::text::shorten(s, MAX_QUOTED_CHARS)
 }
 
 impl fmt::Display for Seal {
@@ -837,6 +891,7 @@ mod tests {
             ],
             sboms: vec![],
             findings: vec![],
+            judged: Default::default(),
         });
         r.finalise();
         r
@@ -969,7 +1024,7 @@ mod tests {
             (
                 "pass with errors",
                 Box::new(|st| {
-                    st["predicate"]["airlockReport"]["images"][0]["findings"] =
+                    st["predicate"]["urn:airlock:report"]["images"][0]["findings"] =
                         serde_json::to_value(vec![Finding::error(Code::SignatureMissing, "x", "y")])
                             .unwrap()
                 }),
@@ -994,7 +1049,7 @@ mod tests {
             Err(VsaError::StatementVersion { .. })
         ));
         assert!(matches!(
-            resigned(|st| st["predicate"]["airlockReport"]["schema"] = "other/v9".into()),
+            resigned(|st| st["predicate"]["urn:airlock:report"]["schema"] = "other/v9".into()),
             Err(VsaError::Schema { .. })
         ));
     }

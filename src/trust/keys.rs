@@ -836,11 +836,21 @@ impl SigningKey {
                 ))
             })?;
             let public = PublicKey::from_pkcs1_der(pair.public().as_ref())?;
-            Ok(SigningKey {
+            let key = SigningKey {
                 pair: KeyPairKind::Rsa(pair),
                 pkcs8,
                 public,
-            })
+            };
+            // ring checks the key's parts only partly; an inconsistent CRT parameter shows up as
+            // a failed signature. Refuse such a key now rather than at the first signature.
+            if key.sign(b"airlock key self-test").is_err() {
+                return Err(KeyError::Malformed(
+                    "the RSA private key is inconsistent (a test signature failed); expected an \
+                     unmodified PKCS#8 RSA key (re-export it from its source)"
+                        .into(),
+                ));
+            }
+            Ok(key)
         } else {
             let name = if info.algorithm == oid::ED448 {
                 "Ed448 private key".to_string()
@@ -868,11 +878,24 @@ impl SigningKey {
         self.public.algorithm
     }
 
-    /// Signs `message`: ECDSA as ASN.1 DER over SHA-256 (P-256) or SHA-384 (P-384), RSA as
+    /// Signs `message`: ECDSA as ASN.1 DER over SHA-256 (P-256, deterministic nonces per
+    /// RFC 6979) or SHA-384 (P-384, random nonces), RSA as
     /// PKCS#1 v1.5 with SHA-256, Ed25519 as the raw 64-byte signature.
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
         let rng = SystemRandom::new();
         match &self.pair {
+            // P-256 signs deterministically (RFC 6979): the same key and message always give the
+            // same signature bytes, so generated bundles are reproducible.
+            KeyPairKind::Ecdsa(_) if self.algorithm() == KeyAlgorithm::EcdsaP256 => {
+                use p256::ecdsa::signature::Signer as _;
+                use p256::pkcs8::DecodePrivateKey as _;
+                let key = p256::ecdsa::SigningKey::from_pkcs8_der(&self.pkcs8)
+                    .map_err(|e| KeyError::Crypto(format!("ecdsa-p256 private key: {e}")))?;
+                let sig: p256::ecdsa::Signature = key.try_sign(message).map_err(|_| {
+                    KeyError::Crypto(format!("{} signing failed", self.algorithm()))
+                })?;
+                Ok(sig.to_der().as_bytes().to_vec())
+            }
             KeyPairKind::Ecdsa(pair) => pair
                 .sign(&rng, message)
                 .map(|sig| sig.as_ref().to_vec())

@@ -8,6 +8,9 @@ use super::intoto::{self, PredicateKind, Statement};
 use super::sbom;
 use super::simplesign::SimpleSigning;
 use super::view::{BundleView, ManifestProblem};
+
+/// The signed lock's file name, for messages.
+const LOCK_DSSE_NAME: &str = "airlock.lock.dsse.json";
 use crate::layout::BlobState;
 use crate::lock::{parse_attachment_tag, AttachmentKind, Lock, LockedImage, LOCK_PAYLOAD_TYPE};
 use crate::oci::manifest::{
@@ -55,6 +58,8 @@ struct Root<'a> {
     /// Neither the lock nor the ref name (a bare `app:v1`) says which repository this came from.
     source_unknown: bool,
     desc: &'a Descriptor,
+    /// The lock's signature was checked, so its claims (platforms left out) can be relied on.
+    lock_authenticated: bool,
 }
 
 /// Where attachments of a subject are found.
@@ -187,7 +192,11 @@ pub fn verify(view: &BundleView, policy: &Policy, trust: &Trust, at: &str) -> Re
         return report;
     }
     let attachments = Attachments::build(view);
-    let lock = check_lock(&trust.lock, &mut report);
+    // One clock: keyless and timestamp checks use the verification time `at`.
+    let roots_at = sigstore::roots_at(&trust.trusted_roots, at);
+    let checked = check_lock(&trust.lock, policy, trust, &mut report);
+    let lock_authenticated = checked.authenticated;
+    let lock = checked.lock;
     let locked: HashMap<&str, &LockedImage> = lock
         .as_ref()
         .map(|l| l.images.iter().map(|i| (i.r#ref.as_str(), i)).collect())
@@ -202,15 +211,26 @@ pub fn verify(view: &BundleView, policy: &Policy, trust: &Trust, at: &str) -> Re
                 .annotation(ANNOTATION_REF_NAME)
                 .map(str::to_string)
                 .unwrap_or_else(|| format!("@{}", e.digest));
+            // One name everywhere: a full reference names its own repository (the lock may not
+            // rename it); a bare name (`v1`, as `skopeo copy … oci:DIR:v1` writes) takes the
+            // lock's repository, or `--source-prefix`, or stays unknown (never guessed).
+            let bare = !name.contains('/');
             let from_lock = locked.get(name.as_str()).map(|i| i.repository.clone());
-            let source_unknown = from_lock.is_none() && !name.contains('/');
-            let repository =
-                from_lock.or_else(|| Reference::parse(&name).ok().map(|r| r.repository()));
+            let (repository, source_unknown) = if bare {
+                match (&view.source_prefix, from_lock) {
+                    (Some(p), _) => (Some(p.clone()), false),
+                    (None, Some(r)) => (Some(r), false),
+                    (None, None) => (None, true),
+                }
+            } else {
+                (Reference::parse(&name).ok().map(|r| r.repository()), false)
+            };
             Root {
                 name,
                 repository,
                 source_unknown,
                 desc: e,
+                lock_authenticated,
             }
         })
         .collect();
@@ -255,23 +275,81 @@ pub fn verify(view: &BundleView, policy: &Policy, trust: &Trust, at: &str) -> Re
         let by_name: HashMap<&str, &Root> = roots.iter().map(|r| (r.name.as_str(), r)).collect();
         for li in &lock.images {
             match by_name.get(li.r#ref.as_str()) {
-                Some(r) if r.desc.digest == li.digest => {}
-                Some(r) => report.findings.push(Finding::error(
-                    Code::PinMismatch,
-                    format!("{}@{}", r.name, r.desc.digest),
+                // One platform of the locked index may be pushed alone (`push --platform`).
+                Some(r)
+                    if r.desc.digest != li.digest
+                        && !li
+                            .platforms
+                            .iter()
+                            .any(|p| p.captured && p.digest == r.desc.digest) =>
+                {
+                    report.findings.push(Finding::error(
+                        Code::LockInvalid,
+                        format!("{}@{}", r.name, r.desc.digest),
+                        format!(
+                            "the lock says {} is {} but the bundle's index.json names {}",
+                            li.r#ref, li.digest, r.desc.digest
+                        ),
+                    ))
+                }
+                Some(r) => {
+                    if let Some(own) = r.name.contains('/').then(|| r.repository.clone()).flatten() {
+                        if !same_repository(&own, &li.repository) {
+                            report.findings.push(Finding::error(
+                                Code::LockInvalid,
+                                format!("{}@{}", r.name, r.desc.digest),
+                                format!(
+                                    "the lock names the repository of {} as {:?}, but the reference names {own:?}: one name is used everywhere, so the lock was edited or is not this bundle's",
+                                    li.r#ref, li.repository
+                                ),
+                            ));
+                        }
+                    }
+                }
+                None if view.withheld.contains(&li.r#ref) => report.findings.push(Finding::info(
+                    Code::ImageUnverified,
+                    &li.r#ref,
                     format!(
-                        "the lock says {} is {} but the bundle's index.json names {}",
-                        li.r#ref, li.digest, r.desc.digest
+                        "{} ({}) was not pushed: it did not pass verification (the mapping has no entry for it)",
+                        li.r#ref, li.digest
                     ),
                 )),
                 None => report.findings.push(Finding::error(
-                    Code::PinMissing,
+                    Code::LockInvalid,
                     &li.r#ref,
                     format!(
                         "the lock lists {} ({}) but the bundle's index.json does not name it",
                         li.r#ref, li.digest
                     ),
                 )),
+            }
+        }
+        // The lock is the bundle's manifest: nothing may be in index.json that it does not list.
+        let mut listed: BTreeSet<&Digest> = BTreeSet::new();
+        for li in &lock.images {
+            listed.insert(&li.digest);
+            listed.extend(li.platforms.iter().map(|p| &p.digest));
+            listed.extend(li.attachments.iter().map(|a| &a.digest));
+        }
+        for e in view.entries.iter().filter(|_| !view.entries_from_lock) {
+            let name = e.annotation(ANNOTATION_REF_NAME).unwrap_or("");
+            let is_root_listed = lock.images.iter().any(|li| li.r#ref == name);
+            let unlisted = if is_attachment_entry(view, e) {
+                // A lock written by another tool lists images only.
+                lock.schema != "foreign" && !listed.contains(&e.digest)
+            } else {
+                !is_root_listed
+            };
+            if unlisted {
+                report.findings.push(Finding::error(
+                    Code::LockUnlisted,
+                    format!("{}@{}", if name.is_empty() { "(unnamed)" } else { name }, e.digest),
+                    format!(
+                        "index.json names {} ({}), which the lock does not list: it was added after capture",
+                        if name.is_empty() { "an unnamed entry" } else { name },
+                        e.digest
+                    ),
+                ));
             }
         }
     }
@@ -285,12 +363,21 @@ pub fn verify(view: &BundleView, policy: &Policy, trust: &Trust, at: &str) -> Re
         let handles: Vec<_> = roots
             .chunks(chunk)
             .map(|part| {
-                let (locked, attachments) = (&locked, &attachments);
+                let (locked, attachments, roots_at) = (&locked, &attachments, &roots_at);
                 s.spawn(move || {
                     part.iter()
                         .map(|root| {
                             let locked_image = locked.get(root.name.as_str()).copied();
-                            verify_root(view, policy, trust, locked_image, attachments, root)
+                            verify_root(
+                                view,
+                                policy,
+                                trust,
+                                roots_at,
+                                locked_image,
+                                attachments,
+                                root,
+                                at,
+                            )
                         })
                         .collect::<Vec<_>>()
                 })
@@ -318,53 +405,123 @@ pub fn verify(view: &BundleView, policy: &Policy, trust: &Trust, at: &str) -> Re
     report
 }
 
-fn check_lock(input: &LockInput, report: &mut Report) -> Option<Lock> {
-    let bytes = input.bytes.as_ref()?;
+/// The lock as the core judged it.
+struct CheckedLock {
+    lock: Option<Lock>,
+    /// Its DSSE signature verified with the capture key or a `lock.signers` key.
+    authenticated: bool,
+}
+
+/// Check the lock and its signature. The lock is the bundle's manifest: with `--capture-key` or
+/// the policy's `lock.signers` it must be present and signed; a signature file that is present
+/// must parse; a present but unchecked signature is named (`lock-unverified`).
+fn check_lock(
+    input: &LockInput,
+    policy: &Policy,
+    trust: &Trust,
+    report: &mut Report,
+) -> CheckedLock {
+    let mut signers: Vec<(String, &PublicKey)> = Vec::new();
+    if let Some(k) = &input.capture_key {
+        signers.push(("--capture-key".to_string(), k));
+    }
+    for n in &policy.lock_signers {
+        if let Some(k) = trust.keys.get(n) {
+            signers.push((format!("key {n} (lock.signers)"), k));
+        }
+    }
+    let required = input.capture_key.is_some() || !policy.lock_signers.is_empty();
+    let lock_err = |report: &mut Report, msg: String| {
+        report
+            .findings
+            .push(Finding::error(Code::LockInvalid, &input.source, msg));
+    };
+    let envelope = match &input.envelope {
+        None => None,
+        Some(bytes) => match Envelope::parse(bytes) {
+            Ok(e) => Some(e),
+            Err(e) => {
+                lock_err(
+                    report,
+                    format!("the signed lock ({LOCK_DSSE_NAME}) is not a DSSE envelope: {e}"),
+                );
+                None
+            }
+        },
+    };
+    let Some(bytes) = input.bytes.as_ref() else {
+        if required {
+            lock_err(report, "the bundle has no lock (airlock.lock.json), but --capture-key or the policy's lock.signers requires a signed one: without it nothing says what the bundle should hold".into());
+        } else if input.envelope.is_some() {
+            lock_err(report, format!("the bundle has a signed lock ({LOCK_DSSE_NAME}) but no airlock.lock.json: the lock was removed"));
+        }
+        return CheckedLock {
+            lock: None,
+            authenticated: false,
+        };
+    };
     report.inputs.lock_sha256 = Some(Digest::sha256_of(bytes).to_string());
-    if let Some(key) = &input.capture_key {
-        match &input.envelope {
-            None => report.findings.push(Finding::error(
-                Code::LockInvalid,
-                &input.source,
-                "--capture-key was given but the bundle has no signed lock (airlock.lock.dsse.json)",
-            )),
-            Some(env) => match Envelope::parse(env) {
-                Err(e) => report.findings.push(Finding::error(Code::LockInvalid, &input.source, format!("signed lock: {e}"))),
-                Ok(env) => {
-                    if env.payload_type != LOCK_PAYLOAD_TYPE {
-                        report.findings.push(Finding::error(
-                            Code::LockInvalid,
-                            &input.source,
-                            format!("signed lock payloadType is {:?}, expected {LOCK_PAYLOAD_TYPE:?}", env.payload_type),
-                        ));
-                    } else if env.verify(key).is_err() {
-                        report.findings.push(Finding::error(
-                            Code::LockInvalid,
-                            &input.source,
-                            format!("the lock's signature does not verify with the capture key {}", key.key_id()),
-                        ));
-                    } else if env.payload != *bytes {
-                        report.findings.push(Finding::error(
-                            Code::LockInvalid,
-                            &input.source,
-                            "airlock.lock.json differs from the signed lock in airlock.lock.dsse.json: the lock was edited after capture",
-                        ));
-                    } else {
-                        report.inputs.lock_signed_by = Some(key.key_id());
+    let mut authenticated = false;
+    match (&envelope, required) {
+        (_, false) => {
+            if envelope.is_some() {
+                report.findings.push(Finding::warning(
+                    Code::LockUnverified,
+                    &input.source,
+                    format!("the lock is signed ({LOCK_DSSE_NAME}) but no key was given to check the signature, so the lock's contents are not authenticated; give --capture-key PUB or set lock.signers in the policy"),
+                ));
+            }
+        }
+        (None, true) => {
+            if input.envelope.is_none() {
+                lock_err(report, format!("a signed lock is required (--capture-key or lock.signers) but the bundle has no {LOCK_DSSE_NAME}"));
+            }
+        }
+        (Some(env), true) => {
+            if env.payload_type != LOCK_PAYLOAD_TYPE {
+                lock_err(
+                    report,
+                    format!(
+                        "signed lock payloadType is {:?}, expected {LOCK_PAYLOAD_TYPE:?}",
+                        env.payload_type
+                    ),
+                );
+            } else {
+                match signers.iter().find(|(_, k)| env.verify(k).is_ok()) {
+                    None => lock_err(
+                        report,
+                        format!(
+                            "the lock's signature does not verify with {}",
+                            signers
+                                .iter()
+                                .map(|(n, k)| format!("{n} ({})", k.key_id()))
+                                .collect::<Vec<_>>()
+                                .join(" or ")
+                        ),
+                    ),
+                    Some((_, k)) if env.payload != *bytes => {
+                        let _ = k;
+                        lock_err(report, "airlock.lock.json differs from the signed lock in airlock.lock.dsse.json: the lock was edited after capture".into());
+                    }
+                    Some((_, k)) => {
+                        report.inputs.lock_signed_by = Some(k.key_id());
+                        authenticated = true;
                     }
                 }
-            },
+            }
         }
     }
     match Lock::parse(bytes) {
-        Ok(l) => Some(l),
+        Ok(l) => CheckedLock {
+            lock: Some(l),
+            authenticated,
+        },
         Err(e) => {
-            report.findings.push(Finding::error(
-                Code::LockInvalid,
-                &input.source,
-                e.to_string(),
-            ));
-            None
+            lock_err(report, e.to_string());
+            CheckedLock {
+                lock: None,
+                authenticated: false,
+            }
         }
     }
 }
@@ -377,9 +534,23 @@ struct Img<'a> {
     checked_blobs: BTreeSet<Digest>,
     /// The root's ref name is bare and no lock names its repository.
     source_unknown: bool,
-    /// Attestation problems fail the image only when the rule requires attestations or an SBOM;
-    /// otherwise an unverifiable extra attestation is a warning.
-    att_strict: bool,
+    /// Candidates (signatures, attestations) that did not satisfy anything, with why. They
+    /// become errors only when no candidate satisfies the requirement (see `decide`).
+    rejected: Vec<Rejected>,
+}
+
+/// What a rejected candidate was offered for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Candidate {
+    Signature,
+    Attestation,
+}
+
+/// One candidate that did not satisfy a requirement, and why.
+struct Rejected {
+    kind: Candidate,
+    subject: Digest,
+    finding: Finding,
 }
 
 impl Img<'_> {
@@ -388,11 +559,59 @@ impl Img<'_> {
             .findings
             .push(Finding::error(code, self.subject_name.clone(), msg));
     }
-    fn att_problem(&mut self, code: Code, msg: impl Into<String>) {
-        if self.att_strict {
-            self.err(code, msg)
+    /// A candidate signature or attestation that does not satisfy the rule: recorded, and an
+    /// error only if nothing else satisfies the requirement.
+    fn reject(&mut self, kind: Candidate, subject: &Digest, code: Code, msg: impl Into<String>) {
+        let finding = Finding::error(code, self.subject_name.clone(), msg);
+        self.rejected.push(Rejected {
+            kind,
+            subject: subject.clone(),
+            finding,
+        });
+    }
+    /// Settle the candidates of one kind: when the requirement on `subject` is unmet, the most
+    /// specific rejected candidate on it becomes the error (or `missing` when there was none);
+    /// every other rejected candidate is recorded as info.
+    fn decide(
+        &mut self,
+        kind: Candidate,
+        subject: &Digest,
+        satisfied: bool,
+        missing: Option<Finding>,
+    ) {
+        let mut mine: Vec<Rejected> = Vec::new();
+        let mut rest: Vec<Rejected> = Vec::new();
+        for r in std::mem::take(&mut self.rejected) {
+            if r.kind == kind {
+                mine.push(r)
+            } else {
+                rest.push(r)
+            }
+        }
+        self.rejected = rest;
+        let best = if satisfied {
+            None
         } else {
-            self.warn(code, msg)
+            mine.iter()
+                .enumerate()
+                .filter(|(_, r)| &r.subject == subject)
+                .max_by_key(|(i, r)| (r.finding.candidate_rank(), std::cmp::Reverse(*i)))
+                .map(|(i, _)| i)
+        };
+        if let (false, None, Some(m)) = (satisfied, best, missing) {
+            self.rep.findings.push(m);
+        }
+        for (i, r) in mine.into_iter().enumerate() {
+            let f = if Some(i) == best {
+                r.finding
+            } else {
+                let message = format!("not counted: {}", r.finding.message);
+                Finding {
+                    message,
+                    ..r.finding.into_info()
+                }
+            };
+            self.rep.findings.push(f);
         }
     }
     fn warn(&mut self, code: Code, msg: impl Into<String>) {
@@ -528,13 +747,16 @@ impl Img<'_> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn verify_root(
     view: &BundleView,
     policy: &Policy,
     trust: &Trust,
+    roots_at: &BTreeMap<String, TrustedRoot>,
     locked: Option<&LockedImage>,
     att: &Attachments,
     root: &Root,
+    at: &str,
 ) -> ImageReport {
     let digest = root.desc.digest.clone();
     let mut img = Img {
@@ -548,12 +770,13 @@ fn verify_root(
             attestations: Vec::new(),
             sboms: Vec::new(),
             findings: Vec::new(),
+            judged: Default::default(),
         },
         subject_name: format!("{}@{}", root.name, digest),
         view,
         checked_blobs: BTreeSet::new(),
-        att_strict: false,
         source_unknown: root.source_unknown,
+        rejected: Vec::new(),
     };
 
     // Children that capture deliberately left out (--platform).
@@ -567,6 +790,7 @@ fn verify_root(
         })
         .unwrap_or_default();
 
+    let early_rule: Option<&Rule> = root.repository.as_deref().and_then(|r| policy.rule_for(r));
     // 1. Integrity of the image tree.
     if root.desc.size != 0
         && view
@@ -602,21 +826,52 @@ fn verify_root(
             tree.push(c.digest.clone());
         }
         if !present && skipped.contains(&c.digest) {
-            img.warn(
-                Code::PlatformMissing,
-                format!(
-                    "platform {} ({}) was left out at capture (--platform)",
-                    c.platform
-                        .as_ref()
-                        .map(|p| p.to_string())
-                        .unwrap_or_default(),
-                    c.digest
-                ),
-            );
+            let pname = c
+                .platform
+                .as_ref()
+                .map(|p| p.to_string())
+                .unwrap_or_else(|| "unknown".into());
+            // The policy decides what is required: a platform it lists is checked below. One
+            // it does not list may be left out when the lock (signed and checked) says so, or
+            // when the rule names the platforms it needs; an unauthenticated lock's word alone
+            // never waives content.
+            let waived = root.lock_authenticated
+                || early_rule.is_some_and(|r| {
+                    !r.platforms.is_empty()
+                        && !c
+                            .platform
+                            .as_ref()
+                            .is_some_and(|p| r.platforms.iter().any(|w| platform_eq(w, p)))
+                });
+            if waived {
+                img.rep.findings.push(Finding::info(
+                    Code::PlatformMissing,
+                    img.subject_name.clone(),
+                    format!(
+                        "platform {pname} ({}) was left out at capture (--platform); the policy does not require it",
+                        c.digest
+                    ),
+                ));
+            } else {
+                img.err(
+                    Code::PlatformMissing,
+                    format!(
+                        "platform {pname} ({}) is not in the bundle; the lock says it was left out at capture, but the lock's signature was not checked (give --capture-key or lock.signers) and the rule does not list which platforms it needs",
+                        c.digest
+                    ),
+                );
+            }
         }
     }
     if let Some(l) = locked {
+        // `push --platform`: the root is one captured platform of the locked index; the
+        // index's own platforms and attachments were not pushed with it.
+        let platform_push =
+            l.digest != digest && l.platforms.iter().any(|p| p.captured && p.digest == digest);
         for p in &l.platforms {
+            if platform_push {
+                break;
+            }
             if p.captured && !m.child_descriptors().iter().any(|c| c.digest == p.digest) {
                 img.err(
                     Code::PinMismatch,
@@ -628,6 +883,9 @@ fn verify_root(
             }
         }
         for a in &l.attachments {
+            if platform_push && a.subject == l.digest {
+                continue;
+            }
             if !view.manifests.contains_key(&a.digest)
                 && !view.manifest_problems.contains_key(&a.digest)
             {
@@ -755,13 +1013,24 @@ fn verify_root(
             }
         }
     } else if !rule.platforms.is_empty() {
-        img.warn(
-            Code::PlatformMissing,
-            format!(
-                "the policy lists platforms {:?} but {} is a single-platform manifest",
-                rule.platforms, digest
+        // A single-platform image must be one of the listed platforms (read from its config).
+        match single_platform(view, &m) {
+            Some(p) if rule.platforms.iter().any(|w| platform_eq(w, &p)) => {}
+            Some(p) => img.err(
+                Code::PlatformMissing,
+                format!(
+                    "the policy requires platform(s) {}; {digest} is a single-platform image for {p}",
+                    rule.platforms.join(", ")
+                ),
             ),
-        );
+            None => img.err(
+                Code::PlatformMissing,
+                format!(
+                    "the policy requires platform(s) {}; {digest} is a single-platform image whose config does not say its platform (os/architecture)",
+                    rule.platforms.join(", ")
+                ),
+            ),
+        }
     }
 
     // 4. Signatures and attestations.
@@ -780,6 +1049,8 @@ fn verify_root(
             .filter_map(|n| trust.keys.get(n).map(|k| (n.as_str(), k)))
             .collect(),
     };
+    let at_time =
+        time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).ok();
     let mut trusted_sig_on_root = false;
     if let SignatureRule::Required(signers) = &rule.signatures {
         for (subject, sm) in &sig_manifests {
@@ -792,7 +1063,7 @@ fn verify_root(
                 &known,
                 signers,
                 &repository,
-                &trust.trusted_roots,
+                roots_at,
             );
             if ok && subject == &digest {
                 trusted_sig_on_root = true;
@@ -800,36 +1071,50 @@ fn verify_root(
         }
         for (subject, bm) in &bundle_manifests {
             if let Some(true) = check_bundle(
-                &mut img,
-                view,
-                subject,
-                bm,
-                &sig_keys,
-                &known,
-                rule,
-                &trust.trusted_roots,
+                &mut img, view, subject, bm, &sig_keys, &known, rule, roots_at,
             ) {
                 if subject == &digest {
                     trusted_sig_on_root = true;
                 }
             }
         }
-        if !trusted_sig_on_root {
-            let have = sig_manifests.iter().filter(|(s, _)| s == &digest).count()
-                + bundle_manifests
-                    .iter()
-                    .filter(|(s, _)| s == &digest)
-                    .count();
-            let signers_desc = describe_signers(signers);
+        // Key validity (revoked, outside validFrom/validUntil) and the distinct-signer threshold.
+        let distinct = settle_signatures(&mut img, policy, at_time, &digest);
+        trusted_sig_on_root = trusted_sig_on_root && distinct > 0;
+        if distinct > 0 && distinct < signers.threshold {
             img.err(
-                Code::SignatureMissing,
-                if have == 0 {
-                    format!("expected a signature from {signers_desc} on {digest}; the bundle has no signature for it (.sig tag or referrer)")
-                } else {
-                    format!("expected a signature from {signers_desc} on {digest}; none of the {have} signature artifact(s) found verifies with a trusted signer")
-                },
+                Code::SignatureThresholdUnmet,
+                format!(
+                    "signatures.threshold is {}: expected valid signatures on {digest} from {} \
+                     distinct signers of {}; found {distinct} (several signatures by one key \
+                     count once)",
+                    signers.threshold,
+                    signers.threshold,
+                    describe_signers(signers)
+                ),
             );
         }
+        let have = sig_manifests.iter().filter(|(s, _)| s == &digest).count()
+            + bundle_manifests
+                .iter()
+                .filter(|(s, _)| s == &digest)
+                .count();
+        let signers_desc = describe_signers(signers);
+        let missing = Finding::error(
+            Code::SignatureMissing,
+            img.subject_name.clone(),
+            if have == 0 {
+                format!("expected a signature from {signers_desc} on {digest}; the bundle has no signature for it (.sig tag or referrer)")
+            } else {
+                format!("expected a signature from {signers_desc} on {digest}; none of the {have} signature artifact(s) found verifies with a trusted signer")
+            },
+        );
+        img.decide(
+            Candidate::Signature,
+            &digest,
+            trusted_sig_on_root,
+            Some(missing),
+        );
     }
 
     // Attestations: verify every envelope with any key the rule names for attestations or signatures.
@@ -843,11 +1128,21 @@ fn verify_root(
             }
         }
     }
-    img.att_strict = !rule.attestations.is_empty() || rule.sbom == SbomRequirement::Required;
+    for set in judged_signer_sets(rule) {
+        for n in &set.keys {
+            if let Some(k) = trust.keys.get(n) {
+                if !att_keys.iter().any(|(x, _)| x == n) {
+                    att_keys.push((n.as_str(), k));
+                }
+            }
+        }
+    }
     let needs_atts = !rule.attestations.is_empty()
+        || rule.provenance.is_some()
+        || rule.vulnerabilities.is_some()
         || rule.sbom == SbomRequirement::Required
         || !att_keys.is_empty();
-    let mut verified: Vec<(String, String, Statement)> = Vec::new(); // (key name, subject, statement)
+    let mut verified: Vec<super::judge::Verified> = Vec::new();
     if needs_atts {
         for (subject, am) in &att_manifests {
             verify_attestations(
@@ -868,18 +1163,38 @@ fn verify_root(
                 bm,
                 &att_keys,
                 &keyless_signers(rule),
-                &trust.trusted_roots,
+                roots_at,
                 &mut verified,
             );
         }
     }
+    // Attestations signed with a revoked or expired key do not count.
+    let mut invalid_key: Vec<(Code, String)> = Vec::new();
+    verified.retain(|v| match key_problem(policy, &v.signer, at_time) {
+        Some((code, why)) => {
+            invalid_key.push((
+                code,
+                format!(
+                    "attestation {} ({}) on {}: {why}; it does not count",
+                    v.envelope, v.statement.predicate_type, v.subject
+                ),
+            ));
+            false
+        }
+        None => true,
+    });
+    for (code, msg) in invalid_key {
+        img.warn(code, msg);
+    }
+    let mut unmet = 0usize;
     for req in &rule.attestations {
-        let ok = verified.iter().any(|(signer, subj, st)| {
-            subj == &digest.to_string()
-                && intoto::predicate_type_matches(&req.predicate_type, &st.predicate_type)
-                && (req.keys.is_empty() || req.keys.iter().any(|k| k == signer))
+        let ok = verified.iter().any(|v| {
+            v.subject == digest.to_string()
+                && intoto::predicate_type_matches(&req.predicate_type, &v.statement.predicate_type)
+                && (req.keys.is_empty() || req.keys.contains(&v.signer))
         });
         if !ok {
+            unmet += 1;
             let from = if req.keys.is_empty() {
                 String::from("any trusted key")
             } else {
@@ -888,12 +1203,26 @@ fn verify_root(
             img.err(Code::AttestationMissing, format!("expected an attestation with predicateType {} signed by {from} for {digest}; none found that verifies", req.predicate_type));
         }
     }
+    // Rejected attestations explain an unmet requirement (the most specific one becomes an
+    // error next to attestation-missing); otherwise they are recorded as info.
+    img.decide(Candidate::Attestation, &digest, unmet == 0, None);
 
     // 5. SBOMs: from verified SBOM attestations, and from .sbom attachments.
-    for (_, subj, st) in &verified {
+    let want_docs = !rule.deny_packages.is_empty();
+    let mut sbom_docs: Vec<(String, serde_json::Value)> = Vec::new();
+    for v in &verified {
+        let (subj, st) = (&v.subject, &v.statement);
         if st.predicate_kind().is_sbom() {
             match sbom::parse_sbom_value(&st.predicate) {
-                Ok(s) => img.rep.sboms.push(sbom_entry(&s, "attestation")),
+                Ok(s) => {
+                    img.rep.sboms.push(sbom_entry(&s, "attestation"));
+                    if want_docs {
+                        sbom_docs.push((
+                            format!("attestation {} for {subj}", v.envelope),
+                            st.predicate.clone(),
+                        ));
+                    }
+                }
                 Err(e) => img.err(
                     Code::SbomInvalid,
                     format!("SBOM attestation ({}) for {subj}: {e}", st.predicate_type),
@@ -914,6 +1243,14 @@ fn verify_root(
                     Ok(s) => {
                         if subject == &digest || tree.contains(subject) {
                             img.rep.sboms.push(sbom_entry(&s, "attachment"));
+                            if want_docs {
+                                if let Ok(doc) = serde_json::from_slice(bytes) {
+                                    sbom_docs.push((
+                                        format!("attachment {} for {subject}", l.digest),
+                                        doc,
+                                    ));
+                                }
+                            }
                         }
                     }
                     Err(e) => img.err(Code::SbomInvalid, format!("SBOM {} ({}) attached to {subject}: {e}", l.digest, l.media_type)),
@@ -925,7 +1262,144 @@ fn verify_root(
     if rule.sbom == SbomRequirement::Required && img.rep.sboms.is_empty() {
         img.err(Code::SbomMissing, format!("the policy requires an SBOM (SPDX or CycloneDX, attested or attached) for {digest}; none found"));
     }
+
+    // 6. What the attestations say: provenance, vulnerability scans with VEX, package bans.
+    let children: Vec<String> = tree
+        .iter()
+        .filter(|d| *d != &digest)
+        .map(|d| d.to_string())
+        .collect();
+    let root_text = digest.to_string();
+    let judged = super::judge::judge(&super::judge::Input {
+        rule,
+        at: time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).ok(),
+        root: &root_text,
+        children: &children,
+        attestations: &verified,
+        sboms: &sbom_docs,
+    });
+    for j in judged.findings {
+        if j.error {
+            img.err(j.code, j.message);
+        } else {
+            img.warn(j.code, j.message);
+        }
+    }
+    img.rep.judged = judged.judged;
+    for r in std::mem::take(&mut img.rejected) {
+        img.rep.findings.push(r.finding.into_info());
+    }
     img.rep
+}
+
+/// Why a policy key may not be used at `at`: revoked, or outside its validity window.
+fn key_problem(
+    policy: &Policy,
+    name: &str,
+    at: Option<time::OffsetDateTime>,
+) -> Option<(Code, String)> {
+    let v = policy.key_validity.get(name)?;
+    if v.revoked {
+        return Some((
+            Code::KeyRevoked,
+            format!("key {name} is marked revoked in the policy"),
+        ));
+    }
+    let fmt = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    };
+    let Some(at) = at else {
+        return Some((
+            Code::KeyExpired,
+            format!(
+                "key {name} has a validity window, but the verification time could not be read"
+            ),
+        ));
+    };
+    if let Some(from) = v.valid_from.filter(|f| at < *f) {
+        return Some((
+            Code::KeyExpired,
+            format!(
+                "key {name} is valid from {}, after the signing time {}",
+                fmt(from),
+                fmt(at)
+            ),
+        ));
+    }
+    if let Some(until) = v.valid_until.filter(|u| at > *u) {
+        return Some((
+            Code::KeyExpired,
+            format!(
+                "key {name} was valid until {}, before the signing time {}",
+                fmt(until),
+                fmt(at)
+            ),
+        ));
+    }
+    None
+}
+
+/// Signatures that verified with a revoked key, or with a key outside its validity window at the
+/// verification time (no signature carries a trusted timestamp for key-based signing), do not
+/// count: they become rejected candidates. Returns how many distinct signers (by key id, or by
+/// identity for keyless) remain on `digest`.
+fn settle_signatures(
+    img: &mut Img,
+    policy: &Policy,
+    at: Option<time::OffsetDateTime>,
+    digest: &Digest,
+) -> usize {
+    let mut rejected: Vec<(Digest, Code, String)> = Vec::new();
+    for e in img.rep.signatures.iter_mut().filter(|e| e.verified) {
+        let Some(name) = e.signer.clone() else {
+            continue;
+        };
+        if let Some((code, why)) = key_problem(policy, &name, at) {
+            e.verified = false;
+            if let Ok(subject) = Digest::parse(&e.subject) {
+                rejected.push((
+                    subject,
+                    code,
+                    format!(
+                        "signature in {} on {}: {why}; it does not count",
+                        e.manifest, e.subject
+                    ),
+                ));
+            }
+        }
+    }
+    for (subject, code, msg) in rejected {
+        img.reject(Candidate::Signature, &subject, code, msg);
+    }
+    let distinct: BTreeSet<String> = img
+        .rep
+        .signatures
+        .iter()
+        .filter(|e| e.verified && e.subject == digest.to_string())
+        .map(|e| {
+            e.key_id
+                .clone()
+                .or_else(|| e.signer.clone())
+                .unwrap_or_default()
+        })
+        .collect();
+    distinct.len()
+}
+
+/// The signer sets of a rule's provenance, vulnerability and VEX requirements.
+fn judged_signer_sets(rule: &Rule) -> Vec<&crate::policy::SignerSet> {
+    let mut out = Vec::new();
+    if let Some(p) = &rule.provenance {
+        out.push(&p.signers);
+    }
+    if let Some(v) = &rule.vulnerabilities {
+        out.push(&v.signers);
+        if let Some(x) = &v.vex {
+            out.push(x);
+        }
+    }
+    out
 }
 
 fn kind_name(k: AttachmentKind) -> &'static str {
@@ -941,6 +1415,22 @@ fn kind_name(k: AttachmentKind) -> &'static str {
 fn platform_eq(want: &str, p: &crate::oci::Platform) -> bool {
     let s = p.to_string();
     s == want || (want.split('/').count() == 2 && format!("{}/{}", p.os, p.architecture) == want)
+}
+
+/// The platform of a single-platform image, from its config blob (`os`, `architecture`,
+/// `variant`).
+fn single_platform(view: &BundleView, m: &Manifest) -> Option<crate::oci::Platform> {
+    let config = m.blob_descriptors().into_iter().next()?;
+    let bytes = view.blobs.get(&config.digest)?;
+    let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let os = v.get("os")?.as_str()?;
+    let arch = v.get("architecture")?.as_str()?;
+    serde_json::from_value(serde_json::json!({
+        "os": os,
+        "architecture": arch,
+        "variant": v.get("variant").and_then(|x| x.as_str()),
+    }))
+    .ok()
 }
 
 fn platform_list(m: &Manifest) -> String {
@@ -1038,12 +1528,14 @@ fn check_simple_signatures(
             continue;
         };
         let Some(sig_b64) = layer.annotation(ANNOTATION_COSIGN_SIGNATURE) else {
-            img.err(Code::SignatureInvalid, format!("signature layer {} of {sig_manifest} has no {ANNOTATION_COSIGN_SIGNATURE} annotation", layer.digest));
+            img.reject(Candidate::Signature, subject, Code::SignatureInvalid, format!("signature layer {} of {sig_manifest} has no {ANNOTATION_COSIGN_SIGNATURE} annotation", layer.digest));
             img.rep.signatures.push(entry);
             continue;
         };
         let Some(sig) = b64_decode(sig_b64) else {
-            img.err(
+            img.reject(
+                Candidate::Signature,
+                subject,
                 Code::SignatureInvalid,
                 format!(
                     "signature layer {} of {sig_manifest}: the signature annotation is not base64",
@@ -1057,12 +1549,47 @@ fn check_simple_signatures(
         let trusted = keys.iter().find(|(_, k)| k.verify(payload, &sig).is_ok());
         if trusted.is_none() && has_cert && !signers.keyless.is_empty() {
             match verify_keyless_layer(roots, &signers.keyless, payload, sig_b64, layer) {
-                Ok(who) => entry.signer = Some(who),
+                Ok((who, warnings)) => {
+                    // Ignored (unverifiable) timestamps are shown, not fatal.
+                    for w in warnings {
+                        img.warn(
+                            Code::TimestampInvalid,
+                            format!("keyless signature {} on {subject}: {w}", layer.digest),
+                        );
+                    }
+                    entry.signer = Some(who)
+                }
                 Err(f) => {
-                    img.err(
+                    img.reject(
+                        Candidate::Signature,
+                        subject,
                         f.code,
                         format!(
                             "keyless signature {} on {subject}: {}",
+                            layer.digest, f.message
+                        ),
+                    );
+                    img.rep.signatures.push(entry);
+                    continue;
+                }
+            }
+        }
+        // A key signature that carries a Rekor entry: when the policy gives trusted roots, the
+        // entry must verify too (as cosign checks it), else this candidate is rejected.
+        if let Some((n, k)) = trusted {
+            if !has_cert
+                && !roots.is_empty()
+                && layer
+                    .annotation(sigstore::legacy::ANNOTATION_BUNDLE)
+                    .is_some()
+            {
+                if let Err(f) = verify_key_tlog(roots, k, payload, sig_b64, layer) {
+                    img.reject(
+                        Candidate::Signature,
+                        subject,
+                        f.code,
+                        format!(
+                            "signature {} on {subject} verifies with key {n}, but its transparency-log entry does not verify with any trusted root: {}",
                             layer.digest, f.message
                         ),
                     );
@@ -1082,13 +1609,15 @@ fn check_simple_signatures(
                 let other = known.iter().find(|(_, k)| k.verify(payload, &sig).is_ok());
                 let parsed = SimpleSigning::parse(payload);
                 if let Some((n, k)) = other {
-                    img.err(Code::SignatureUntrusted, format!("signature {} on {subject} verifies with key {n} ({}), which this rule does not trust", layer.digest, k.key_id()));
+                    img.reject(Candidate::Signature, subject, Code::SignatureUntrusted, format!("signature {} on {subject} verifies with key {n} ({}), which this rule does not trust", layer.digest, k.key_id()));
                 } else if layer.annotation(ANNOTATION_COSIGN_CERTIFICATE).is_some() {
-                    img.err(Code::SignatureUntrusted, format!("signature {} on {subject} is keyless (Fulcio certificate); this rule trusts only keys {}", layer.digest, keys.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")));
+                    img.reject(Candidate::Signature, subject, Code::SignatureUntrusted, format!("signature {} on {subject} is keyless (Fulcio certificate); this rule trusts only keys {}", layer.digest, keys.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")));
                 } else if parsed.is_err() {
-                    img.err(Code::SignatureInvalid, format!("signature {} on {subject}: the payload is not a cosign simple-signing payload ({}) and verifies with no trusted key", layer.digest, parsed.err().map(|e| e.to_string()).unwrap_or_default()));
+                    img.reject(Candidate::Signature, subject, Code::SignatureInvalid, format!("signature {} on {subject}: the payload is not a cosign simple-signing payload ({}) and verifies with no trusted key", layer.digest, parsed.err().map(|e| e.to_string()).unwrap_or_default()));
                 } else if sig.len() < 8 {
-                    img.err(
+                    img.reject(
+                        Candidate::Signature,
+                        subject,
                         Code::SignatureInvalid,
                         format!(
                             "signature {} on {subject} is {} bytes: malformed",
@@ -1097,10 +1626,10 @@ fn check_simple_signatures(
                         ),
                     );
                 } else {
-                    img.err(
-                    Code::SignatureUntrusted,
+                    img.reject(Candidate::Signature, subject,
+                    Code::SignatureInvalid,
                     format!(
-                        "signature {} on {subject} does not verify with any trusted key ({}): signed by another key, or altered",
+                        "signature {} on {subject} does not verify with any trusted key ({}): altered, or made with a key you were not given",
                         layer.digest,
                         keys.iter().map(|(n, k)| format!("{n} {}", k.key_id())).collect::<Vec<_>>().join(", ")
                     ),
@@ -1113,14 +1642,14 @@ fn check_simple_signatures(
         let ss = match SimpleSigning::parse(payload) {
             Ok(s) => s,
             Err(e) => {
-                img.err(Code::SignatureInvalid, format!("signature {} on {subject} verifies with {name} but its payload is invalid: {e}", layer.digest));
+                img.reject(Candidate::Signature, subject, Code::SignatureInvalid, format!("signature {} on {subject} verifies with {name} but its payload is invalid: {e}", layer.digest));
                 img.rep.signatures.push(entry);
                 continue;
             }
         };
         entry.docker_reference = Some(ss.docker_reference.clone());
         if !ss.signs_digest(subject) {
-            img.err(
+            img.reject(Candidate::Signature, subject,
                 Code::SignatureDigestMismatch,
                 format!("signature {} verifies with {name} but signs {}, not {subject}: a signature replayed from another image", layer.digest, ss.manifest_digest),
             );
@@ -1140,17 +1669,21 @@ fn check_simple_signatures(
             .iter()
             .all(|i| matches!(i, crate::policy::Identity::Source));
         if source_unknown && only_source {
-            img.warn(
+            img.reject(
+                Candidate::Signature,
+                subject,
                 Code::SignatureIdentityMismatch,
-                format!("signature {}: the bundle does not record the source repository of {} (no lock, bare ref name), so its docker-reference {:?} was not compared", layer.digest, img.rep.r#ref, ss.docker_reference),
+                format!("signature {} verifies with {name} and signs {:?}, but the bundle does not record the source repository of {} (no lock, bare ref name), so the signed identity cannot be compared; give --source-prefix REGISTRY/REPO, or list the signed repository in the rule's identities", layer.digest, ss.docker_reference, img.rep.r#ref),
             );
+            img.rep.signatures.push(entry);
+            continue;
         } else if !(signers.allows_identity(repository, &signed_repo)
             || signers.identities.iter().any(|i| {
                 matches!(i, crate::policy::Identity::Source)
                     && same_repository(repository, &signed_repo)
             }))
         {
-            img.err(
+            img.reject(Candidate::Signature, subject,
                 Code::SignatureIdentityMismatch,
                 format!("signature {} verifies with {name} but its docker-reference is {:?}, not the source repository {repository:?} or an allowed identity", layer.digest, ss.docker_reference),
             );
@@ -1164,7 +1697,9 @@ fn check_simple_signatures(
             }
         }
         if !missing_ann.is_empty() {
-            img.err(
+            img.reject(
+                Candidate::Signature,
+                subject,
                 Code::SignatureInvalid,
                 format!(
                     "signature {} lacks required annotation(s) {}",
@@ -1189,7 +1724,7 @@ fn verify_attestations(
     att_manifest: &Digest,
     keys: &[(&str, &PublicKey)],
     known: &[(&str, &PublicKey)],
-    verified: &mut Vec<(String, String, Statement)>,
+    verified: &mut Vec<super::judge::Verified>,
 ) {
     let Some(man) = view.manifests.get(att_manifest) else {
         return;
@@ -1214,7 +1749,9 @@ fn verify_attestations(
         let env = match Envelope::parse(bytes) {
             Ok(e) => e,
             Err(e) => {
-                img.err(
+                img.reject(
+                    Candidate::Attestation,
+                    subject,
                     Code::AttestationInvalid,
                     format!("attestation {} on {subject}: {e}", layer.digest),
                 );
@@ -1223,7 +1760,9 @@ fn verify_attestations(
             }
         };
         if !intoto::is_intoto_payload_type(&env.payload_type) {
-            img.att_problem(
+            img.reject(
+                Candidate::Attestation,
+                subject,
                 Code::AttestationInvalid,
                 format!(
                     "attestation {} on {subject}: payloadType {:?} is not {INTOTO_PAYLOAD_TYPE}",
@@ -1239,7 +1778,12 @@ fn verify_attestations(
                 Some((n, k)) => format!("attestation {} ({hint}) on {subject} is signed by key {n} ({}), which this rule does not trust", layer.digest, k.key_id()),
                 None => format!("attestation {} ({hint}) on {subject} does not verify with any trusted key: signed by another key, or altered", layer.digest),
             };
-            img.att_problem(Code::AttestationInvalid, msg);
+            img.reject(
+                Candidate::Attestation,
+                subject,
+                Code::AttestationInvalid,
+                msg,
+            );
             img.rep.attestations.push(entry);
             continue;
         };
@@ -1248,7 +1792,7 @@ fn verify_attestations(
         let st = match Statement::from_envelope(&env) {
             Ok(s) => s,
             Err(e) => {
-                img.att_problem(Code::AttestationInvalid, format!("attestation {} on {subject} verifies with key {name} but its statement is invalid: {e}", layer.digest));
+                img.reject(Candidate::Attestation, subject, Code::AttestationInvalid, format!("attestation {} on {subject} verifies with key {name} but its statement is invalid: {e}", layer.digest));
                 img.rep.attestations.push(entry);
                 continue;
             }
@@ -1260,7 +1804,7 @@ fn verify_attestations(
                 .iter()
                 .flat_map(|s| s.digest.iter().map(|(a, h)| format!("{a}:{h}")))
                 .collect();
-            img.att_problem(Code::AttestationSubjectMismatch, format!("attestation {} ({}) verifies with key {name} but its subjects are [{}], not {subject}", layer.digest, st.predicate_type, subs.join(", ")));
+            img.reject(Candidate::Attestation, subject, Code::AttestationSubjectMismatch, format!("attestation {} ({}) verifies with key {name} but its subjects are [{}], not {subject}", layer.digest, st.predicate_type, subs.join(", ")));
             img.rep.attestations.push(entry);
             continue;
         }
@@ -1269,7 +1813,13 @@ fn verify_attestations(
         }
         entry.verified = true;
         img.rep.attestations.push(entry);
-        verified.push((name.to_string(), subject.to_string(), st));
+        verified.push(super::judge::Verified {
+            signer: name.to_string(),
+            subject: subject.to_string(),
+            statement: st,
+            manifest: att_manifest.to_string(),
+            envelope: layer.digest.to_string(),
+        });
     }
 }
 
@@ -1282,6 +1832,9 @@ fn keyless_signers(rule: &Rule) -> Vec<&crate::policy::KeylessSigner> {
     }
     for a in &rule.attestations {
         out.extend(a.keyless.iter());
+    }
+    for set in judged_signer_sets(rule) {
+        out.extend(set.keyless.iter());
     }
     out
 }
@@ -1364,20 +1917,51 @@ fn verify_keyless(
 }
 
 /// A legacy `.sig` layer with a Fulcio certificate: its annotations as a bundle, verified against
-/// the rule's keyless signers. Ok: who signed.
+/// The Rekor entry (SET) of a key-signed legacy layer, against each trusted root in turn.
+fn verify_key_tlog(
+    roots: &BTreeMap<String, TrustedRoot>,
+    key: &PublicKey,
+    payload: &[u8],
+    sig_b64: &str,
+    layer: &Descriptor,
+) -> Result<(), sigstore::Failure> {
+    let legacy =
+        sigstore::legacy::LegacyLayer::from_annotations(payload, sig_b64, |k| layer.annotation(k));
+    let bundle = legacy.to_bundle_json(Some(key))?;
+    let mut last = None;
+    for root in roots.values() {
+        match sigstore::verify_bundle(
+            &bundle,
+            sigstore::Artifact::Bytes(payload),
+            sigstore::Signer::Key(key),
+            root,
+        ) {
+            Ok(_) => return Ok(()),
+            Err(f) => last = Some(f),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        sigstore::Failure::new(
+            Code::TlogInvalid,
+            "no trusted root to verify the entry with",
+        )
+    }))
+}
+
+/// the rule's keyless signers. Ok: who signed, and warnings for the report.
 fn verify_keyless_layer(
     roots: &BTreeMap<String, TrustedRoot>,
     signers: &[crate::policy::KeylessSigner],
     payload: &[u8],
     sig_b64: &str,
     layer: &Descriptor,
-) -> Result<String, sigstore::Failure> {
+) -> Result<(String, Vec<String>), sigstore::Failure> {
     let legacy =
         sigstore::legacy::LegacyLayer::from_annotations(payload, sig_b64, |k| layer.annotation(k));
     let bundle = legacy.to_bundle_json(None)?;
     let signers: Vec<&crate::policy::KeylessSigner> = signers.iter().collect();
     verify_keyless(roots, &signers, &bundle, sigstore::Artifact::Bytes(payload))
-        .map(|v| keyless_name(&v))
+        .map(|v| (keyless_name(&v), v.warnings))
 }
 
 /// Sigstore bundle referrers (cosign v3) that carry a signature (predicate
@@ -1409,7 +1993,9 @@ fn check_bundle(
         docker_reference: None,
     };
     if !opened.statement.has_subject(subject) {
-        img.err(
+        img.reject(
+            Candidate::Signature,
+            subject,
             Code::SignatureDigestMismatch,
             format!(
                 "sigstore bundle {bm} verifies with {} but signs another digest, not {subject}",
@@ -1433,7 +2019,7 @@ fn check_bundle_attestation(
     keys: &[(&str, &PublicKey)],
     keyless: &[&crate::policy::KeylessSigner],
     roots: &BTreeMap<String, TrustedRoot>,
-    verified: &mut Vec<(String, String, Statement)>,
+    verified: &mut Vec<super::judge::Verified>,
 ) {
     let Some(opened) = open_bundle(img, view, subject, bm, keys, keyless, roots, false) else {
         return;
@@ -1449,7 +2035,9 @@ fn check_bundle_attestation(
         key_id: opened.key_id,
     });
     if !ok {
-        img.err(
+        img.reject(
+            Candidate::Attestation,
+            subject,
             Code::AttestationSubjectMismatch,
             format!(
                 "sigstore bundle {bm} ({}) verifies with {} but does not name {subject}",
@@ -1458,7 +2046,26 @@ fn check_bundle_attestation(
         );
         return;
     }
-    verified.push((opened.name, subject.to_string(), st));
+    let envelope = view
+        .manifests
+        .get(bm)
+        .and_then(|m| {
+            m.layers()
+                .iter()
+                .find(|l| {
+                    l.media_type
+                        .starts_with("application/vnd.dev.sigstore.bundle")
+                })
+                .map(|l| l.digest.to_string())
+        })
+        .unwrap_or_else(|| bm.to_string());
+    verified.push(super::judge::Verified {
+        signer: opened.name,
+        subject: subject.to_string(),
+        statement: st,
+        manifest: bm.to_string(),
+        envelope,
+    });
 }
 
 /// A bundle whose signature verified: who signed and the signed statement.
@@ -1490,6 +2097,11 @@ fn open_bundle(
             .starts_with("application/vnd.dev.sigstore.bundle")
     })?;
     let bytes = view.blobs.get(&layer.digest)?;
+    let kind = if as_signature {
+        Candidate::Signature
+    } else {
+        Candidate::Attestation
+    };
     let (invalid, subject_code) = if as_signature {
         (Code::SignatureInvalid, Code::SignatureDigestMismatch)
     } else {
@@ -1499,7 +2111,9 @@ fn open_bundle(
         Ok(v) => v,
         Err(e) => {
             if as_signature {
-                img.err(
+                img.reject(
+                    kind,
+                    subject,
                     invalid,
                     format!("sigstore bundle {bm} on {subject} is not JSON: {e}"),
                 );
@@ -1513,7 +2127,12 @@ fn open_bundle(
         Ok(e) => e,
         Err(e) => {
             if as_signature {
-                img.err(invalid, format!("sigstore bundle {bm} on {subject}: {e}"));
+                img.reject(
+                    kind,
+                    subject,
+                    invalid,
+                    format!("sigstore bundle {bm} on {subject}: {e}"),
+                );
             }
             return None;
         }
@@ -1528,7 +2147,9 @@ fn open_bundle(
     let is_keyless = v.pointer("/verificationMaterial/publicKey").is_none();
     let (name, key_id) = if is_keyless {
         if keyless.is_empty() {
-            img.warn(
+            img.reject(
+                kind,
+                subject,
                 Code::SignatureUntrusted,
                 format!(
                     "sigstore bundle {bm} on {subject} is keyless (Fulcio certificate) but the \
@@ -1548,21 +2169,32 @@ fn open_bundle(
                     .is_some()
             });
         if !parsed {
-            img.err(
+            img.reject(kind, subject,
                 invalid,
                 format!("sigstore bundle {bm}: subject {subject} is not a sha256 digest; keyless bundles are verified for sha256 subjects only"),
             );
             return None;
         }
         match verify_keyless(roots, keyless, bytes, sigstore::Artifact::Sha256(digest)) {
-            Ok(verified) => (keyless_name(&verified), None),
+            Ok(verified) => {
+                // Ignored (unverifiable) timestamps are shown, not fatal.
+                for w in &verified.warnings {
+                    img.warn(
+                        Code::TimestampInvalid,
+                        format!("keyless sigstore bundle {bm} on {subject}: {w}"),
+                    );
+                }
+                (keyless_name(&verified), None)
+            }
             Err(f) => {
                 let code = match f.code {
                     Code::SignatureInvalid | Code::SignatureUntrusted => invalid,
                     Code::SignatureDigestMismatch => subject_code,
                     c => c,
                 };
-                img.err(
+                img.reject(
+                    kind,
+                    subject,
                     code,
                     format!("keyless sigstore bundle {bm} on {subject}: {}", f.message),
                 );
@@ -1571,13 +2203,15 @@ fn open_bundle(
         }
     } else {
         let Some((name, key)) = keys.iter().find(|(_, k)| env.verify(k).is_ok()) else {
-            img.err(
+            img.reject(
+                kind,
+                subject,
                 if as_signature {
-                    Code::SignatureUntrusted
+                    Code::SignatureInvalid
                 } else {
                     Code::AttestationInvalid
                 },
-                format!("sigstore bundle {bm} on {subject} does not verify with any trusted key"),
+                format!("sigstore bundle {bm} on {subject} does not verify with any trusted key: altered, or made with a key you were not given"),
             );
             return None;
         };
@@ -1586,7 +2220,12 @@ fn open_bundle(
     let statement = match Statement::from_envelope(&env) {
         Ok(s) => s,
         Err(e) => {
-            img.err(invalid, format!("sigstore bundle {bm} on {subject}: {e}"));
+            img.reject(
+                kind,
+                subject,
+                invalid,
+                format!("sigstore bundle {bm} on {subject}: {e}"),
+            );
             return None;
         }
     };

@@ -327,15 +327,7 @@ fn is_absolute_uri(s: &str) -> bool {
 }
 
 fn shorten(s: &str) -> String {
-    const MAX: usize = 200;
-    if s.len() <= MAX {
-        return s.to_string();
-    }
-    let mut end = MAX;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
+    crate::text::shorten(s, 200)
 }
 
 #[derive(Deserialize)]

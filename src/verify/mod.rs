@@ -7,9 +7,14 @@ pub mod chart;
 pub mod core;
 pub mod dsse;
 pub mod intoto;
+pub mod judge;
+pub mod purl;
 pub mod sbom;
 pub mod simplesign;
+pub mod slsa;
+pub mod vex;
 pub mod view;
+pub mod vuln;
 
 pub use self::core::{verify, LockInput, Trust};
 pub use view::BundleView;

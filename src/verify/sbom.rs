@@ -270,15 +270,7 @@ fn syft_unsupported() -> SbomError {
 }
 
 fn shorten(s: &str) -> String {
-    const MAX: usize = 200;
-    if s.len() <= MAX {
-        return s.to_string();
-    }
-    let mut end = MAX;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
+    crate::text::shorten(s, 200)
 }
 
 /// Iterative depth check for a `Value` built elsewhere (no recursion, so no stack risk).

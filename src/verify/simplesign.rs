@@ -90,8 +90,7 @@ impl SimpleSigning {
         let Obj(critical) = raw.critical;
         let (Obj(identity), Obj(image)) = (critical.identity, critical.image);
         if critical.type_ != COSIGN_SIGNATURE_TYPE {
-            let mut found = critical.type_;
-            found.truncate(floor_char_boundary(&found, 200));
+            let found = crate::text::shorten(&critical.type_, 200);
             return Err(SimpleSigningError::WrongType { found });
         }
         let manifest_digest = Digest::parse(&image.docker_manifest_digest)
@@ -179,17 +178,6 @@ fn go_html_escape(json: &str) -> String {
         }
     }
     out
-}
-
-fn floor_char_boundary(s: &str, max: usize) -> usize {
-    if s.len() <= max {
-        return s.len();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    end
 }
 
 #[derive(Deserialize)]

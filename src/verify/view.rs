@@ -34,4 +34,115 @@ pub struct BundleView {
     pub blobs: BTreeMap<Digest, Vec<u8>>,
     /// Result of re-hashing every referenced blob.
     pub blob_states: BTreeMap<Digest, BlobState>,
+    /// `--source-prefix REGISTRY/REPO`: the source repository of entries whose ref name is a
+    /// bare tag (layouts written by other tools), stated by the operator.
+    pub source_prefix: Option<String>,
+    /// The entries were derived from the lock (a registry view): the registry may hold more
+    /// attachments than were captured (gate attestations, merged referrers), so `lock-unlisted`
+    /// does not apply.
+    pub entries_from_lock: bool,
+    /// Lock references deliberately absent: `push` did not push them because they did not pass
+    /// verification (the mapping records verdicts and has no entry for them).
+    pub withheld: std::collections::BTreeSet<String>,
+}
+
+impl BundleView {
+    /// A view of an in-memory bundle: `entries` are the `index.json` descriptors and `blobs`
+    /// every blob by the digest it is stored under (manifests included). The same walk as the
+    /// directory edge (`layout::load::load_view`), without a filesystem: manifests are parsed
+    /// and checked against their digests, verification content is kept, every other blob is
+    /// re-hashed. Meant for tests and for callers that already hold a bundle in memory.
+    pub fn from_blobs(
+        location: impl Into<String>,
+        entries: Vec<Descriptor>,
+        blobs: &BTreeMap<Digest, Vec<u8>>,
+    ) -> BundleView {
+        use crate::layout::load::{is_verification_content, MAX_BUNDLE_MANIFESTS, MAX_NESTING};
+        use crate::oci::manifest::MAX_MANIFEST_BYTES;
+
+        let mut view = BundleView {
+            location: location.into(),
+            entries,
+            ..Default::default()
+        };
+        let mut queue: Vec<(Digest, String, usize)> = view
+            .entries
+            .iter()
+            .map(|d| (d.digest.clone(), d.media_type.clone(), 0))
+            .collect();
+        let mut referenced: BTreeMap<Digest, (u64, bool)> = BTreeMap::new();
+        let mut seen = 0usize;
+        while let Some((d, mt, depth)) = queue.pop() {
+            if view.manifests.contains_key(&d) || view.manifest_problems.contains_key(&d) {
+                continue;
+            }
+            seen += 1;
+            if seen > MAX_BUNDLE_MANIFESTS || depth > MAX_NESTING {
+                view.manifest_problems.insert(d, ManifestProblem::Invalid(format!("over the limit of {MAX_BUNDLE_MANIFESTS} manifests or {MAX_NESTING} levels of nesting")));
+                continue;
+            }
+            let Some(bytes) = blobs.get(&d) else {
+                view.manifest_problems.insert(d, ManifestProblem::Missing);
+                continue;
+            };
+            if bytes.len() > MAX_MANIFEST_BYTES {
+                view.manifest_problems.insert(
+                    d,
+                    ManifestProblem::TooLarge {
+                        size: bytes.len() as u64,
+                        limit: MAX_MANIFEST_BYTES as u64,
+                    },
+                );
+                continue;
+            }
+            if !d.matches(bytes) {
+                let actual = Digest::of(d.algorithm(), bytes);
+                view.manifest_problems
+                    .insert(d, ManifestProblem::DigestMismatch { actual });
+                continue;
+            }
+            match Manifest::parse_expecting(bytes.clone(), Some(&mt), &d) {
+                Ok(m) => {
+                    for c in m.child_descriptors() {
+                        queue.push((c.digest.clone(), c.media_type.clone(), depth + 1));
+                    }
+                    for b in m.blob_descriptors() {
+                        referenced
+                            .entry(b.digest.clone())
+                            .or_insert((b.size, false));
+                    }
+                    for l in m.layers() {
+                        if is_verification_content(&l.media_type) {
+                            referenced.insert(l.digest.clone(), (l.size, true));
+                        }
+                    }
+                    view.manifests.insert(d, m);
+                }
+                Err(e) => {
+                    view.manifest_problems
+                        .insert(d, ManifestProblem::Invalid(e.to_string()));
+                }
+            }
+        }
+        for (d, (size, keep)) in referenced {
+            let state = match blobs.get(&d) {
+                None => BlobState::Missing,
+                Some(b) if !d.matches(b) => BlobState::DigestMismatch {
+                    actual: Digest::of(d.algorithm(), b),
+                },
+                Some(b) if b.len() as u64 != size => BlobState::SizeMismatch {
+                    expected: size,
+                    actual: b.len() as u64,
+                },
+                Some(b) => {
+                    if keep {
+                        view.blobs.insert(d.clone(), b.clone());
+                    }
+                    BlobState::Ok
+                }
+            };
+            view.blob_states.insert(d, state);
+        }
+        view
+    }
 }

@@ -11,15 +11,21 @@
 //!   OCI 1.1 referrers with the tag fallback, Helm charts) plus payload
 //!   builders (simple signing, DSSE/PAE, in-toto/SLSA/SPDX/CycloneDX).
 //! - [`keys`]: [`TestKey`], an ECDSA P-256 key that signs like cosign.
+//! - [`cut`]: [`cut::CutProxy`], a TCP proxy that cuts the connection after N bytes.
+//! - [`provenance`]: SLSA provenance, Trivy/Grype vulnerability predicates, OpenVEX and SBOMs
+//!   with purls, shaped like the real tools' output.
 //! - [`content`]: digests, deterministic bytes, tar/gzip writers, base64/PEM.
 //!
 //! Each test binary uses only part of this, hence the `allow`s.
 #![allow(dead_code, unused_imports)]
 
 pub mod content;
+pub mod cut;
 pub mod fixtures;
 pub mod helm_repo;
+pub mod hostile;
 pub mod keys;
+pub mod provenance;
 pub mod registry;
 pub mod scenarios;
 pub mod token;

@@ -70,6 +70,12 @@ pub enum Flavour {
     /// HTTPS + bearer-token auth; tokens come from an in-process
     /// [`TokenIssuer`] (plain-HTTP realm) that checks the same credentials.
     Token,
+    /// HTTPS with a self-signed `CA:TRUE` server certificate (what `openssl req -x509` makes);
+    /// [`Registry::ca_file`] is that certificate itself. Anonymous. Not in [`Flavour::ALL`].
+    TlsSelfSigned,
+    /// HTTPS with a test CA that requires client certificates (`http.tls.clientcas`); the
+    /// client certificate and key are in [`Registry::cert_dir`]. Anonymous. Not in [`Flavour::ALL`].
+    MutualTls,
 }
 
 impl Flavour {
@@ -158,7 +164,14 @@ impl Registry {
         );
 
         let (ca_pem, ca_file) = if flavour.is_tls() {
-            let (ca_pem, ca_file) = write_tls_material(&root);
+            let (ca_pem, ca_file) = if flavour == Flavour::TlsSelfSigned {
+                write_self_signed_tls_material(&root)
+            } else {
+                write_tls_material(&root)
+            };
+            if flavour == Flavour::MutualTls {
+                write_client_tls_material(&root);
+            }
             (Some(ca_pem), Some(ca_file))
         } else {
             (None, None)
@@ -332,8 +345,18 @@ impl Registry {
             .timeout(Duration::from_secs(60))
             .connect_timeout(Duration::from_secs(5));
         if let Some(pem) = &self.ca_pem {
-            let cert = reqwest::Certificate::from_pem(pem.as_bytes()).expect("parse test CA");
-            b = b.add_root_certificate(cert);
+            if self.flavour == Flavour::TlsSelfSigned {
+                // The harness's own client only needs to reach the process, not to judge it.
+                b = b.danger_accept_invalid_certs(true);
+            } else {
+                let cert = reqwest::Certificate::from_pem(pem.as_bytes()).expect("parse test CA");
+                b = b.add_root_certificate(cert);
+            }
+        }
+        if self.flavour == Flavour::MutualTls {
+            let mut pem = fs::read(self.dir.path().join("client.cert")).expect("client.cert");
+            pem.extend(fs::read(self.dir.path().join("client.key")).expect("client.key"));
+            b = b.identity(reqwest::Identity::from_pem(&pem).expect("client identity"));
         }
         if with_credentials && self.flavour == Flavour::TlsBasicAuth {
             let mut headers = HeaderMap::new();
@@ -423,12 +446,43 @@ impl Registry {
     }
 
     /// Transport flags for the airlock binary: `--insecure-registry HOST` for
-    /// [`Flavour::Plain`], `--ca-file PATH` for the TLS flavours.
+    /// [`Flavour::Plain`], `--ca-file PATH` for the TLS flavours (`--cert-dir` for
+    /// [`Flavour::MutualTls`], whose client certificate lives there). The plain-HTTP token
+    /// realm of [`Flavour::Token`] is named with `--insecure-registry` (airlock sends
+    /// credentials over plain HTTP only to hosts named so).
     pub fn cli_flags(&self) -> Vec<String> {
-        match &self.ca_file {
-            None => vec!["--insecure-registry".into(), self.host.clone()],
-            Some(ca) => vec!["--ca-file".into(), ca.to_string_lossy().into_owned()],
+        let mut v = match (&self.ca_file, self.flavour) {
+            (None, _) => vec!["--insecure-registry".into(), self.host.clone()],
+            (Some(_), Flavour::MutualTls) => {
+                vec![
+                    "--cert-dir".into(),
+                    self.cert_dir().to_string_lossy().into_owned(),
+                ]
+            }
+            (Some(ca), _) => vec!["--ca-file".into(), ca.to_string_lossy().into_owned()],
+        };
+        if let Some(t) = &self.token {
+            v.push("--insecure-registry".into());
+            v.push(t.addr().to_string());
         }
+        v
+    }
+
+    /// A `certs.d` directory for this registry (created on first call): `HOST:PORT/ca.crt`
+    /// (TLS flavours) and `HOST:PORT/client.cert` + `client.key` ([`Flavour::MutualTls`]).
+    pub fn cert_dir(&self) -> PathBuf {
+        let root = self.dir.path().join("certs.d");
+        let host_dir = root.join(&self.host);
+        fs::create_dir_all(&host_dir).expect("create certs.d host dir");
+        if let Some(pem) = &self.ca_pem {
+            fs::write(host_dir.join("ca.crt"), pem).expect("write ca.crt");
+        }
+        if self.flavour == Flavour::MutualTls {
+            for f in ["client.cert", "client.key"] {
+                fs::copy(self.dir.path().join(f), host_dir.join(f)).expect("copy client cert");
+            }
+        }
+        root
     }
 
     fn write_config(&self) {
@@ -451,6 +505,12 @@ impl Registry {
                 yaml_str(&root.join("server.key")),
             ));
         }
+        if self.flavour == Flavour::MutualTls {
+            cfg.push_str(&format!(
+                "    clientcas:\n      - {}\n",
+                yaml_str(&root.join("client-ca.pem")),
+            ));
+        }
         match self.flavour {
             Flavour::TlsBasicAuth => cfg.push_str(&format!(
                 "auth:\n  htpasswd:\n    realm: airlock-test-registry\n    path: {}\n",
@@ -466,7 +526,7 @@ impl Registry {
                     yaml_str(&root.join("token-rootcerts.pem")),
                 ));
             }
-            Flavour::Plain | Flavour::Tls => {}
+            Flavour::Plain | Flavour::Tls | Flavour::TlsSelfSigned | Flavour::MutualTls => {}
         }
         fs::write(&self.config_path, cfg).expect("write registry config");
     }
@@ -666,6 +726,56 @@ pub fn write_tls_material(root: &Path) -> (String, PathBuf) {
     fs::write(root.join("server.crt"), server_cert.pem()).expect("write server.crt");
     fs::write(root.join("server.key"), server_key.serialize_pem()).expect("write server.key");
     (ca_pem, ca_file)
+}
+
+/// A self-signed `CA:TRUE` server certificate for 127.0.0.1/localhost, as `openssl req -x509`
+/// makes it; writes `ca.pem` (= the certificate), `server.crt`, `server.key`.
+fn write_self_signed_tls_material(root: &Path) -> (String, PathBuf) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+    let key = KeyPair::generate().expect("server key");
+    let mut params = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+        .expect("server params");
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "airlock self-signed registry");
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let cert = params.self_signed(&key).expect("self-sign server cert");
+    let pem = cert.pem();
+    let ca_file = root.join("ca.pem");
+    fs::write(&ca_file, &pem).expect("write ca.pem");
+    fs::write(root.join("server.crt"), &pem).expect("write server.crt");
+    fs::write(root.join("server.key"), key.serialize_pem()).expect("write server.key");
+    (pem, ca_file)
+}
+
+/// A client CA (`client-ca.pem`, the registry's `clientcas`) and a client certificate it
+/// issued (`client.cert`, `client.key`).
+fn write_client_tls_material(root: &Path) {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+        KeyUsagePurpose,
+    };
+    let ca_key = KeyPair::generate().expect("client CA key");
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("client CA params");
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "airlock test client CA");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca_cert = ca_params.self_signed(&ca_key).expect("self-sign client CA");
+    let key = KeyPair::generate().expect("client key");
+    let mut params = CertificateParams::new(Vec::<String>::new()).expect("client params");
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "airlock test client");
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    let cert = params
+        .signed_by(&key, &ca_cert, &ca_key)
+        .expect("sign client cert");
+    fs::write(root.join("client-ca.pem"), ca_cert.pem()).expect("write client-ca.pem");
+    fs::write(root.join("client.cert"), cert.pem()).expect("write client.cert");
+    fs::write(root.join("client.key"), key.serialize_pem()).expect("write client.key");
 }
 
 /// Write a bcrypt htpasswd file for the test credentials using `htpasswd -Bbn`.

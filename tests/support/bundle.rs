@@ -24,6 +24,9 @@ pub struct Spec<'a> {
     pub platforms: Vec<(&'static str, &'static str, Option<&'static str>)>,
     /// Signs the `.sig` payload (None = unsigned).
     pub sig_key: Option<&'a SigningKey>,
+    /// More signatures in the same `.sig` manifest, placed before the `sig_key` one (a second
+    /// signer, or an unknown key next to the trusted one).
+    pub extra_sig_keys: Vec<&'a SigningKey>,
     /// Signs the attestations (defaults to `sig_key`).
     pub att_key: Option<&'a SigningKey>,
     /// docker-reference in the signed payload (default: `source`).
@@ -45,6 +48,7 @@ impl<'a> Spec<'a> {
             tag: tag.into(),
             platforms: vec![("linux", "amd64", None), ("linux", "arm64", Some("v8"))],
             sig_key: Some(key),
+            extra_sig_keys: Vec::new(),
             att_key: None,
             signed_reference: None,
             signed_digest: None,
@@ -239,7 +243,13 @@ pub fn build(dir: &Path, specs: &[Spec], lock_key: Option<&SigningKey>) -> Vec<B
             );
             let layer = sig_layer(&l, &payload, k);
             built.sig_payload = Digest::parse(layer["digest"].as_str().unwrap_or("")).ok();
-            let (d, sz) = cosign_manifest(&l, vec![layer]);
+            let mut layers: Vec<_> = s
+                .extra_sig_keys
+                .iter()
+                .map(|x| sig_layer(&l, &payload, x))
+                .collect();
+            layers.push(layer);
+            let (d, sz) = cosign_manifest(&l, layers);
             add(AttachmentKind::Sig, &d, sz, &mut entries);
             built.sig = Some(d);
         }
@@ -305,4 +315,17 @@ pub fn build(dir: &Path, specs: &[Spec], lock_key: Option<&SigningKey>) -> Vec<B
         layout::write_atomic(&dir.join(layout::LOCK_DSSE_FILE), &env).expect("signed lock");
     }
     out
+}
+
+/// The demo bundle (`testdata/bundles/demo`): a two-platform image index signed with
+/// `keys/demo.key` (passphrase `demo`, or AIRLOCK_PASSWORD), with provenance and SBOM
+/// attestations and a signed lock. Deterministic: the same bytes on every run (RFC 6979 ECDSA).
+pub fn demo(out: &Path) -> Vec<Built> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let pass = airlock::trust::keys::passphrase_from_env().unwrap_or_else(|| b"demo".to_vec());
+    let pem = std::fs::read(root.join("keys/demo.key")).expect("read keys/demo.key");
+    let key =
+        SigningKey::from_pem(&pem, Some(&pass)).expect("load keys/demo.key (passphrase: demo)");
+    let spec = Spec::signed("registry.example/demo/app", "1.0.0", &key);
+    build(out, &[spec], Some(&key))
 }

@@ -1,5 +1,6 @@
 //! Who may have signed: the certificate's OIDC issuer (Fulcio extension 1.3.6.1.4.1.57264.1.8,
-//! or the legacy .1.1) and subject (the SAN: email or URI), each exact or a regular expression.
+//! or the legacy .1.1) and subject (the SAN: email, URI or Fulcio username, the otherName of type
+//! 1.3.6.1.4.1.57264.1.7), each exact or a regular expression.
 use std::fmt;
 
 use super::{Failure, MAX_REGEX_BYTES};
@@ -88,21 +89,35 @@ impl IdentityPolicy {
         })
     }
 
-    /// Checks a verified certificate's identity; the failure says what was expected and found.
-    pub fn check(&self, subject: Option<&str>, issuer: Option<&str>) -> Result<(), Failure> {
-        let subject_ok = subject.is_some_and(|s| self.subject.matches(s))
-            || matches!(self.subject, Matcher::Any);
+    /// Checks a verified certificate's identity: `subjects` are all its SAN identities (emails,
+    /// URIs, Fulcio usernames), any of which may match. Ok: the identity that matched (the first
+    /// one when the policy accepts any). The failure says what was expected and found.
+    pub fn check(
+        &self,
+        subjects: &[String],
+        issuer: Option<&str>,
+    ) -> Result<Option<String>, Failure> {
+        let matched = subjects.iter().find(|s| self.subject.matches(s));
+        let subject_ok = matched.is_some() || matches!(self.subject, Matcher::Any);
         let issuer_ok =
             issuer.is_some_and(|i| self.issuer.matches(i)) || matches!(self.issuer, Matcher::Any);
         if subject_ok && issuer_ok {
-            return Ok(());
+            return Ok(matched.or(subjects.first()).cloned());
         }
         let mut parts = Vec::new();
         if !subject_ok {
             parts.push(format!(
                 "subject {} expected, the certificate has {}",
                 self.subject,
-                subject.map_or("no SAN identity".to_string(), |s| format!("{s:?}"))
+                if subjects.is_empty() {
+                    "no SAN identity (email, URI or username)".to_string()
+                } else {
+                    subjects
+                        .iter()
+                        .map(|s| format!("{s:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
             ));
         }
         if !issuer_ok {
@@ -147,15 +162,18 @@ mod tests {
             issuer: Matcher::Exact("https://token.actions.githubusercontent.com".into()),
             subject: Matcher::Exact("a@example.com".into()),
         };
-        assert!(p
-            .check(
-                Some("a@example.com"),
+        assert_eq!(
+            p.check(
+                &["https://x.example/".into(), "a@example.com".into()],
                 Some("https://token.actions.githubusercontent.com")
             )
-            .is_ok());
+            .unwrap()
+            .as_deref(),
+            Some("a@example.com")
+        );
         let e = p
             .check(
-                Some("b@example.com"),
+                &["b@example.com".into()],
                 Some("https://github.com/login/oauth"),
             )
             .unwrap_err();

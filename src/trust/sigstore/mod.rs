@@ -14,8 +14,11 @@
 //!   the bundle formats go through one verifier.
 //!
 //! Certificates are validated at the signed time (the Rekor integrated time authenticated by its
-//! SET, or an RFC 3161 timestamp from a trusted TSA), never at the wall clock. The wall clock is
-//! only used to reject signed times that lie in the future.
+//! SET, or an RFC 3161 timestamp from a trusted TSA). The verification time is passed in by the
+//! caller ([`TrustedRoot::at`]): trust material that starts after it is left out and signed
+//! times after it are refused. This module reads no clock (see `docs/sigstore.md` for the checks
+//! inside `sigstore-verify` that still consult the wall clock, and why they never change an
+//! outcome when the verification time is not in the future).
 use crate::report::Code;
 
 mod identity;
@@ -36,8 +39,11 @@ pub const MAX_TRUSTED_ROOT_BYTES: usize = 4 * 1024 * 1024;
 pub const MAX_CHAIN_CERTIFICATES: usize = 10;
 /// Most transparency-log entries accepted in one bundle.
 pub const MAX_TLOG_ENTRIES: usize = 16;
-/// Most RFC 3161 timestamps accepted in one bundle.
-pub const MAX_TIMESTAMPS: usize = 16;
+/// Most RFC 3161 timestamps accepted in one bundle (sigstore-python's limit: more are refused).
+pub const MAX_TIMESTAMPS: usize = 32;
+/// How far (seconds) a verified signing time may lie after the verification time and still be
+/// accepted: the clocks of Rekor, a TSA and the verifying machine are not exactly in step.
+pub const MAX_CLOCK_SKEW_SECS: i64 = 60;
 /// Largest legacy cosign annotation value (certificate, chain, Rekor bundle, timestamp) read.
 pub const MAX_ANNOTATION_BYTES: usize = 256 * 1024;
 /// Largest compiled size of an identity regular expression from the policy or the command line.
@@ -66,6 +72,23 @@ impl std::fmt::Display for Failure {
 }
 
 impl std::error::Error for Failure {}
+
+/// The roots of a policy used at verification time `at` (RFC 3339, as the core receives it).
+/// A root that cannot be used at that time, or a time that does not parse, leaves the root
+/// without a time, and every bundle verified with it fails with a message that says so.
+pub fn roots_at(
+    roots: &std::collections::BTreeMap<String, TrustedRoot>,
+    at: &str,
+) -> std::collections::BTreeMap<String, TrustedRoot> {
+    let unix = parse_rfc3339(at);
+    roots
+        .iter()
+        .map(|(name, r)| {
+            let timed = unix.and_then(|t| r.at(t).ok()).unwrap_or_else(|| r.clone());
+            (name.clone(), timed)
+        })
+        .collect()
+}
 
 /// Lowercase hex of `bytes`.
 pub(crate) fn hex(bytes: &[u8]) -> String {
@@ -103,6 +126,31 @@ pub(crate) fn b64_decode(s: &str) -> Option<Vec<u8>> {
 pub(crate) fn b64(bytes: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+pub(crate) fn sha512(bytes: &[u8]) -> [u8; 64] {
+    let d = ring::digest::digest(&ring::digest::SHA512, bytes);
+    let mut out = [0u8; 64];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
+/// Unix seconds of an RFC 3339 time (`None` when it does not parse).
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp())
+}
+
+/// RFC 3339 text of Unix seconds (the number itself when out of range).
+pub fn format_unix(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| unix.to_string())
 }
 
 pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {

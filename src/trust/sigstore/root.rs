@@ -47,10 +47,16 @@ struct Inner {
 }
 
 /// A verified-to-parse trusted root with its verifier ready. Cheap to clone.
+///
+/// A root is used at one verification time ([`TrustedRoot::at`]): the time the caller passed in
+/// (`--at`, default now at the command line). Material whose `validFor` window starts after that
+/// time is left out, signed times after it are refused, and no wall clock is read.
 #[derive(Clone)]
 pub struct TrustedRoot {
     source: String,
+    doc: Arc<Value>,
     inner: Arc<Inner>,
+    at: Option<i64>,
 }
 
 impl fmt::Debug for TrustedRoot {
@@ -69,21 +75,25 @@ impl TrustedRoot {
     /// Reads a `trusted_root.json` file.
     pub fn load(path: &Path) -> Result<TrustedRoot, TrustedRootError> {
         let source_name = path.display().to_string();
-        let meta = std::fs::metadata(path).map_err(|error| TrustedRootError::Read {
-            source_name: source_name.clone(),
-            error,
-        })?;
-        if meta.len() > MAX_TRUSTED_ROOT_BYTES as u64 {
-            return Err(TrustedRootError::TooLarge {
-                source_name,
-                found: meta.len(),
-                limit: MAX_TRUSTED_ROOT_BYTES,
-            });
-        }
-        let bytes = std::fs::read(path).map_err(|error| TrustedRootError::Read {
-            source_name: source_name.clone(),
-            error,
-        })?;
+        let bytes = crate::limited::read_file_limited(path, MAX_TRUSTED_ROOT_BYTES as u64)
+            .map_err(|e| match e {
+                crate::limited::LimitedReadError::TooLarge { .. } => TrustedRootError::TooLarge {
+                    source_name: source_name.clone(),
+                    found: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+                    limit: MAX_TRUSTED_ROOT_BYTES,
+                },
+                crate::limited::LimitedReadError::Io(error) => TrustedRootError::Read {
+                    source_name: source_name.clone(),
+                    error,
+                },
+                crate::limited::LimitedReadError::NotAFile => TrustedRootError::Read {
+                    source_name: source_name.clone(),
+                    error: std::io::Error::other(
+                        "not a regular file (a FIFO, device or directory); expected a \
+                         trusted_root.json file",
+                    ),
+                },
+            })?;
         TrustedRoot::from_json(&bytes, &source_name)
     }
 
@@ -101,18 +111,69 @@ impl TrustedRoot {
             detail,
         };
         let text = std::str::from_utf8(bytes).map_err(|e| invalid(format!("not UTF-8 ({e})")))?;
-        let root = SigstoreRoot::from_json(text).map_err(|e| invalid(e.to_string()))?;
-        let verifier = Verifier::new(&root).map_err(|e| invalid(e.to_string()))?;
+        let doc: Value =
+            serde_json::from_str(text).map_err(|e| invalid(format!("not JSON ({e})")))?;
+        let inner = build_inner(text).map_err(invalid)?;
         Ok(TrustedRoot {
             source: source_name.to_string(),
-            inner: Arc::new(Inner {
-                verifier,
-                has_ct_logs: !root.ctlogs.is_empty(),
-                has_tlogs: !root.tlogs.is_empty(),
-                fulcio_cas: root.certificate_authorities.len(),
-                tsas: root.timestamp_authorities.len(),
-            }),
+            doc: Arc::new(doc),
+            inner: Arc::new(inner),
+            at: None,
         })
+    }
+
+    /// This root used at verification time `unix` (seconds): Fulcio CAs, transparency and CT
+    /// log keys and TSAs whose `validFor.start` lies after that time are left out (they did not
+    /// exist yet), and [`super::verify_bundle`] refuses signed times after it.
+    pub fn at(&self, unix: i64) -> Result<TrustedRoot, TrustedRootError> {
+        let mut doc = (*self.doc).clone();
+        let mut dropped = 0usize;
+        for list in [
+            "certificateAuthorities",
+            "timestampAuthorities",
+            "tlogs",
+            "ctlogs",
+        ] {
+            if let Some(items) = doc.get_mut(list).and_then(Value::as_array_mut) {
+                let before = items.len();
+                items.retain(|item| {
+                    let window = item
+                        .get("validFor")
+                        .or_else(|| item.pointer("/publicKey/validFor"));
+                    let start = window
+                        .and_then(|w| w.get("start"))
+                        .and_then(Value::as_str)
+                        .and_then(super::parse_rfc3339);
+                    start.is_none_or(|s| s <= unix)
+                });
+                dropped += before - items.len();
+            }
+        }
+        let inner = if dropped == 0 {
+            Arc::clone(&self.inner)
+        } else {
+            let text = serde_json::to_string(&doc).map_err(|e| TrustedRootError::Invalid {
+                source_name: self.source.clone(),
+                detail: e.to_string(),
+            })?;
+            Arc::new(
+                build_inner(&text).map_err(|detail| TrustedRootError::Invalid {
+                    source_name: self.source.clone(),
+                    detail: format!("at the verification time: {detail}"),
+                })?,
+            )
+        };
+        Ok(TrustedRoot {
+            source: self.source.clone(),
+            doc: Arc::new(doc),
+            inner,
+            at: Some(unix),
+        })
+    }
+
+    /// The verification time this root is used at (see [`TrustedRoot::at`]).
+    pub fn verification_time(&self) -> Option<i64> {
+        self.at
     }
 
     /// A trusted root from plain files: Fulcio (or private) CA certificates in PEM (roots and
@@ -190,6 +251,18 @@ impl TrustedRoot {
     pub(crate) fn verifier(&self) -> &Verifier {
         &self.inner.verifier
     }
+}
+
+fn build_inner(text: &str) -> Result<Inner, String> {
+    let root = SigstoreRoot::from_json(text).map_err(|e| e.to_string())?;
+    let verifier = Verifier::new(&root).map_err(|e| e.to_string())?;
+    Ok(Inner {
+        verifier,
+        has_ct_logs: !root.ctlogs.is_empty(),
+        has_tlogs: !root.tlogs.is_empty(),
+        fulcio_cas: root.certificate_authorities.len(),
+        tsas: root.timestamp_authorities.len(),
+    })
 }
 
 fn key_details(alg: KeyAlgorithm) -> String {

@@ -1,0 +1,371 @@
+//! `airlock pack`: the bundle directory as a deterministic tar stream cut into chunk files.
+use std::fs;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use super::chunks::{list_path_for, ChunkEntry, ChunkList};
+use super::{ArchiveError, Progress, CHUNKS_SCHEMA};
+use crate::layout::{self, Layout};
+use crate::oci::digest::Hasher;
+use crate::oci::{Algorithm, Digest};
+
+const WRITE_BUF: usize = 1 << 20;
+
+/// Writes a stream into chunk files of at most `chunk_size` bytes, hashing each chunk and the
+/// whole stream. A chunk file is created only when its first byte arrives.
+struct ChunkWriter<'p> {
+    out: PathBuf,
+    chunk_size: Option<u64>,
+    current: Option<(BufWriter<fs::File>, PathBuf, String, u64, Hasher)>,
+    done: Vec<ChunkEntry>,
+    total: Hasher,
+    total_size: u64,
+    progress: &'p dyn Progress,
+}
+
+impl ChunkWriter<'_> {
+    fn chunk_name(&self, n: usize) -> (PathBuf, String) {
+        let base = self
+            .out
+            .file_name()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_else(|| "bundle.tar".into());
+        let name = match self.chunk_size {
+            None => base,
+            Some(_) => format!("{base}.{n:03}"),
+        };
+        (self.out.with_file_name(&name), name)
+    }
+
+    fn close_current(&mut self) -> io::Result<()> {
+        if let Some((w, _path, name, size, h)) = self.current.take() {
+            let f = w.into_inner().map_err(|e| e.into_error())?;
+            f.sync_all()?;
+            self.done.push(ChunkEntry {
+                name,
+                size,
+                sha256: h.finish(),
+            });
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> io::Result<(Vec<ChunkEntry>, u64, Digest)> {
+        if self.current.is_none() && self.done.is_empty() {
+            // An empty stream still has one (empty) chunk.
+            let (path, name) = self.chunk_name(1);
+            let f = fs::File::create(&path)?;
+            self.current = Some((
+                BufWriter::new(f),
+                path,
+                name,
+                0,
+                Hasher::new(Algorithm::Sha256),
+            ));
+        }
+        self.close_current()?;
+        Ok((self.done, self.total_size, self.total.finish()))
+    }
+}
+
+impl Write for ChunkWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if let (Some(limit), Some(c)) = (self.chunk_size, self.current.as_ref()) {
+            if c.3 >= limit {
+                self.close_current()?;
+            }
+        }
+        if self.current.is_none() {
+            let (path, name) = self.chunk_name(self.done.len() + 1);
+            let f = fs::File::create(&path)?;
+            self.current = Some((
+                BufWriter::with_capacity(WRITE_BUF, f),
+                path,
+                name,
+                0,
+                Hasher::new(Algorithm::Sha256),
+            ));
+        }
+        let Some((w, _, _, size, h)) = self.current.as_mut() else {
+            return Err(io::Error::other("no chunk open"));
+        };
+        let room = match self.chunk_size {
+            Some(limit) => usize::try_from(limit - *size).unwrap_or(usize::MAX),
+            None => usize::MAX,
+        };
+        let n = buf.len().min(room);
+        w.write_all(&buf[..n])?;
+        h.update(&buf[..n]);
+        self.total.update(&buf[..n]);
+        *size += n as u64;
+        self.total_size += n as u64;
+        self.progress.bytes(n as u64);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self.current.as_mut() {
+            Some(c) => c.0.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The members of a bundle directory in archive order, with their sizes.
+fn members(dir: &Path) -> Result<Vec<(String, PathBuf, Option<u64>)>, ArchiveError> {
+    let io_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ArchiveError::Io { path, source }
+    };
+    let mut first: Vec<(String, PathBuf, Option<u64>)> = Vec::new();
+    let mut other_top: Vec<(String, PathBuf, Option<u64>)> = Vec::new();
+    let fixed = [
+        layout::OCI_LAYOUT_FILE,
+        layout::INDEX_FILE,
+        layout::LOCK_FILE,
+        layout::LOCK_DSSE_FILE,
+    ];
+    let mut names: Vec<(String, fs::Metadata)> = Vec::new();
+    for e in fs::read_dir(dir).map_err(io_err(dir))? {
+        let e = e.map_err(io_err(dir))?;
+        let name = e.file_name().to_string_lossy().to_string();
+        let meta = fs::symlink_metadata(e.path()).map_err(io_err(&e.path()))?;
+        names.push((name, meta));
+    }
+    names.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut has_blobs = false;
+    for (name, meta) in &names {
+        let path = dir.join(name);
+        if name.starts_with('.') {
+            continue; // temp files and lock files of running tools
+        }
+        if name == "blobs" && meta.is_dir() {
+            has_blobs = true;
+            continue;
+        }
+        if !meta.file_type().is_file() {
+            return Err(ArchiveError::Invalid {
+                path,
+                problem: "a bundle holds only regular files at its top and the blobs/ directory"
+                    .into(),
+            });
+        }
+        let entry = (name.clone(), path, Some(meta.len()));
+        if fixed.contains(&name.as_str()) {
+            first.push(entry);
+        } else {
+            other_top.push(entry);
+        }
+    }
+    first.sort_by_key(|e| fixed.iter().position(|f| *f == e.0));
+    first.extend(other_top);
+    if has_blobs {
+        first.push(("blobs/".into(), dir.join("blobs"), None));
+        for alg in [Algorithm::Sha256, Algorithm::Sha512] {
+            let adir = dir.join("blobs").join(alg.as_str());
+            let Ok(meta) = fs::symlink_metadata(&adir) else {
+                continue;
+            };
+            if !meta.is_dir() {
+                return Err(ArchiveError::Invalid {
+                    path: adir,
+                    problem: "expected a directory of blobs".into(),
+                });
+            }
+            first.push((format!("blobs/{}/", alg.as_str()), adir.clone(), None));
+            let mut blobs: Vec<(String, PathBuf, Option<u64>)> = Vec::new();
+            for e in fs::read_dir(&adir).map_err(io_err(&adir))? {
+                let e = e.map_err(io_err(&adir))?;
+                let name = e.file_name().to_string_lossy().to_string();
+                if name.starts_with(".tmp-") {
+                    continue; // an interrupted write, never a blob
+                }
+                let meta = fs::symlink_metadata(e.path()).map_err(io_err(&e.path()))?;
+                if !meta.file_type().is_file() {
+                    return Err(ArchiveError::Invalid {
+                        path: e.path(),
+                        problem:
+                            "a blob must be a regular file (not a symlink, directory or device)"
+                                .into(),
+                    });
+                }
+                blobs.push((
+                    format!("blobs/{}/{name}", alg.as_str()),
+                    e.path(),
+                    Some(meta.len()),
+                ));
+            }
+            blobs.sort_by(|a, b| a.0.cmp(&b.0));
+            first.extend(blobs);
+        }
+    }
+    Ok(first)
+}
+
+/// Pack `dir` into chunk files next to `out` and write `out.chunks.json`. Returns the chunk
+/// list and its bytes. Memory stays constant: every file is streamed.
+pub fn pack(
+    dir: &Path,
+    out: &Path,
+    chunk_size: Option<u64>,
+    progress: &dyn Progress,
+) -> Result<(ChunkList, Vec<u8>), ArchiveError> {
+    // The same shape checks as every other reader of a bundle (junk, symlinked blobs dir).
+    Layout::open(dir)?;
+    let members = members(dir)?;
+    progress.total(members.iter().filter_map(|m| m.2).sum());
+    let writer = ChunkWriter {
+        out: out.to_path_buf(),
+        chunk_size,
+        current: None,
+        done: Vec::new(),
+        total: Hasher::new(Algorithm::Sha256),
+        total_size: 0,
+        progress,
+    };
+    let out_err = |source: io::Error| ArchiveError::Io {
+        path: out.to_path_buf(),
+        source,
+    };
+    let mut tar = tar::Builder::new(writer);
+    let mut lock_sha256 = None;
+    for (name, path, size) in &members {
+        let mut h = tar::Header::new_ustar();
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        match size {
+            None => {
+                h.set_entry_type(tar::EntryType::Directory);
+                h.set_mode(0o755);
+                h.set_size(0);
+                tar.append_data(&mut h, name, io::empty())
+                    .map_err(out_err)?;
+            }
+            Some(size) => {
+                h.set_entry_type(tar::EntryType::Regular);
+                h.set_mode(0o644);
+                h.set_size(*size);
+                let f = fs::File::open(path).map_err(|source| ArchiveError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+                if name == layout::LOCK_FILE {
+                    lock_sha256 = Some(layout::hash_file(path, Algorithm::Sha256).map_err(
+                        |source| ArchiveError::Io {
+                            path: path.clone(),
+                            source,
+                        },
+                    )?);
+                }
+                // Exactly `size` bytes: a file that changes while packing fails the pack.
+                let mut r = SizedReader {
+                    inner: f,
+                    left: *size,
+                    path,
+                };
+                tar.append_data(&mut h, name, &mut r).map_err(out_err)?;
+                if r.left != 0 {
+                    return Err(ArchiveError::Invalid {
+                        path: path.clone(),
+                        problem: "the file shrank while it was packed".into(),
+                    });
+                }
+            }
+        }
+    }
+    let writer = tar.into_inner().map_err(out_err)?;
+    let (chunks, size, sha256) = writer.finish().map_err(out_err)?;
+    let list = ChunkList {
+        schema: CHUNKS_SCHEMA.into(),
+        chunks,
+        size,
+        sha256,
+        lock_sha256,
+    };
+    let bytes = list.to_json();
+    layout::write_atomic(&list_path_for(out), &bytes)?;
+    Ok((list, bytes))
+}
+
+/// Reads at most `left` bytes and errors if the file is shorter (so headers never lie).
+struct SizedReader<'a> {
+    inner: fs::File,
+    left: u64,
+    path: &'a Path,
+}
+
+impl io::Read for SizedReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            return Ok(0);
+        }
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(io::Error::other(format!(
+                "{}: the file shrank while it was packed",
+                self.path.display()
+            )));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::NoProgress;
+    use super::*;
+
+    #[test]
+    fn same_bundle_packs_to_the_same_bytes_and_chunks_add_up() {
+        let t = tempfile::tempdir().unwrap();
+        let b = t.path().join("b");
+        let l = Layout::create(&b).unwrap();
+        for i in 0..20u32 {
+            l.put_blob(&vec![i as u8; 3000 + i as usize]).unwrap();
+        }
+        fs::write(b.join(layout::LOCK_FILE), b"{}").unwrap();
+        let (one, _) = pack(&b, &t.path().join("one.tar"), None, &NoProgress).unwrap();
+        let (two, _) = pack(&b, &t.path().join("two.tar"), Some(10_000), &NoProgress).unwrap();
+        assert_eq!(one.chunks.len(), 1);
+        assert_eq!(one.chunks[0].name, "one.tar");
+        assert_eq!(one.sha256, two.sha256);
+        assert!(two.chunks.len() > 3);
+        assert_eq!(two.chunks[0].name, "two.tar.001");
+        assert!(two.chunks.iter().all(|c| c.size <= 10_000));
+        assert_eq!(two.chunks.iter().map(|c| c.size).sum::<u64>(), two.size);
+        assert_eq!(one.lock_sha256, Some(Digest::sha256_of(b"{}")));
+        let whole = fs::read(t.path().join("one.tar")).unwrap();
+        let mut joined = Vec::new();
+        for c in &two.chunks {
+            joined.extend(fs::read(t.path().join(&c.name)).unwrap());
+        }
+        assert_eq!(whole, joined);
+        assert!(two.sha256.matches(&whole));
+        // Member order: oci-layout, index.json, lock, then blobs in digest order.
+        let mut ar = tar::Archive::new(&whole[..]);
+        let names: Vec<String> = ar
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().display().to_string())
+            .collect();
+        assert_eq!(
+            &names[..3],
+            &["oci-layout", "index.json", "airlock.lock.json"]
+        );
+        let blobs: Vec<&String> = names
+            .iter()
+            .filter(|n| n.starts_with("blobs/sha256/") && !n.ends_with('/'))
+            .collect();
+        let mut sorted = blobs.clone();
+        sorted.sort();
+        assert_eq!(blobs, sorted);
+        assert_eq!(blobs.len(), 20);
+    }
+}

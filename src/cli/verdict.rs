@@ -1,0 +1,375 @@
+//! The verdict that `push`, `admission` and `preflight` are held to. It comes from verifying now
+//! (`--policy FILE`, exactly as `airlock verify DIR --policy FILE` with the same flags), from a
+//! signed report of an earlier `verify --sign-key` (`--report FILE --report-key PUB`), or is
+//! explicitly absent (`--no-verify`). Content that did not pass never goes further.
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use airlock::layout::{self, load::load_view, Layout};
+use airlock::oci::manifest::ANNOTATION_REF_NAME;
+use airlock::oci::Digest;
+use airlock::policy::Policy;
+use airlock::report::{render, vsa, Finding, Outcome, Report};
+use airlock::trust::keys;
+use airlock::verify::{verify, LockInput, Trust};
+
+use super::common;
+use super::Fatal;
+
+/// The inputs `airlock verify DIR` takes besides the policy, shared by every command that
+/// verifies a bundle before acting on it.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct VerifyFlags {
+    /// Directory of public keys: `<name>.pub` supplies the policy's key `<name>`; other keys there
+    /// are known but untrusted (used to name who signed).
+    #[arg(long, value_name = "DIR")]
+    pub keys: Option<PathBuf>,
+    /// Pins file: `registry/repo[:tag]@sha256:<hex>` per line.
+    #[arg(long, value_name = "FILE")]
+    pub pins: Option<PathBuf>,
+    /// Public key that signed the lock (requires DIR/airlock.lock.dsse.json).
+    #[arg(long, value_name = "PUB")]
+    pub capture_key: Option<PathBuf>,
+    /// Verification time (RFC 3339), default now.
+    #[arg(long, value_name = "RFC3339")]
+    pub at: Option<String>,
+    /// The source repository (`REGISTRY/REPO`) of entries whose ref name is a bare tag, as in
+    /// layouts written by `skopeo copy … oci:DIR:TAG`. Never guessed otherwise.
+    #[arg(long, value_name = "REGISTRY/REPO")]
+    pub source_prefix: Option<String>,
+}
+
+/// `--at`, checked, or now.
+pub fn verification_time(at: Option<&str>) -> Result<String, Fatal> {
+    match at {
+        Some(t) => {
+            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                .map_err(|e| {
+                    Fatal(format!(
+                        "--at {t:?}: expected RFC 3339 (e.g. 2026-01-31T12:00:00Z): {e}"
+                    ))
+                })?;
+            Ok(t.to_string())
+        }
+        None => Ok(common::now_rfc3339()),
+    }
+}
+
+/// `--source-prefix`, checked: a repository without tag or digest.
+pub fn source_prefix(given: Option<&str>) -> Result<Option<String>, Fatal> {
+    let Some(p) = given else {
+        return Ok(None);
+    };
+    match airlock::oci::Reference::parse(p) {
+        Ok(r)
+            if r.digest().is_none()
+                && p.contains('/')
+                && !p.rsplit('/').next().is_some_and(|last| last.contains(':')) =>
+        {
+            Ok(Some(r.repository()))
+        }
+        _ => Err(Fatal(format!(
+            "--source-prefix {p:?}: expected a repository REGISTRY/REPO (e.g. quay.io/team/app), without a tag or digest"
+        ))),
+    }
+}
+
+/// Verify a bundle directory offline, as `airlock verify DIR --policy FILE` does.
+pub fn verify_dir(
+    dir: &Path,
+    policy_path: &Path,
+    flags: &VerifyFlags,
+    lock_override: Option<&Path>,
+    base: Option<&Path>,
+    jobs: usize,
+) -> Result<(Report, Policy), Fatal> {
+    let (policy, keys_map, known) =
+        common::load_policy_and_keys(policy_path, flags.keys.as_deref())?;
+    let pins = common::load_pins(flags.pins.as_deref())?;
+    let at = verification_time(flags.at.as_deref())?;
+    let prefix = source_prefix(flags.source_prefix.as_deref())?;
+    let lock_path = lock_override
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| dir.join(layout::LOCK_FILE));
+    // A FIFO, device or symlink in place of the lock is exit 2 (never a hang, never "absent").
+    let lock_bytes = common::read_bundle_file(&lock_path, airlock::lock::MAX_LOCK_BYTES as u64)?;
+    if lock_bytes.is_none() && lock_override.is_some() {
+        return Err(Fatal(format!(
+            "--lock {}: no such file",
+            lock_path.display()
+        )));
+    }
+    let envelope = common::read_bundle_file(
+        &dir.join(layout::LOCK_DSSE_FILE),
+        2 * airlock::lock::MAX_LOCK_BYTES as u64,
+    )?;
+    let capture_key = match &flags.capture_key {
+        Some(p) => Some(keys::load_public_key_file(p)?),
+        None => None,
+    };
+    let trust = Trust {
+        trusted_roots: common::load_trusted_roots(&policy)?,
+        keys: keys_map,
+        known_keys: known,
+        lock: LockInput {
+            source: lock_path.display().to_string(),
+            bytes: lock_bytes,
+            envelope,
+            capture_key,
+        },
+        pins,
+    };
+    let shown = super::progress::Progress::start("verify");
+    let mut view = match base {
+        Some(b) => airlock::delta::load_view_with_base(dir, b, jobs),
+        None => load_view(dir, jobs),
+    };
+    // Items: manifests and blobs checked; bytes: the distinct blobs hashed.
+    let mut blobs = std::collections::BTreeMap::new();
+    for m in view.manifests.values() {
+        for b in m.blob_descriptors() {
+            blobs.insert(b.digest.clone(), b.size);
+        }
+    }
+    let items = (view.manifests.len() + blobs.len()) as u64;
+    shown.planned(items, 0);
+    shown.items_done(items);
+    shown.bytes(blobs.values().sum());
+    shown.finish();
+    view.source_prefix = prefix;
+    let mut report = verify(&view, &policy, &trust, &at);
+    // Helm chart provenance (.prov) is read from the bundle's blobs, base included.
+    if policy.rules.iter().any(|r| r.helm.is_some()) {
+        let delta = Layout::open(dir)?;
+        match base {
+            Some(b) => {
+                let base = Layout::open(b)?;
+                let union = airlock::delta::Union {
+                    delta: &delta,
+                    base: &base,
+                };
+                super::charts::add_chart_provenance(&mut report, &policy, &view, &union)?;
+            }
+            None => super::charts::add_chart_provenance(&mut report, &policy, &view, &delta)?,
+        }
+    }
+    // A delta bundle names its base; without the base it cannot be judged complete.
+    let delta = airlock::delta::base_findings(
+        trust.lock.bytes.as_deref(),
+        base,
+        &dir.display().to_string(),
+    );
+    if !delta.is_empty() {
+        report.findings.extend(delta);
+        report.finalise();
+    }
+    common::record_inputs(&mut report, &policy, flags.pins.as_deref());
+    Ok((report, policy))
+}
+
+/// Which images may go further, and why.
+#[derive(Debug)]
+pub struct Verdict {
+    /// Source reference (as captured) -> digest, of every image whose result is pass.
+    pub passed: BTreeMap<String, Digest>,
+    /// Images that did not pass, with their error findings.
+    pub failed: Vec<(String, String, Vec<Finding>)>,
+    /// `sha256:` of the report bytes the verdict came from.
+    pub report_digest: Digest,
+    /// The report itself.
+    pub report: Report,
+}
+
+impl Verdict {
+    pub fn from_report(report: Report, bytes: &[u8]) -> Verdict {
+        let mut passed = BTreeMap::new();
+        let mut failed = Vec::new();
+        let global_errors: Vec<Finding> = report
+            .findings
+            .iter()
+            .filter(|f| f.is_error())
+            .cloned()
+            .collect();
+        for img in &report.images {
+            let ok = img.result == Outcome::Pass && global_errors.is_empty();
+            match (ok, Digest::parse(&img.digest)) {
+                (true, Ok(d)) => {
+                    passed.insert(img.r#ref.clone(), d);
+                }
+                _ => {
+                    let mut fs: Vec<Finding> = img
+                        .findings
+                        .iter()
+                        .filter(|f| f.is_error())
+                        .cloned()
+                        .collect();
+                    fs.extend(global_errors.iter().cloned());
+                    failed.push((img.r#ref.clone(), img.digest.clone(), fs));
+                }
+            }
+        }
+        Verdict {
+            passed,
+            failed,
+            report_digest: Digest::sha256_of(bytes),
+            report,
+        }
+    }
+}
+
+/// Verify now: the report's JSON bytes are what the verdict's digest names.
+pub fn verdict_by_verifying(
+    dir: &Path,
+    policy_path: &Path,
+    flags: &VerifyFlags,
+    jobs: usize,
+) -> Result<Verdict, Fatal> {
+    let (report, _) = verify_dir(dir, policy_path, flags, None, None, jobs)?;
+    let bytes = render::json(&report).into_bytes();
+    Ok(Verdict::from_report(report, &bytes))
+}
+
+/// A signed report from an earlier `verify --sign-key`: its signature, its policy digest and
+/// every digest in it are checked against the bundle (exit 2 when they do not hold).
+pub fn verdict_from_signed_report(
+    report_path: &Path,
+    report_key: &Path,
+    policy: Option<&Path>,
+    dir: Option<&Path>,
+) -> Result<Verdict, Fatal> {
+    let bytes = layout::read_regular_limited(report_path, vsa::MAX_REPORT_FILE_BYTES as u64)
+        .map_err(|e| Fatal(format!("--report {}: {e}", report_path.display())))?;
+    let key = keys::load_public_key_file(report_key)?;
+    let verified = vsa::verify(&bytes, &key).map_err(|e| {
+        Fatal(format!(
+            "--report {}: the signed report does not verify with --report-key {}: {e}; nothing was done",
+            report_path.display(),
+            report_key.display()
+        ))
+    })?;
+    let report = verified.report().clone();
+    // The policy the report was made under must be the one in force here.
+    let policy_path = policy
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(&report.policy.path));
+    // `Policy::load` reads the file within the policy size limit and hashes its exact bytes.
+    let in_force = Policy::load(&policy_path).map_err(|e| {
+        Fatal(format!(
+            "--report: cannot load the policy {} to check the report's policy digest ({e}); give --policy FILE",
+            policy_path.display()
+        ))
+    })?;
+    let want = in_force.sha256.clone();
+    if want.trim_start_matches("sha256:") != report.policy.sha256.trim_start_matches("sha256:") {
+        return Err(Fatal(format!(
+            "--report {}: the report was made under a policy with sha256 {}, but {} has {want}; verify again under the policy in force",
+            report_path.display(),
+            report.policy.sha256,
+            policy_path.display()
+        )));
+    }
+    if let Some(dir) = dir {
+        check_report_matches_bundle(&report, dir).map_err(|e| {
+            Fatal(format!(
+                "--report {}: {e}; the report is not about this bundle",
+                report_path.display()
+            ))
+        })?;
+    }
+    Ok(Verdict::from_report(report, &bytes))
+}
+
+/// Every image the report names is in the bundle's index.json under the same name and digest,
+/// and the lock is the one the report saw.
+fn check_report_matches_bundle(report: &Report, dir: &Path) -> Result<(), String> {
+    let index = layout::Layout::open(dir)
+        .and_then(|l| l.read_index())
+        .map_err(|e| e.to_string())?;
+    let mut named: BTreeMap<String, Digest> = BTreeMap::new();
+    for e in index.child_descriptors() {
+        if let Some(n) = e.annotation(ANNOTATION_REF_NAME) {
+            named.insert(n.to_string(), e.digest.clone());
+        }
+    }
+    for img in &report.images {
+        match named.get(&img.r#ref) {
+            Some(d) if d.to_string() == img.digest => {}
+            Some(d) => {
+                return Err(format!(
+                    "it says {} is {}, the bundle holds {d}",
+                    img.r#ref, img.digest
+                ))
+            }
+            None => {
+                return Err(format!(
+                    "it names {}, which the bundle does not hold",
+                    img.r#ref
+                ))
+            }
+        }
+    }
+    if let Some(want) = &report.inputs.lock_sha256 {
+        // Regular files only, within the lock limit (a FIFO here must not hang push).
+        let have = match layout::read_regular_limited(
+            &dir.join(layout::LOCK_FILE),
+            airlock::lock::MAX_LOCK_BYTES as u64,
+        ) {
+            Ok(b) => Digest::sha256_of(&b).to_string(),
+            Err(layout::LayoutError::Missing { .. }) => "no lock".into(),
+            Err(e) => return Err(e.to_string()),
+        };
+        if &have != want {
+            return Err(format!(
+                "it was made with lock {want}, the bundle's lock is {have}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `--report FILE --report-key PUB` / `--no-verify`, for commands that act on pushed images.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ReportVerdictFlags {
+    /// A signed report from `airlock verify --sign-key`: only images it passed are used.
+    #[arg(long = "report", value_name = "FILE", requires = "report_key")]
+    pub verdict_report: Option<PathBuf>,
+    /// Public key that signed --report.
+    #[arg(long, value_name = "PUB", requires = "verdict_report")]
+    pub report_key: Option<PathBuf>,
+    /// Use every image without a verdict (recorded as unverified). Not for production.
+    #[arg(long, conflicts_with = "verdict_report")]
+    pub no_verify: bool,
+}
+
+/// The source references admission and preflight may use: those with verdict `pass` in the
+/// mapping, or passed by `--report`; `None` with `--no-verify` (everything). No verdict source
+/// at all is an error (exit 2) that names the three ways to give one.
+pub fn passed_sources(
+    flags: &ReportVerdictFlags,
+    mapping: Option<&airlock::mapping::Mapping>,
+    policy: Option<&Path>,
+    command: &str,
+) -> Result<Option<std::collections::BTreeSet<String>>, Fatal> {
+    use airlock::mapping::MappedVerdict;
+    if flags.no_verify {
+        return Ok(None);
+    }
+    if let (Some(r), Some(k)) = (&flags.verdict_report, &flags.report_key) {
+        let v = verdict_from_signed_report(r, k, policy, None)?;
+        return Ok(Some(v.passed.into_keys().collect()));
+    }
+    match mapping {
+        Some(m) if m.images.iter().any(|i| i.verdict.is_some()) => Ok(Some(
+            m.images
+                .iter()
+                .filter(|i| i.verdict == Some(MappedVerdict::Pass))
+                .map(|i| i.source.clone())
+                .collect(),
+        )),
+        _ => Err(Fatal(format!(
+            "{command} needs a verdict: a mapping written by `airlock push --policy` or \
+             `--report` (its entries carry verdict: pass), --report FILE --report-key PUB (a \
+             signed report from `airlock verify --sign-key`), or --no-verify"
+        ))),
+    }
+}

@@ -1,0 +1,663 @@
+//! pack / unpack / verify straight from the archive, against a bundle captured from the real
+//! `docker-registry`: round trip byte for byte, a damaged or missing chunk, hostile members, a
+//! signed chunk list.
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::keys::TestKey;
+use common::registry::{Flavour, Registry};
+use common::scenarios::publish_full;
+use serde_json::Value;
+
+const REPO: &str = "team/app";
+
+fn airlock() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("airlock").unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+fn policy(dir: &Path, key: &TestKey, reg: &Registry) -> PathBuf {
+    fs::write(dir.join("release.pub"), key.public_key_pem()).unwrap();
+    let p = dir.join("policy.yaml");
+    fs::write(
+        &p,
+        format!(
+            "apiVersion: airlock/v1\nkind: Policy\nkeys:\n  release: release.pub\nrules:\n  - match: [\"{host}/team/**\"]\n    signatures:\n      keys: [release]\n    attestations:\n      - predicateType: https://slsa.dev/provenance/v1\n        keys: [release]\n    sbom: required\n    platforms: [linux/amd64, linux/arm64]\n",
+            host = reg.host
+        ),
+    )
+    .unwrap();
+    p
+}
+
+/// A captured bundle of the full scenario, in `tmp/bundle`.
+fn captured(tmp: &Path) -> (Registry, TestKey, PathBuf) {
+    let reg = Registry::start(Flavour::Plain);
+    let key = TestKey::generate();
+    publish_full(&reg, &key, REPO, "v1");
+    let out = tmp.join("bundle");
+    let o = reg.capture(&[reg.image_ref(REPO, "v1")], &out, &[]);
+    assert_eq!(o.status.code(), Some(0), "capture: {}", stderr(&o));
+    (reg, key, out)
+}
+
+fn pack(dir: &Path, file: &Path, extra: &[&str]) {
+    let o = airlock()
+        .arg("pack")
+        .arg(dir)
+        .arg("-o")
+        .arg(file)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "pack: {}", stderr(&o));
+}
+
+fn unpack(list: &Path, out: &Path, extra: &[&str]) -> Output {
+    airlock()
+        .arg("unpack")
+        .arg(list)
+        .arg("-o")
+        .arg(out)
+        .args(["--format", "json"])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn verify(target: &Path, policy: &Path) -> Output {
+    airlock()
+        .arg("verify")
+        .arg(target)
+        .arg("--policy")
+        .arg(policy)
+        .args(["--format", "json"])
+        .output()
+        .unwrap()
+}
+
+/// Every file under `dir` (relative path → sha256).
+fn tree(dir: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let ft = e.file_type().unwrap();
+            if ft.is_dir() {
+                stack.push(e.path());
+            } else if e.file_name() == ".airlock.flock" {
+                // The advisory lock file of capture/push: not bundle content, never packed.
+                continue;
+            } else {
+                let rel = e.path().strip_prefix(dir).unwrap().display().to_string();
+                out.insert(
+                    rel,
+                    common::content::sha256_hex(&fs::read(e.path()).unwrap()),
+                );
+            }
+        }
+    }
+    out
+}
+
+fn codes(stdout: &[u8]) -> Vec<(String, String)> {
+    let v: Value = serde_json::from_slice(stdout).unwrap_or(Value::Null);
+    let mut out = Vec::new();
+    let mut push = |f: &Value| {
+        out.push((
+            f["code"].as_str().unwrap_or("").to_string(),
+            f["subject"].as_str().unwrap_or("").to_string(),
+        ))
+    };
+    for f in v["findings"].as_array().into_iter().flatten() {
+        push(f);
+    }
+    for i in v["images"].as_array().into_iter().flatten() {
+        for f in i["findings"].as_array().into_iter().flatten() {
+            push(f);
+        }
+    }
+    out
+}
+
+fn chunk_list(list: &Path) -> Value {
+    serde_json::from_slice(&fs::read(list).unwrap()).unwrap()
+}
+
+/// The verdict of a report without where the bundle came from.
+fn verdict(stdout: &[u8]) -> Value {
+    let mut v: Value = serde_json::from_slice(stdout).unwrap();
+    v["inputs"]["bundle"] = Value::Null;
+    v["time"] = Value::Null;
+    v
+}
+
+#[test]
+fn pack_with_chunk_size_then_unpack_is_byte_identical_and_verifies_like_the_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (reg, key, bundle) = captured(tmp.path());
+    let pol = policy(tmp.path(), &key, &reg);
+    let file = tmp.path().join("media/bundle.tar");
+    fs::create_dir_all(file.parent().unwrap()).unwrap();
+    pack(&bundle, &file, &["--chunk-size", "32K"]);
+    let list_path = tmp.path().join("media/bundle.tar.chunks.json");
+    let list = chunk_list(&list_path);
+    assert_eq!(list["schema"], "airlock.chunks/v1");
+    let chunks = list["chunks"].as_array().unwrap();
+    assert!(chunks.len() >= 3, "{list}");
+    assert_eq!(chunks[0]["name"], "bundle.tar.001");
+    assert_eq!(chunks[1]["name"], "bundle.tar.002");
+    let mut whole = Vec::new();
+    for c in chunks {
+        let bytes = fs::read(tmp.path().join("media").join(c["name"].as_str().unwrap())).unwrap();
+        assert!(bytes.len() as u64 <= 32 * 1024);
+        assert_eq!(bytes.len() as u64, c["size"].as_u64().unwrap());
+        assert_eq!(
+            format!("sha256:{}", common::content::sha256_hex(&bytes)),
+            c["sha256"].as_str().unwrap()
+        );
+        whole.extend(bytes);
+    }
+    assert_eq!(whole.len() as u64, list["size"].as_u64().unwrap());
+    assert_eq!(
+        format!("sha256:{}", common::content::sha256_hex(&whole)),
+        list["sha256"].as_str().unwrap()
+    );
+    assert_eq!(
+        format!(
+            "sha256:{}",
+            common::content::sha256_hex(&fs::read(bundle.join("airlock.lock.json")).unwrap())
+        ),
+        list["lockSha256"].as_str().unwrap()
+    );
+    // Packing again gives the same bytes.
+    let again = tmp.path().join("again.tar");
+    pack(&bundle, &again, &["--chunk-size", "32K"]);
+    assert_eq!(
+        chunk_list(&tmp.path().join("again.tar.chunks.json"))["sha256"],
+        list["sha256"]
+    );
+
+    let out = tmp.path().join("unpacked");
+    let o = unpack(&list_path, &out, &[]);
+    assert_eq!(o.status.code(), Some(0), "unpack: {}", stderr(&o));
+    assert_eq!(tree(&out), tree(&bundle));
+
+    let image = reg.image_ref(REPO, "v1");
+    let s = std::process::Command::new("skopeo")
+        .args(["inspect", "--raw"])
+        .arg(format!("oci:{}:{image}", out.display()))
+        .output()
+        .expect("skopeo");
+    assert!(
+        s.status.success(),
+        "skopeo: {}",
+        String::from_utf8_lossy(&s.stderr)
+    );
+
+    let from_dir = verify(&out, &pol);
+    assert_eq!(
+        from_dir.status.code(),
+        Some(0),
+        "verify dir: {}",
+        String::from_utf8_lossy(&from_dir.stdout)
+    );
+    let from_list = verify(&list_path, &pol);
+    assert_eq!(
+        from_list.status.code(),
+        Some(0),
+        "verify list: {}",
+        String::from_utf8_lossy(&from_list.stdout)
+    );
+    let (a, b) = (verdict(&from_dir.stdout), verdict(&from_list.stdout));
+    assert_eq!(a["images"], b["images"]);
+    assert_eq!(a["findings"], b["findings"]);
+    assert_eq!(a["summary"], b["summary"]);
+
+    // A single-file pack (no --chunk-size) is one chunk named FILE, verified as a plain tar too.
+    let single = tmp.path().join("one.tar");
+    pack(&bundle, &single, &[]);
+    let l1 = chunk_list(&tmp.path().join("one.tar.chunks.json"));
+    assert_eq!(l1["chunks"].as_array().unwrap().len(), 1);
+    assert_eq!(l1["chunks"][0]["name"], "one.tar");
+    assert_eq!(l1["sha256"], list["sha256"]);
+    fs::remove_file(tmp.path().join("one.tar.chunks.json")).unwrap();
+    let plain = verify(&single, &pol);
+    assert_eq!(
+        plain.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&plain.stdout)
+    );
+    assert_eq!(verdict(&plain.stdout)["images"], a["images"]);
+}
+
+/// Where each blob's data ends in the tar stream.
+fn blob_ends(whole: &[u8]) -> BTreeMap<String, u64> {
+    let mut ar = tar::Archive::new(whole);
+    let mut out = BTreeMap::new();
+    for e in ar.entries().unwrap() {
+        let e = e.unwrap();
+        let p = e.path().unwrap().display().to_string();
+        if let Some(hex) = p.strip_prefix("blobs/sha256/") {
+            out.insert(hex.to_string(), e.raw_file_position() + e.size());
+        }
+    }
+    out
+}
+
+#[test]
+fn flipped_byte_in_chunk_002_is_chunk_digest_mismatch_and_deleted_003_is_chunk_missing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (reg, key, bundle) = captured(tmp.path());
+    let pol = policy(tmp.path(), &key, &reg);
+    let file = tmp.path().join("b.tar");
+    pack(&bundle, &file, &["--chunk-size", "32K"]);
+    let list_path = tmp.path().join("b.tar.chunks.json");
+    let list = chunk_list(&list_path);
+    let chunks = list["chunks"].as_array().unwrap();
+    assert!(chunks.len() >= 4, "{list}");
+    let chunk1 = chunks[0]["size"].as_u64().unwrap();
+    let mut whole = Vec::new();
+    for c in chunks {
+        whole.extend(fs::read(tmp.path().join(c["name"].as_str().unwrap())).unwrap());
+    }
+    let ends = blob_ends(&whole);
+
+    let c2 = tmp.path().join("b.tar.002");
+    let good = fs::read(&c2).unwrap();
+    let mut bad = good.clone();
+    bad[good.len() / 2] ^= 0x01;
+    fs::write(&c2, &bad).unwrap();
+    let out = tmp.path().join("out");
+    let o = unpack(&list_path, &out, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(
+        codes(&o.stdout),
+        vec![("chunk-digest-mismatch".to_string(), "b.tar.002".to_string())]
+    );
+    // Nothing from chunk 2 or later: every blob written ends inside chunk 1.
+    let written: Vec<String> = fs::read_dir(out.join("blobs/sha256"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    for hex in &written {
+        assert!(
+            ends[hex] <= chunk1,
+            "{hex} ends at {} past chunk 1 ({chunk1})",
+            ends[hex]
+        );
+    }
+    // Verify straight from the damaged list fails the same way.
+    let v = verify(&list_path, &pol);
+    assert_eq!(v.status.code(), Some(1));
+    assert!(
+        codes(&v.stdout).contains(&("chunk-digest-mismatch".to_string(), "b.tar.002".to_string()))
+    );
+
+    // Repaired chunk 2, deleted chunk 3.
+    fs::write(&c2, &good).unwrap();
+    let c3 = tmp.path().join("b.tar.003");
+    let c3_bytes = fs::read(&c3).unwrap();
+    fs::remove_file(&c3).unwrap();
+    let o = unpack(&list_path, &out, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(
+        codes(&o.stdout),
+        vec![("chunk-missing".to_string(), "b.tar.003".to_string())]
+    );
+
+    // Everything back: the re-run resumes and the result is the original bundle.
+    fs::write(&c3, &c3_bytes).unwrap();
+    let o = unpack(&list_path, &out, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("already present and kept"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(tree(&out), tree(&bundle));
+}
+
+fn hostile_tar(path: &Path, name: &str, kind: tar::EntryType) {
+    let mut out = Vec::new();
+    {
+        let mut b = tar::Builder::new(&mut out);
+        let mut h = tar::Header::new_ustar();
+        h.set_size(30);
+        h.set_mode(0o644);
+        b.append_data(
+            &mut h,
+            "oci-layout",
+            &br#"{"imageLayoutVersion":"1.0.0"}"#[..],
+        )
+        .unwrap();
+        let mut h = tar::Header::new_old();
+        h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+        h.set_entry_type(kind);
+        if kind == tar::EntryType::Symlink {
+            h.set_link_name("/etc/passwd").unwrap();
+        }
+        h.set_size(if kind == tar::EntryType::Regular {
+            2
+        } else {
+            0
+        });
+        h.set_mode(0o644);
+        h.set_cksum();
+        let data: &[u8] = if kind == tar::EntryType::Regular {
+            b"{}"
+        } else {
+            b""
+        };
+        b.append(&h, data).unwrap();
+        b.finish().unwrap();
+    }
+    fs::write(path, out).unwrap();
+}
+
+#[test]
+fn unpack_refuses_dotdot_absolute_symlink_and_macosx_members_with_archive_invalid() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (i, (name, kind)) in [
+        ("../x", tar::EntryType::Regular),
+        ("/tmp/airlock-absolute-x", tar::EntryType::Regular),
+        ("index.json", tar::EntryType::Symlink),
+        ("__MACOSX/._index.json", tar::EntryType::Regular),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let f = tmp.path().join(format!("h{i}.tar"));
+        hostile_tar(&f, name, kind);
+        let out = tmp.path().join(format!("w{i}/out"));
+        let o = unpack(&f, &out, &[]);
+        assert_eq!(o.status.code(), Some(1), "{name}: {}", stderr(&o));
+        let c = codes(&o.stdout);
+        assert_eq!(c.len(), 1, "{name}: {c:?}");
+        assert_eq!(c[0].0, "archive-invalid", "{name}");
+        assert!(!tmp.path().join(format!("w{i}/x")).exists());
+        assert!(!Path::new("/tmp/airlock-absolute-x").exists());
+        assert!(!out.join("index.json").exists());
+    }
+}
+
+#[test]
+fn signed_chunk_list_unpacks_with_its_key_and_is_chunks_invalid_with_another_or_when_edited() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_reg, _key, bundle) = captured(tmp.path());
+    let signer = TestKey::generate();
+    fs::write(tmp.path().join("pack.key"), signer.private_key_pem()).unwrap();
+    fs::write(tmp.path().join("pack.pub"), signer.public_key_pem()).unwrap();
+    fs::write(
+        tmp.path().join("other.pub"),
+        TestKey::generate().public_key_pem(),
+    )
+    .unwrap();
+    let file = tmp.path().join("s.tar");
+    let key_arg = tmp.path().join("pack.key").display().to_string();
+    pack(
+        &bundle,
+        &file,
+        &["--chunk-size", "1M", "--sign-key", &key_arg],
+    );
+    let list_path = tmp.path().join("s.tar.chunks.json");
+    assert!(tmp.path().join("s.tar.chunks.dsse.json").exists());
+    let pubk = tmp.path().join("pack.pub").display().to_string();
+    let other = tmp.path().join("other.pub").display().to_string();
+
+    let o = unpack(&list_path, &tmp.path().join("good"), &["--key", &pubk]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    let o = unpack(&list_path, &tmp.path().join("wrong"), &["--key", &other]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(codes(&o.stdout)[0].0, "chunks-invalid");
+    assert!(!tmp.path().join("wrong").exists());
+
+    let mut edited = chunk_list(&list_path);
+    edited["size"] = Value::from(edited["size"].as_u64().unwrap());
+    edited["lockSha256"] = Value::from(format!("sha256:{}", "0".repeat(64)));
+    fs::write(&list_path, serde_json::to_vec_pretty(&edited).unwrap()).unwrap();
+    let o = unpack(&list_path, &tmp.path().join("edited"), &["--key", &pubk]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(codes(&o.stdout)[0].0, "chunks-invalid");
+}
+
+fn lock_images(dir: &Path) -> Vec<(String, String)> {
+    let l: Value =
+        serde_json::from_slice(&fs::read(dir.join("airlock.lock.json")).unwrap()).unwrap();
+    let mut v: Vec<(String, String)> = l["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["ref"].as_str().unwrap().to_string(),
+                i["digest"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn three_shards_merged_give_the_same_lock_images_and_digests_as_one_capture() {
+    let reg = Registry::start(Flavour::Plain);
+    let fx = reg.fixtures();
+    let mut refs = Vec::new();
+    for (repo, tags) in [
+        ("team/a", &["v1", "v2"][..]),
+        ("team/b", &["v1"][..]),
+        ("team/c", &["v1"][..]),
+        ("team/d", &["v1", "v2", "v3"][..]),
+        ("team/e", &["v1"][..]),
+    ] {
+        for t in tags {
+            fx.image(
+                repo,
+                t,
+                &[
+                    format!("{repo}:{t} layer").into_bytes(),
+                    b"shared base".to_vec(),
+                ],
+            );
+            refs.push(reg.image_ref(repo, t));
+        }
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let list = tmp.path().join("images.txt");
+    fs::write(&list, refs.join("\n")).unwrap();
+    let list_arg = list.display().to_string();
+    let whole = tmp.path().join("whole");
+    let o = reg.capture(&[], &whole, &["-f", &list_arg]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let mut shard_dirs = Vec::new();
+    let mut repos_seen: Vec<Vec<String>> = Vec::new();
+    for i in 1..=3 {
+        let d = tmp.path().join(format!("shard{i}"));
+        let shard = format!("{i}/3");
+        let o = reg.capture(&[], &d, &["-f", &list_arg, "--shard", &shard]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let imgs = lock_images(&d);
+        assert!(!imgs.is_empty());
+        let mut repos: Vec<String> = imgs
+            .iter()
+            .map(|(r, _)| r.rsplit_once(':').unwrap().0.to_string())
+            .collect();
+        repos.dedup();
+        repos_seen.push(repos);
+        shard_dirs.push(d);
+    }
+    // A repository's tags stay in one shard.
+    let all: Vec<&String> = repos_seen.iter().flatten().collect();
+    let distinct: std::collections::BTreeSet<&String> = all.iter().copied().collect();
+    assert_eq!(all.len(), distinct.len(), "{repos_seen:?}");
+    let merged = tmp.path().join("merged");
+    let o = airlock()
+        .arg("merge")
+        .args(&shard_dirs)
+        .arg("-o")
+        .arg(&merged)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(lock_images(&merged), lock_images(&whole));
+    // The merged bundle holds exactly the blobs of the single capture.
+    let blobs = |d: &Path| -> Vec<String> {
+        let mut v: Vec<String> = tree(&d.join("blobs")).into_keys().collect();
+        v.sort();
+        v
+    };
+    assert_eq!(blobs(&merged), blobs(&whole));
+    for r in &refs {
+        let s = std::process::Command::new("skopeo")
+            .args(["inspect", "--raw"])
+            .arg(format!("oci:{}:{r}", merged.display()))
+            .output()
+            .expect("skopeo");
+        assert!(
+            s.status.success(),
+            "{r}: {}",
+            String::from_utf8_lossy(&s.stderr)
+        );
+    }
+}
+
+fn blob_set(dir: &Path) -> std::collections::BTreeSet<String> {
+    fs::read_dir(dir.join("blobs/sha256"))
+        .unwrap()
+        .map(|e| format!("sha256:{}", e.unwrap().file_name().to_string_lossy()))
+        .collect()
+}
+
+fn allow_all(dir: &Path) -> PathBuf {
+    let p = dir.join("allow.yaml");
+    fs::write(
+        &p,
+        "apiVersion: airlock/v1\nkind: Policy\nrules:\n  - match: [\"**\"]\n    signatures: none\n",
+    )
+    .unwrap();
+    p
+}
+
+#[test]
+fn delta_of_release_2_holds_only_new_blobs_and_verifies_only_with_its_base() {
+    let reg = Registry::start(Flavour::Plain);
+    let fx = reg.fixtures();
+    let base_layer = common::content::deterministic_bytes(7, 40 * 1024);
+    let a1 = fx.image(
+        "team/a",
+        "v1",
+        &[base_layer.clone(), b"a layer, release 1".to_vec()],
+    );
+    let b1 = fx.image("team/b", "v1", &[base_layer.clone(), b"b layer".to_vec()]);
+    let tmp = tempfile::tempdir().unwrap();
+    let pol = allow_all(tmp.path());
+    let r1 = tmp.path().join("release1");
+    let refs1 = vec![reg.image_ref("team/a", "v1"), reg.image_ref("team/b", "v1")];
+    let o = reg.capture(&refs1, &r1, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    // Release 2: team/a changes one layer; team/b is unchanged.
+    let a2 = fx.image(
+        "team/a",
+        "v2",
+        &[base_layer.clone(), b"a layer, release 2".to_vec()],
+    );
+    let refs2 = vec![reg.image_ref("team/a", "v2"), reg.image_ref("team/b", "v1")];
+    let full2 = tmp.path().join("full2");
+    let o = reg.capture(&refs2, &full2, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let delta = tmp.path().join("delta2");
+    let base_lock = r1.join("airlock.lock.json").display().to_string();
+    let o = reg.capture(&refs2, &delta, &["--base", &base_lock]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    // The delta holds exactly the blobs release 1 lacks: a2's new layer, config and manifest.
+    let want: std::collections::BTreeSet<String> = blob_set(&full2)
+        .difference(&blob_set(&r1))
+        .cloned()
+        .collect();
+    let mut expected = std::collections::BTreeSet::new();
+    expected.insert(a2.digest.clone());
+    expected.insert(a2.config_digest.clone());
+    expected.insert(a2.layer_digests[1].clone());
+    assert_eq!(want, expected);
+    assert_eq!(blob_set(&delta), expected);
+    assert!(!blob_set(&delta).contains(&b1.digest));
+    assert!(!blob_set(&delta).contains(&a1.layer_digests[0]));
+
+    // The lock lists every blob, marks the base's, and records the base lock's digest.
+    let l: Value =
+        serde_json::from_slice(&fs::read(delta.join("airlock.lock.json")).unwrap()).unwrap();
+    let base_sha = format!(
+        "sha256:{}",
+        common::content::sha256_hex(&fs::read(r1.join("airlock.lock.json")).unwrap())
+    );
+    assert_eq!(l["base"]["sha256"], base_sha);
+    let listed: std::collections::BTreeSet<String> = l["blobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["digest"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(listed, blob_set(&full2));
+    for b in l["blobs"].as_array().unwrap() {
+        let d = b["digest"].as_str().unwrap();
+        assert_eq!(
+            b["base"].as_bool().unwrap_or(false),
+            !expected.contains(d),
+            "{d}"
+        );
+    }
+
+    let v = verify(&delta, &pol);
+    assert_eq!(v.status.code(), Some(1));
+    let c = codes(&v.stdout);
+    let base_required: Vec<&(String, String)> = c
+        .iter()
+        .filter(|(code, _)| code == "base-required")
+        .collect();
+    assert_eq!(base_required.len(), 1, "{c:?}");
+    assert!(String::from_utf8_lossy(&v.stdout).contains(&base_sha));
+
+    let v = airlock()
+        .arg("verify")
+        .arg(&delta)
+        .arg("--base")
+        .arg(&r1)
+        .arg("--policy")
+        .arg(&pol)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        v.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&v.stdout)
+    );
+
+    // Another base than the one captured against is base-required as well.
+    let v = airlock()
+        .arg("verify")
+        .arg(&delta)
+        .arg("--base")
+        .arg(&full2)
+        .arg("--policy")
+        .arg(&pol)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(v.status.code(), Some(1));
+    assert!(codes(&v.stdout).iter().any(|(c, _)| c == "base-required"));
+}
