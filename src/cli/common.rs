@@ -209,14 +209,95 @@ pub fn load_policy_and_keys(policy: &Path, keys_dir: Option<&Path>) -> Result<Lo
     Ok((policy, keys, known))
 }
 
-/// Load the Sigstore trusted roots the policy names (`trustedRoots`), by name. Each file is
-/// parsed and its verifier prepared now, so a bad root stops the command (exit 2) before any
-/// verification or network access. Files only: nothing is fetched (no TUF).
+/// Load the Sigstore trusted roots the policy names (`trustedRoots`), by name, for a command
+/// without a verification time of its own (now). Each file is parsed and its verifier prepared
+/// now, so a bad root stops the command (exit 2) before any verification or network access.
+/// Files only: nothing is fetched. A TUF entry that does not verify stops the command too (use
+/// `verify` to get it as a finding).
 pub fn load_trusted_roots(
     policy: &Policy,
 ) -> Result<BTreeMap<String, airlock::trust::sigstore::TrustedRoot>, Fatal> {
+    let (roots, findings) = load_trusted_roots_at(policy, &now_rfc3339())?;
+    if let Some(f) = findings.first() {
+        return Err(Fatal(format!(
+            "policy {}: {}: {} [{}]",
+            policy.source.display(),
+            f.subject,
+            f.message,
+            f.code.as_str()
+        )));
+    }
+    Ok(roots)
+}
+
+/// As [`load_trusted_roots`], at verification time `at` (RFC 3339). A TUF entry
+/// (`{tuf, root, maxAge}`) is verified offline at `at`; when it does not verify it is left out
+/// and returned as a finding (`trust-root-invalid` / `trust-root-stale`, subject
+/// `trustedRoots.NAME`) for the report.
+pub fn load_trusted_roots_at(
+    policy: &Policy,
+    at: &str,
+) -> Result<
+    (
+        BTreeMap<String, airlock::trust::sigstore::TrustedRoot>,
+        Vec<airlock::report::Finding>,
+    ),
+    Fatal,
+> {
+    let at_unix = airlock::trust::sigstore::parse_rfc3339(at)
+        .ok_or_else(|| Fatal(format!("verification time {at:?} is not RFC 3339")))?;
     let mut roots = BTreeMap::new();
+    let mut findings = Vec::new();
     for (name, path) in &policy.trusted_roots {
+        if let Some(src) = policy.trusted_roots_tuf.get(name) {
+            // When the snapshot was taken: the modification time of its timestamp.json, which
+            // TUF clients write on every refresh (used for maxAge only).
+            let fetched = std::fs::metadata(src.dir.join("timestamp.json"))
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_secs() as i64);
+            match airlock::trust::tuf::verify_snapshot(src, at_unix, fetched) {
+                Ok(v) => {
+                    let source = format!(
+                        "{} (TUF: {} target, root v{}, timestamp v{}, snapshot v{}, targets v{})",
+                        src.dir.display(),
+                        airlock::trust::tuf::TRUSTED_ROOT_TARGET,
+                        v.versions[0],
+                        v.versions[1],
+                        v.versions[2],
+                        v.versions[3]
+                    );
+                    match airlock::trust::sigstore::TrustedRoot::from_json(
+                        &v.trusted_root_json,
+                        &source,
+                    ) {
+                        Ok(r) => {
+                            roots.insert(name.clone(), r);
+                        }
+                        Err(e) => findings.push(airlock::report::Finding::error(
+                            airlock::report::Code::TrustRootInvalid,
+                            format!("trustedRoots.{name}"),
+                            e.to_string(),
+                        )),
+                    }
+                }
+                Err(airlock::trust::tuf::TufError::Unusable(m)) => {
+                    return Err(Fatal(format!(
+                        "policy {}: trusted root {name}: {m}",
+                        policy.source.display()
+                    )))
+                }
+                Err(airlock::trust::tuf::TufError::Finding(f)) => {
+                    findings.push(airlock::report::Finding::error(
+                        f.code,
+                        format!("trustedRoots.{name}"),
+                        f.message,
+                    ))
+                }
+            }
+            continue;
+        }
         let root = airlock::trust::sigstore::TrustedRoot::load(path).map_err(|e| {
             Fatal(format!(
                 "policy {}: trusted root {name}: {e}",
@@ -225,7 +306,7 @@ pub fn load_trusted_roots(
         })?;
         roots.insert(name.clone(), root);
     }
-    Ok(roots)
+    Ok((roots, findings))
 }
 
 /// Record in the report what else the decision depended on: the trusted roots' file digests and

@@ -107,8 +107,9 @@ pub fn verify_dir(
         Some(p) => Some(keys::load_public_key_file(p)?),
         None => None,
     };
+    let (trusted_roots, root_findings) = common::load_trusted_roots_at(&policy, &at)?;
     let trust = Trust {
-        trusted_roots: common::load_trusted_roots(&policy)?,
+        trusted_roots,
         keys: keys_map,
         known_keys: known,
         lock: LockInput {
@@ -144,8 +145,9 @@ pub fn verify_dir(
         base,
         &dir.display().to_string(),
     );
-    if !delta.is_empty() {
+    if !delta.is_empty() || !root_findings.is_empty() {
         report.findings.extend(delta);
+        report.findings.extend(root_findings);
         report.finalise();
     }
     common::record_inputs(&mut report, &policy, flags.pins.as_deref());
