@@ -849,7 +849,7 @@ pub enum RawTrustedRoot {
 }
 
 /// `{tuf: DIR, root: FILE, maxAge: DURATION}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTufRoot {
     pub tuf: FilePath,

@@ -95,7 +95,11 @@ pub fn verify_snapshot(
         .map_err(|e| invalid(&source.dir, error_chain(&e)))?;
 
     let roles = [
-        ("root", repo.root().signed.expires, repo.root().signed.version.get()),
+        (
+            "root",
+            repo.root().signed.expires,
+            repo.root().signed.version.get(),
+        ),
         (
             "timestamp",
             repo.timestamp().signed.expires,
@@ -142,8 +146,8 @@ pub fn verify_snapshot(
             )));
         }
     }
-    let name = TargetName::new(TRUSTED_ROOT_TARGET)
-        .map_err(|e| invalid(&source.dir, error_chain(&e)))?;
+    let name =
+        TargetName::new(TRUSTED_ROOT_TARGET).map_err(|e| invalid(&source.dir, error_chain(&e)))?;
     let trusted_root_json = rt
         .block_on(async {
             match repo.read_target(&name).await? {
@@ -193,10 +197,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 fn read_limited(path: &Path, limit: usize) -> Result<Vec<u8>, String> {
     let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
     if meta.len() > limit as u64 {
-        return Err(format!(
-            "{} bytes, over the {limit}-byte limit",
-            meta.len()
-        ));
+        return Err(format!("{} bytes, over the {limit}-byte limit", meta.len()));
     }
     std::fs::read(path).map_err(|e| e.to_string())
 }
