@@ -138,6 +138,31 @@ pub struct Lock {
     /// Every blob (manifests included) the bundle's images need, and which of them the base holds.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub blobs: Vec<LockedBlob>,
+    /// A TUF repository snapshot carried in the bundle (`capture --tuf DIR`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tuf: Option<LockedTuf>,
+}
+
+/// Directory of the bundle that holds the TUF repository snapshot of `capture --tuf`.
+pub const BUNDLE_TUF_DIR: &str = "tuf";
+
+/// A TUF repository snapshot copied into the bundle: where it came from and every file's digest.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockedTuf {
+    /// `DIR` as given to `capture --tuf`.
+    pub source: String,
+    /// The bundle directory it was copied to (`tuf`).
+    pub dir: String,
+    /// Every file, by path relative to `dir` (`timestamp.json`, `targets/<sha256>.NAME`, ...).
+    pub files: Vec<LockedFile>,
+}
+
+/// One file of the bundle that is not a blob.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockedFile {
+    pub path: String,
+    pub digest: Digest,
+    pub size: u64,
 }
 
 /// The base of a delta bundle.
@@ -185,6 +210,7 @@ impl Lock {
             base: None,
             blobs: Vec::new(),
             missing: Vec::new(),
+            tuf: None,
         }
     }
     /// Parse a lock. airlock's own schema is parsed strictly. A lock written by another tool

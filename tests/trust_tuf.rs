@@ -6,8 +6,16 @@
 //! `testdata/vectors/` (provenance in its INDEX.md). Each case is also judged by an independent
 //! TUF client, python-tuf (`scripts/tuf_check.py`; scripts/test.sh installs `tuf`), which must
 //! agree: accepted, stale or invalid.
+//!
+//! Also here: `capture --tuf DIR` (the snapshot copied into the bundle, its digests in the lock,
+//! then used from the bundle), and JSON-lines trusted roots (several roots in one file).
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use common::registry::{Flavour, Registry};
+use serde_json::Value;
 
 const TUF: &str = "testdata/vectors/sigstore-python/test/assets/staging-tuf";
 const ROOT: &str =
@@ -163,4 +171,245 @@ fn one_flipped_byte_in_timestamp_snapshot_targets_or_trusted_root_fails_with_tru
         assert!(out.contains("trust-root-invalid"), "{file}: {out}");
         assert_eq!(python_tuf(&tuf, INSIDE), "invalid", "{file}");
     }
+}
+
+/// The staging snapshot's files, as `capture --tuf` must copy them.
+fn snapshot_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for sub in ["", "targets/"] {
+        for e in std::fs::read_dir(dir.join(sub)).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_file() {
+                let name = format!("{sub}{}", p.file_name().unwrap().to_string_lossy());
+                out.push((name, std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    common::content::sha256_hex(bytes)
+}
+
+/// A policy trusting the TUF snapshot in `tuf`, with one rule that lets `host`'s unsigned images
+/// through (the point is the trusted root, not the image).
+fn unsigned_policy(dir: &Path, tuf: &Path, host: &str) -> PathBuf {
+    let p = dir.join("policy.yaml");
+    std::fs::write(
+        &p,
+        format!(
+            "apiVersion: airlock/v1\nkind: Policy\ntrustedRoots:\n  staging:\n    tuf: {}\n    root: {}\n    maxAge: 720h\nrules:\n  - match: [\"{host}/**\"]\n    signatures: none\n",
+            tuf.display(),
+            repo(ROOT).display()
+        ),
+    )
+    .unwrap();
+    p
+}
+
+fn verify_dir(bundle: &Path, policy: &Path, at: &str) -> (i32, Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_airlock"))
+        .arg("verify")
+        .arg(bundle)
+        .arg("--policy")
+        .arg(policy)
+        .args(["--at", at, "--format", "json"])
+        .output()
+        .expect("run airlock");
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!(
+            "no JSON report: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), report)
+}
+
+/// (code, subject) of every report-level finding.
+fn global_findings(report: &Value) -> Vec<(String, String)> {
+    report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap_or("").to_string(),
+                f["subject"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn capture_tuf_copies_the_snapshot_into_the_bundle_records_its_digests_and_verify_uses_it() {
+    let reg = Registry::start(Flavour::Plain);
+    reg.fixtures()
+        .image("team/tool", "v1", &[b"tool layer".to_vec()]);
+    let t = tempfile::tempdir().unwrap();
+    let src = copy_snapshot(t.path());
+    let bundle = t.path().join("bundle");
+    let o = reg.capture(
+        &[reg.image_ref("team/tool", "v1")],
+        &bundle,
+        &["--tuf", src.to_str().unwrap()],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+
+    // Every file copied byte for byte, and recorded in the lock with its digest and size.
+    let expected = snapshot_files(&src);
+    assert_eq!(snapshot_files(&bundle.join("tuf")), expected);
+    let lock: Value =
+        serde_json::from_slice(&std::fs::read(bundle.join("airlock.lock.json")).unwrap()).unwrap();
+    assert_eq!(lock["tuf"]["source"], src.display().to_string());
+    assert_eq!(lock["tuf"]["dir"], "tuf");
+    let recorded: Vec<(String, String, u64)> = lock["tuf"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["digest"].as_str().unwrap().to_string(),
+                f["size"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String, u64)> = expected
+        .iter()
+        .map(|(p, b)| {
+            (
+                p.clone(),
+                format!("sha256:{}", sha256_hex(b)),
+                b.len() as u64,
+            )
+        })
+        .collect();
+    assert_eq!(recorded, want);
+
+    // The bundle's copy is the policy's trusted root: accepted inside its validity.
+    let policy = unsigned_policy(t.path(), &bundle.join("tuf"), &reg.host);
+    let (code, report) = verify_dir(&bundle, &policy, INSIDE);
+    assert_eq!(code, 0, "{report}");
+    assert!(global_findings(&report).is_empty(), "{report}");
+
+    // One byte of the carried trusted_root.json flipped: the lock check and the TUF check both
+    // say trust-root-invalid.
+    flip(&bundle.join("tuf").join(TRUSTED_ROOT_TARGET));
+    let (code, report) = verify_dir(&bundle, &policy, INSIDE);
+    assert_eq!(code, 1, "{report}");
+    let found = global_findings(&report);
+    assert!(
+        found.contains(&(
+            "trust-root-invalid".to_string(),
+            format!("tuf/{TRUSTED_ROOT_TARGET}")
+        )),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&(
+            "trust-root-invalid".to_string(),
+            "trustedRoots.staging".to_string()
+        )),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn capture_tuf_refuses_a_directory_without_timestamp_json_before_touching_the_network() {
+    let t = tempfile::tempdir().unwrap();
+    let empty = t.path().join("not-tuf");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_airlock"))
+        .args(["capture", "127.0.0.1:9/none/app:v1", "-o"])
+        .arg(t.path().join("bundle"))
+        .arg("--tuf")
+        .arg(&empty)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("has no timestamp.json"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON-lines trusted roots (GitHub's `gh attestation trusted-root` format).
+
+const HAPPY: &str =
+    "testdata/vectors/sigstore-conformance/test/assets/bundle-verify/happy-path-v0.3/bundle.sigstore.json";
+const A_TXT: &str = "testdata/vectors/sigstore-conformance/test/assets/bundle-verify/a.txt";
+const PROD_ROOT: &str =
+    "testdata/vectors/sigstore-python/sigstore/_store/https%3A%2F%2Ftuf-repo-cdn.sigstore.dev/trusted_root.json";
+const BEACON: &str = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
+const GHA: &str = "https://token.actions.githubusercontent.com";
+
+/// One compact JSON line per trusted root file.
+fn json_lines(dir: &Path, roots: &[&str]) -> PathBuf {
+    let mut text = String::new();
+    for r in roots {
+        let v: Value = serde_json::from_slice(&std::fs::read(repo(r)).unwrap()).unwrap();
+        text.push_str(&serde_json::to_string(&v).unwrap());
+        text.push('\n');
+    }
+    let p = dir.join("trusted_root.jsonl");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn verify_bundle_with(root: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_airlock"))
+        .arg("verify-bundle")
+        .arg("--bundle")
+        .arg(repo(HAPPY))
+        .args([
+            "--certificate-identity",
+            BEACON,
+            "--certificate-oidc-issuer",
+            GHA,
+        ])
+        .arg("--trusted-root")
+        .arg(root)
+        .args(["--at", "2024-03-20T00:00:00Z"])
+        .arg(repo(A_TXT))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn json_lines_trusted_root_verifies_with_any_of_its_roots() {
+    let t = tempfile::tempdir().unwrap();
+    let staging = format!("{TUF}/{TRUSTED_ROOT_TARGET}");
+    // The staging root first, the public-good root (that signed the bundle) second.
+    let both = json_lines(t.path(), &[&staging, PROD_ROOT]);
+    let o = verify_bundle_with(&both);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn json_lines_trusted_root_without_the_signing_root_fails_with_exit_1() {
+    let t = tempfile::tempdir().unwrap();
+    let staging = format!("{TUF}/{TRUSTED_ROOT_TARGET}");
+    let only_staging = json_lines(t.path(), &[&staging, &staging]);
+    let o = verify_bundle_with(&only_staging);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }

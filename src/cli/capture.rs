@@ -55,6 +55,11 @@ pub struct Args {
     /// held by the base) but not written; the lock records the base lock's sha256.
     #[arg(long, value_name = "OLD")]
     base: Option<PathBuf>,
+    /// Copy this TUF repository snapshot (timestamp.json, N.snapshot.json, N.targets.json,
+    /// N.root.json rotations, targets/) into the bundle's tuf/ directory and record every file's
+    /// digest in the lock, so the trust material crosses the gap inside the (signed) bundle.
+    #[arg(long, value_name = "DIR")]
+    tuf: Option<PathBuf>,
     #[command(flatten)]
     registry: RegistryFlags,
 }
@@ -132,6 +137,13 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         Some((p, _, _)) => common::load_trusted_roots(p)?,
         None => Default::default(),
     };
+    let tuf_files = match &a.tuf {
+        Some(d) => Some(
+            airlock::trust::tuf::read_snapshot_dir(d)
+                .map_err(|e| Fatal(format!("--tuf {}: {e}", d.display())))?,
+        ),
+        None => None,
+    };
     let sign_key = match &a.sign_key {
         Some(p) => Some(keys::load_signing_key_file(
             p,
@@ -163,8 +175,19 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         .worker_threads(a.jobs.clamp(4, 16))
         .enable_all()
         .build()?;
-    let outcome = rt.block_on(capture(&client, &layout, &refs, &opts, progress))?;
+    let mut outcome = rt.block_on(capture(&client, &layout, &refs, &opts, progress))?;
     shown.finish();
+    if let (Some(dir), Some(files)) = (&a.tuf, &tuf_files) {
+        let locked = write_tuf_copy(&a.output, dir, files)?;
+        eprintln!(
+            "copied the TUF snapshot {} ({} files) into {}",
+            dir.display(),
+            locked.files.len(),
+            a.output.join(&locked.dir).display()
+        );
+        outcome.lock.tuf = Some(locked);
+        layout::write_atomic(&a.output.join(layout::LOCK_FILE), &outcome.lock.to_json())?;
+    }
     if let Some(k) = &sign_key {
         let bytes = std::fs::read(a.output.join(layout::LOCK_FILE))?;
         let env = airlock::sign::sign_envelope(LOCK_PAYLOAD_TYPE, &bytes, k)?;
@@ -219,6 +242,38 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         print!("{}", String::from_utf8_lossy(&outcome.lock.to_json()));
     }
     Ok(if failed { EXIT_FAIL } else { EXIT_OK })
+}
+
+/// Write a TUF snapshot (read by `--tuf` before capture) into the bundle's `tuf/` directory,
+/// replacing an earlier copy, and describe it for the lock.
+fn write_tuf_copy(
+    bundle: &std::path::Path,
+    source: &std::path::Path,
+    files: &[(String, Vec<u8>)],
+) -> Result<airlock::lock::LockedTuf, Fatal> {
+    let root = bundle.join(airlock::lock::BUNDLE_TUF_DIR);
+    if root.exists() {
+        std::fs::remove_dir_all(&root).map_err(|e| Fatal(format!("{}: {e}", root.display())))?;
+    }
+    let mut locked = Vec::with_capacity(files.len());
+    for (rel, bytes) in files {
+        let path = root.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Fatal(format!("{}: {e}", parent.display())))?;
+        }
+        layout::write_atomic(&path, bytes)?;
+        locked.push(airlock::lock::LockedFile {
+            path: rel.clone(),
+            digest: airlock::oci::Digest::sha256_of(bytes),
+            size: bytes.len() as u64,
+        });
+    }
+    Ok(airlock::lock::LockedTuf {
+        source: source.display().to_string(),
+        dir: airlock::lock::BUNDLE_TUF_DIR.to_string(),
+        files: locked,
+    })
 }
 
 /// The base of a delta capture: its lock bytes' digest and the blobs it lists.

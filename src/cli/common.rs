@@ -217,7 +217,7 @@ pub fn load_policy_and_keys(policy: &Path, keys_dir: Option<&Path>) -> Result<Lo
 pub fn load_trusted_roots(
     policy: &Policy,
 ) -> Result<BTreeMap<String, airlock::trust::sigstore::TrustedRoot>, Fatal> {
-    let (roots, findings) = load_trusted_roots_at(policy, &now_rfc3339())?;
+    let (roots, findings) = load_trusted_roots_at(policy, &now_rfc3339(), None)?;
     if let Some(f) = findings.first() {
         return Err(Fatal(format!(
             "policy {}: {}: {} [{}]",
@@ -230,6 +230,59 @@ pub fn load_trusted_roots(
     Ok(roots)
 }
 
+/// The `trusted_root.json` target of the policy's TUF entry `name`, verified now (for commands
+/// without a verification time of their own); a snapshot that does not verify stops the command.
+pub fn tuf_trusted_root_now(policy: &Policy, name: &str) -> Result<Vec<u8>, Fatal> {
+    let fail = |m: String| {
+        Fatal(format!(
+            "policy {}: trusted root {name}: {m}",
+            policy.source.display()
+        ))
+    };
+    let src = policy
+        .trusted_roots_tuf
+        .get(name)
+        .ok_or_else(|| fail("not a TUF entry".into()))?;
+    let now = now_rfc3339();
+    let at = airlock::trust::sigstore::parse_rfc3339(&now)
+        .ok_or_else(|| fail(format!("the current time {now:?} is not RFC 3339")))?;
+    match airlock::trust::tuf::verify_snapshot(src, at, snapshot_taken_at(&src.dir, None)) {
+        Ok(v) => Ok(v.trusted_root_json),
+        Err(airlock::trust::tuf::TufError::Unusable(m)) => Err(fail(m)),
+        Err(airlock::trust::tuf::TufError::Finding(f)) => {
+            Err(fail(format!("{} [{}]", f.message, f.code.as_str())))
+        }
+    }
+}
+
+/// A TUF snapshot carried in the bundle being verified (`capture --tuf`), checked against the
+/// lock: its directory and when it was taken (the lock's `created` time).
+#[derive(Debug)]
+pub struct BundleTuf {
+    pub dir: PathBuf,
+    pub taken_at: Option<i64>,
+}
+
+/// When the TUF snapshot in `dir` was taken, for `maxAge`: the capture time recorded in the lock
+/// when it is the bundle's own copy, else the modification time of its `timestamp.json`, which
+/// TUF clients write on every refresh.
+fn snapshot_taken_at(dir: &Path, bundle: Option<&BundleTuf>) -> Option<i64> {
+    if let Some(b) = bundle {
+        let same = match (std::fs::canonicalize(dir), std::fs::canonicalize(&b.dir)) {
+            (Ok(x), Ok(y)) => x == y,
+            _ => false,
+        };
+        if same {
+            return b.taken_at;
+        }
+    }
+    std::fs::metadata(dir.join("timestamp.json"))
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs() as i64)
+}
+
 /// As [`load_trusted_roots`], at verification time `at` (RFC 3339). A TUF entry
 /// (`{tuf, root, maxAge}`) is verified offline at `at`; when it does not verify it is left out
 /// and returned as a finding (`trust-root-invalid` / `trust-root-stale`, subject
@@ -237,6 +290,7 @@ pub fn load_trusted_roots(
 pub fn load_trusted_roots_at(
     policy: &Policy,
     at: &str,
+    bundle: Option<&BundleTuf>,
 ) -> Result<
     (
         BTreeMap<String, airlock::trust::sigstore::TrustedRoot>,
@@ -250,14 +304,8 @@ pub fn load_trusted_roots_at(
     let mut findings = Vec::new();
     for (name, path) in &policy.trusted_roots {
         if let Some(src) = policy.trusted_roots_tuf.get(name) {
-            // When the snapshot was taken: the modification time of its timestamp.json, which
-            // TUF clients write on every refresh (used for maxAge only).
-            let fetched = std::fs::metadata(src.dir.join("timestamp.json"))
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map(|d| d.as_secs() as i64);
-            match airlock::trust::tuf::verify_snapshot(src, at_unix, fetched) {
+            let taken = snapshot_taken_at(&src.dir, bundle);
+            match airlock::trust::tuf::verify_snapshot(src, at_unix, taken) {
                 Ok(v) => {
                     let source = format!(
                         "{} (TUF: {} target, root v{}, timestamp v{}, snapshot v{}, targets v{})",
@@ -313,6 +361,11 @@ pub fn load_trusted_roots_at(
 /// the pins file digest (so an auditor can reproduce it).
 pub fn record_inputs(report: &mut Report, policy: &Policy, pins: Option<&Path>) {
     for (name, path) in &policy.trusted_roots {
+        // A TUF entry: the initial trusted root.json the chain starts from.
+        let (path, algorithm) = match policy.trusted_roots_tuf.get(name) {
+            Some(src) => (&src.root, "tuf-root"),
+            None => (path, "sigstore-trusted-root"),
+        };
         if let Ok(bytes) = airlock::limited::read_file_limited(
             path,
             airlock::trust::sigstore::MAX_TRUSTED_ROOT_BYTES as u64,
@@ -320,7 +373,7 @@ pub fn record_inputs(report: &mut Report, policy: &Policy, pins: Option<&Path>) 
             report.inputs.trusted_roots.push(airlock::report::KeyRef {
                 name: name.clone(),
                 key_id: airlock::oci::Digest::sha256_of(&bytes).to_string(),
-                algorithm: "sigstore-trusted-root".into(),
+                algorithm: algorithm.into(),
             });
         }
     }

@@ -107,7 +107,25 @@ pub fn verify_dir(
         Some(p) => Some(keys::load_public_key_file(p)?),
         None => None,
     };
-    let (trusted_roots, root_findings) = common::load_trusted_roots_at(&policy, &at)?;
+    // A TUF snapshot the bundle carries (capture --tuf): checked against the lock, and its
+    // capture time is when it was taken (maxAge).
+    let mut root_findings = Vec::new();
+    let bundle_tuf = match lock_bytes
+        .as_deref()
+        .and_then(|b| airlock::lock::Lock::parse(b).ok())
+    {
+        Some(lock) => lock.tuf.map(|t| {
+            root_findings.extend(airlock::trust::tuf::check_bundle_copy(dir, &t));
+            common::BundleTuf {
+                dir: dir.join(airlock::lock::BUNDLE_TUF_DIR),
+                taken_at: airlock::trust::sigstore::parse_rfc3339(&lock.created),
+            }
+        }),
+        None => None,
+    };
+    let (trusted_roots, tuf_findings) =
+        common::load_trusted_roots_at(&policy, &at, bundle_tuf.as_ref())?;
+    root_findings.extend(tuf_findings);
     let trust = Trust {
         trusted_roots,
         keys: keys_map,

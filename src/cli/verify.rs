@@ -164,7 +164,7 @@ fn run_archive(
         Some(p) => Some(keys::load_public_key_file(p)?),
         None => None,
     };
-    let (trusted_roots, root_findings) = common::load_trusted_roots_at(&policy, at)?;
+    let (trusted_roots, root_findings) = common::load_trusted_roots_at(&policy, at, None)?;
     let trust = Trust {
         trusted_roots,
         keys: keys_map,
@@ -328,7 +328,7 @@ fn run_registry(
             Some(p) => Fatal(format!("{e} (mapping {})", p.display())),
             None => Fatal(e.to_string()),
         })?;
-    let (trusted_roots, root_findings) = common::load_trusted_roots_at(&policy, at)?;
+    let (trusted_roots, root_findings) = common::load_trusted_roots_at(&policy, at, None)?;
     let trust = Trust {
         trusted_roots,
         keys: keys_map,
