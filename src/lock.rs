@@ -143,17 +143,15 @@ pub struct Lock {
     pub tuf: Option<LockedTuf>,
 }
 
-/// Directory of the bundle that holds the TUF repository snapshot of `capture --tuf`.
-pub const BUNDLE_TUF_DIR: &str = "tuf";
-
-/// A TUF repository snapshot copied into the bundle: where it came from and every file's digest.
+/// A TUF repository snapshot copied into the bundle (`capture --tuf`): where it came from and
+/// every file, stored as a blob of the bundle under its digest (so pack, unpack and every copy of
+/// the bundle carry it like any other content).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockedTuf {
     /// `DIR` as given to `capture --tuf`.
     pub source: String,
-    /// The bundle directory it was copied to (`tuf`).
-    pub dir: String,
-    /// Every file, by path relative to `dir` (`timestamp.json`, `targets/<sha256>.NAME`, ...).
+    /// Every file, by path relative to `DIR` (`timestamp.json`, `targets/<sha256>.NAME`, ...),
+    /// with the digest of the blob that holds it.
     pub files: Vec<LockedFile>,
 }
 

@@ -193,15 +193,15 @@ fn sha256_hex(bytes: &[u8]) -> String {
     common::content::sha256_hex(bytes)
 }
 
-/// A policy trusting the TUF snapshot in `tuf`, with one rule that lets `host`'s unsigned images
-/// through (the point is the trusted root, not the image).
-fn unsigned_policy(dir: &Path, tuf: &Path, host: &str) -> PathBuf {
+/// A policy trusting the TUF snapshot the bundle carries (a `trustedRoots` entry without
+/// `tuf:`), with one rule that lets `host`'s unsigned images through (the point is the trusted
+/// root, not the image).
+fn unsigned_policy(dir: &Path, host: &str) -> PathBuf {
     let p = dir.join("policy.yaml");
     std::fs::write(
         &p,
         format!(
-            "apiVersion: airlock/v1\nkind: Policy\ntrustedRoots:\n  staging:\n    tuf: {}\n    root: {}\n    maxAge: 720h\nrules:\n  - match: [\"{host}/**\"]\n    signatures: none\n",
-            tuf.display(),
+            "apiVersion: airlock/v1\nkind: Policy\ntrustedRoots:\n  staging:\n    root: {}\n    maxAge: 720h\nrules:\n  - match: [\"{host}/**\"]\n    signatures: none\n",
             repo(ROOT).display()
         ),
     )
@@ -244,7 +244,7 @@ fn global_findings(report: &Value) -> Vec<(String, String)> {
 }
 
 #[test]
-fn capture_tuf_copies_the_snapshot_into_the_bundle_records_its_digests_and_verify_uses_it() {
+fn capture_tuf_stores_the_snapshot_in_the_bundle_records_its_digests_and_verify_uses_it() {
     let reg = Registry::start(Flavour::Plain);
     reg.fixtures()
         .image("team/tool", "v1", &[b"tool layer".to_vec()]);
@@ -263,13 +263,11 @@ fn capture_tuf_copies_the_snapshot_into_the_bundle_records_its_digests_and_verif
         String::from_utf8_lossy(&o.stderr)
     );
 
-    // Every file copied byte for byte, and recorded in the lock with its digest and size.
+    // Every file recorded in the lock with its digest and size, and stored as that blob.
     let expected = snapshot_files(&src);
-    assert_eq!(snapshot_files(&bundle.join("tuf")), expected);
     let lock: Value =
         serde_json::from_slice(&std::fs::read(bundle.join("airlock.lock.json")).unwrap()).unwrap();
     assert_eq!(lock["tuf"]["source"], src.display().to_string());
-    assert_eq!(lock["tuf"]["dir"], "tuf");
     let recorded: Vec<(String, String, u64)> = lock["tuf"]["files"]
         .as_array()
         .unwrap()
@@ -293,32 +291,64 @@ fn capture_tuf_copies_the_snapshot_into_the_bundle_records_its_digests_and_verif
         })
         .collect();
     assert_eq!(recorded, want);
+    for (_, b) in &expected {
+        let blob = bundle.join("blobs/sha256").join(sha256_hex(b));
+        assert_eq!(&std::fs::read(&blob).unwrap(), b);
+    }
 
-    // The bundle's copy is the policy's trusted root: accepted inside its validity.
-    let policy = unsigned_policy(t.path(), &bundle.join("tuf"), &reg.host);
+    // The bundle's snapshot is the policy's trusted root: accepted inside its validity.
+    let policy = unsigned_policy(t.path(), &reg.host);
     let (code, report) = verify_dir(&bundle, &policy, INSIDE);
     assert_eq!(code, 0, "{report}");
     assert!(global_findings(&report).is_empty(), "{report}");
+    // ... and stale after timestamp.json expired.
+    let (code, report) = verify_dir(&bundle, &policy, AFTER);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(
+        global_findings(&report),
+        vec![(
+            "trust-root-stale".to_string(),
+            "trustedRoots.staging".to_string()
+        )]
+    );
 
     // One byte of the carried trusted_root.json flipped: the lock check and the TUF check both
     // say trust-root-invalid.
-    flip(&bundle.join("tuf").join(TRUSTED_ROOT_TARGET));
+    let target = &expected
+        .iter()
+        .find(|(p, _)| p == TRUSTED_ROOT_TARGET)
+        .unwrap()
+        .1;
+    flip(&bundle.join("blobs/sha256").join(sha256_hex(target)));
     let (code, report) = verify_dir(&bundle, &policy, INSIDE);
     assert_eq!(code, 1, "{report}");
-    let found = global_findings(&report);
-    assert!(
-        found.contains(&(
-            "trust-root-invalid".to_string(),
-            format!("tuf/{TRUSTED_ROOT_TARGET}")
-        )),
-        "{found:?}"
+    assert_eq!(
+        global_findings(&report),
+        vec![
+            (
+                "trust-root-invalid".to_string(),
+                format!("tuf:{TRUSTED_ROOT_TARGET}")
+            ),
+            (
+                "trust-root-invalid".to_string(),
+                "trustedRoots.staging".to_string()
+            ),
+        ]
     );
+}
+
+#[test]
+fn tuf_entry_without_a_directory_fails_with_trust_root_invalid_when_the_bundle_carries_none() {
+    let t = tempfile::tempdir().unwrap();
+    let policy = unsigned_policy(t.path(), "registry.example");
+    let (code, report) = verify_dir(&repo("testdata/bundles/demo"), &policy, INSIDE);
+    assert_eq!(code, 1, "{report}");
     assert!(
-        found.contains(&(
+        global_findings(&report).contains(&(
             "trust-root-invalid".to_string(),
             "trustedRoots.staging".to_string()
         )),
-        "{found:?}"
+        "{report}"
     );
 }
 

@@ -178,12 +178,13 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
     let mut outcome = rt.block_on(capture(&client, &layout, &refs, &opts, progress))?;
     shown.finish();
     if let (Some(dir), Some(files)) = (&a.tuf, &tuf_files) {
-        let locked = write_tuf_copy(&a.output, dir, files)?;
+        // Written after the capture's batched fsync: these few blobs one by one.
+        layout.set_durable(true);
+        let locked = store_tuf_snapshot(&layout, dir, files)?;
         eprintln!(
-            "copied the TUF snapshot {} ({} files) into {}",
+            "stored the TUF snapshot {} ({} files) in the bundle; the lock records them",
             dir.display(),
-            locked.files.len(),
-            a.output.join(&locked.dir).display()
+            locked.files.len()
         );
         outcome.lock.tuf = Some(locked);
         layout::write_atomic(&a.output.join(layout::LOCK_FILE), &outcome.lock.to_json())?;
@@ -244,34 +245,23 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
     Ok(if failed { EXIT_FAIL } else { EXIT_OK })
 }
 
-/// Write a TUF snapshot (read by `--tuf` before capture) into the bundle's `tuf/` directory,
-/// replacing an earlier copy, and describe it for the lock.
-fn write_tuf_copy(
-    bundle: &std::path::Path,
+/// Store a TUF snapshot (read by `--tuf` before capture) as blobs of the bundle and describe it
+/// for the lock.
+fn store_tuf_snapshot(
+    layout: &Layout,
     source: &std::path::Path,
     files: &[(String, Vec<u8>)],
 ) -> Result<airlock::lock::LockedTuf, Fatal> {
-    let root = bundle.join(airlock::lock::BUNDLE_TUF_DIR);
-    if root.exists() {
-        std::fs::remove_dir_all(&root).map_err(|e| Fatal(format!("{}: {e}", root.display())))?;
-    }
     let mut locked = Vec::with_capacity(files.len());
     for (rel, bytes) in files {
-        let path = root.join(rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| Fatal(format!("{}: {e}", parent.display())))?;
-        }
-        layout::write_atomic(&path, bytes)?;
         locked.push(airlock::lock::LockedFile {
             path: rel.clone(),
-            digest: airlock::oci::Digest::sha256_of(bytes),
+            digest: layout.put_blob(bytes)?,
             size: bytes.len() as u64,
         });
     }
     Ok(airlock::lock::LockedTuf {
         source: source.display().to_string(),
-        dir: airlock::lock::BUNDLE_TUF_DIR.to_string(),
         files: locked,
     })
 }

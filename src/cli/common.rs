@@ -246,7 +246,8 @@ pub fn tuf_trusted_root_now(policy: &Policy, name: &str) -> Result<Vec<u8>, Fata
     let now = now_rfc3339();
     let at = airlock::trust::sigstore::parse_rfc3339(&now)
         .ok_or_else(|| fail(format!("the current time {now:?} is not RFC 3339")))?;
-    match airlock::trust::tuf::verify_snapshot(src, at, snapshot_taken_at(&src.dir, None)) {
+    let (files, taken) = snapshot_files(src, None).map_err(fail)?;
+    match airlock::trust::tuf::verify_snapshot(src, files, at, taken) {
         Ok(v) => Ok(v.trusted_root_json),
         Err(airlock::trust::tuf::TufError::Unusable(m)) => Err(fail(m)),
         Err(airlock::trust::tuf::TufError::Finding(f)) => {
@@ -255,32 +256,57 @@ pub fn tuf_trusted_root_now(policy: &Policy, name: &str) -> Result<Vec<u8>, Fata
     }
 }
 
-/// A TUF snapshot carried in the bundle being verified (`capture --tuf`), checked against the
-/// lock: its directory and when it was taken (the lock's `created` time).
+/// The TUF snapshot carried in the bundle being verified (`capture --tuf`), read from its blobs
+/// by the lock's digests, and when it was taken (the lock's `created` time).
 #[derive(Debug)]
 pub struct BundleTuf {
-    pub dir: PathBuf,
+    pub name: String,
+    pub files: BTreeMap<String, Vec<u8>>,
     pub taken_at: Option<i64>,
 }
 
-/// When the TUF snapshot in `dir` was taken, for `maxAge`: the capture time recorded in the lock
-/// when it is the bundle's own copy, else the modification time of its `timestamp.json`, which
-/// TUF clients write on every refresh.
-fn snapshot_taken_at(dir: &Path, bundle: Option<&BundleTuf>) -> Option<i64> {
-    if let Some(b) = bundle {
-        let same = match (std::fs::canonicalize(dir), std::fs::canonicalize(&b.dir)) {
-            (Ok(x), Ok(y)) => x == y,
-            _ => false,
-        };
-        if same {
-            return b.taken_at;
-        }
-    }
+/// When the TUF snapshot in `dir` was taken, for `maxAge`: the modification time of its
+/// `timestamp.json`, which TUF clients write on every refresh.
+fn snapshot_taken_at(dir: &Path) -> Option<i64> {
     std::fs::metadata(dir.join("timestamp.json"))
         .and_then(|m| m.modified())
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map(|d| d.as_secs() as i64)
+}
+
+/// Where a TUF entry's snapshot is read from: its `tuf:` directory, or (without one) the
+/// bundle's own snapshot; with when it was taken. `Err`: neither is there.
+fn snapshot_files(
+    src: &airlock::trust::tuf::TufSource,
+    bundle: Option<&BundleTuf>,
+) -> Result<(airlock::trust::tuf::SnapshotFiles, Option<i64>), String> {
+    match (&src.dir, bundle) {
+        (Some(d), _) => Ok((
+            airlock::trust::tuf::SnapshotFiles::Dir(d.clone()),
+            snapshot_taken_at(d),
+        )),
+        (None, Some(b)) => Ok((
+            airlock::trust::tuf::SnapshotFiles::Memory {
+                name: b.name.clone(),
+                files: b.files.clone(),
+            },
+            b.taken_at,
+        )),
+        (None, None) => Err(
+            "the entry names no tuf: directory, so it means the TUF snapshot the bundle carries \
+             (capture --tuf), and there is none: the bundle's lock records no TUF snapshot, or \
+             this is not a bundle directory (verify the unpacked bundle directory)"
+                .into(),
+        ),
+    }
+}
+
+fn files_name(f: &airlock::trust::tuf::SnapshotFiles) -> String {
+    match f {
+        airlock::trust::tuf::SnapshotFiles::Dir(d) => d.display().to_string(),
+        airlock::trust::tuf::SnapshotFiles::Memory { name, .. } => name.clone(),
+    }
 }
 
 /// As [`load_trusted_roots`], at verification time `at` (RFC 3339). A TUF entry
@@ -304,12 +330,22 @@ pub fn load_trusted_roots_at(
     let mut findings = Vec::new();
     for (name, path) in &policy.trusted_roots {
         if let Some(src) = policy.trusted_roots_tuf.get(name) {
-            let taken = snapshot_taken_at(&src.dir, bundle);
-            match airlock::trust::tuf::verify_snapshot(src, at_unix, taken) {
+            let (files, taken) = match snapshot_files(src, bundle) {
+                Ok(x) => x,
+                Err(m) => {
+                    findings.push(airlock::report::Finding::error(
+                        airlock::report::Code::TrustRootInvalid,
+                        format!("trustedRoots.{name}"),
+                        m,
+                    ));
+                    continue;
+                }
+            };
+            let shown = files_name(&files);
+            match airlock::trust::tuf::verify_snapshot(src, files, at_unix, taken) {
                 Ok(v) => {
                     let source = format!(
-                        "{} (TUF: {} target, root v{}, timestamp v{}, snapshot v{}, targets v{})",
-                        src.dir.display(),
+                        "{shown} (TUF: {} target, root v{}, timestamp v{}, snapshot v{}, targets v{})",
                         airlock::trust::tuf::TRUSTED_ROOT_TARGET,
                         v.versions[0],
                         v.versions[1],

@@ -107,17 +107,36 @@ pub fn verify_dir(
         Some(p) => Some(keys::load_public_key_file(p)?),
         None => None,
     };
-    // A TUF snapshot the bundle carries (capture --tuf): checked against the lock, and its
-    // capture time is when it was taken (maxAge).
+    // A TUF snapshot the bundle carries (capture --tuf): read from its blobs by the lock's
+    // digests; its capture time is when it was taken (maxAge).
     let mut root_findings = Vec::new();
     let bundle_tuf = match lock_bytes
         .as_deref()
         .and_then(|b| airlock::lock::Lock::parse(b).ok())
     {
         Some(lock) => lock.tuf.map(|t| {
-            root_findings.extend(airlock::trust::tuf::check_bundle_copy(dir, &t));
+            let files = match layout::Layout::open(dir) {
+                Ok(l) => {
+                    let (files, found) = airlock::trust::tuf::read_bundle_copy(&t, |d, limit| {
+                        l.read_blob(d, limit).map_err(|e| e.to_string())
+                    });
+                    root_findings.extend(found);
+                    files
+                }
+                Err(e) => {
+                    root_findings.push(airlock::report::Finding::error(
+                        airlock::report::Code::TrustRootInvalid,
+                        "tuf",
+                        format!(
+                            "the lock records a TUF snapshot, but the bundle cannot be read: {e}"
+                        ),
+                    ));
+                    BTreeMap::new()
+                }
+            };
             common::BundleTuf {
-                dir: dir.join(airlock::lock::BUNDLE_TUF_DIR),
+                name: format!("{} (its TUF snapshot from {})", dir.display(), t.source),
+                files,
                 taken_at: airlock::trust::sigstore::parse_rfc3339(&lock.created),
             }
         }),

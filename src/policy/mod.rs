@@ -483,13 +483,14 @@ fn build(raw: RawPolicy, text: &str, source: &Path) -> Result<Policy, PolicyErro
                 trusted_roots.insert(name.0, base.join(p.0));
             }
             raw::RawTrustedRoot::Tuf(t) => {
-                let dir = base.join(t.tuf.0);
-                trusted_roots.insert(name.0.clone(), dir.clone());
+                let dir = t.tuf.map(|d| base.join(d.0));
+                let root = base.join(t.root.0);
+                trusted_roots.insert(name.0.clone(), dir.clone().unwrap_or_else(|| root.clone()));
                 trusted_roots_tuf.insert(
                     name.0,
                     crate::trust::tuf::TufSource {
                         dir,
-                        root: base.join(t.root.0),
+                        root,
                         max_age_secs: t
                             .max_age
                             .as_deref()

@@ -852,7 +852,9 @@ pub enum RawTrustedRoot {
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTufRoot {
-    pub tuf: FilePath,
+    /// Absent: the TUF snapshot the bundle being verified carries (`capture --tuf`).
+    #[serde(default)]
+    pub tuf: Option<FilePath>,
     pub root: FilePath,
     #[serde(default, rename = "maxAge")]
     pub max_age: Option<String>,

@@ -983,7 +983,7 @@ fn trusted_root_entry_may_be_a_tuf_snapshot_with_root_and_max_age() {
     );
     assert!(!p.trusted_roots_tuf.contains_key("pg"));
     let t = &p.trusted_roots_tuf["sigstore"];
-    assert_eq!(t.dir, PathBuf::from("/srv/p/../trust/sigstore-tuf"));
+    assert_eq!(t.dir, Some(PathBuf::from("/srv/p/../trust/sigstore-tuf")));
     assert_eq!(t.root, PathBuf::from("/srv/p/../trust/root.json"));
     assert_eq!(t.max_age_secs, Some(720 * 3600));
 }

@@ -20,6 +20,7 @@
 //! rotation check fails, a file is missing or malformed) and `trust-root-stale` (a role expired
 //! at the verification time, or the snapshot is older than `maxAge`). Only an unreadable or
 //! malformed initial `root.json` (the operator's own input) stops the command.
+use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 use sigstore_tuf::transport::FetchFuture;
@@ -38,8 +39,9 @@ pub const TRUSTED_ROOT_TARGET: &str = "trusted_root.json";
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TufSource {
     /// The TUF repository snapshot: `timestamp.json`, `N.snapshot.json`, `N.targets.json`,
-    /// optional `N.root.json` rotations, and `targets/` with consistent-snapshot names.
-    pub dir: PathBuf,
+    /// optional `N.root.json` rotations, and `targets/` with consistent-snapshot names. `None`:
+    /// the snapshot the bundle being verified carries (`capture --tuf`).
+    pub dir: Option<PathBuf>,
     /// The operator's initial trusted `root.json`.
     pub root: PathBuf,
     /// `maxAge` in seconds: the snapshot may be at most this old at the verification time.
@@ -104,10 +106,33 @@ fn classify(dir: &Path, at: i64, e: &sigstore_tuf::Error) -> TufError {
     }
 }
 
-/// Verify `source` at verification time `at` (Unix seconds). `taken_at`: when the snapshot was
-/// taken (for `maxAge`), if known.
+/// Where the snapshot's files are read from.
+#[derive(Clone, Debug)]
+pub enum SnapshotFiles {
+    /// A directory.
+    Dir(PathBuf),
+    /// Files already read (the bundle's copy, from its blobs), by path relative to the snapshot.
+    Memory {
+        /// Named in messages.
+        name: String,
+        files: BTreeMap<String, Vec<u8>>,
+    },
+}
+
+impl SnapshotFiles {
+    fn name(&self) -> PathBuf {
+        match self {
+            SnapshotFiles::Dir(d) => d.clone(),
+            SnapshotFiles::Memory { name, .. } => PathBuf::from(name),
+        }
+    }
+}
+
+/// Verify the snapshot in `files` from `source.root` at verification time `at` (Unix seconds).
+/// `taken_at`: when the snapshot was taken (for `maxAge`), if known.
 pub fn verify_snapshot(
     source: &TufSource,
+    files: SnapshotFiles,
     at: i64,
     taken_at: Option<i64>,
 ) -> Result<TufVerified, TufError> {
@@ -115,7 +140,8 @@ pub fn verify_snapshot(
         .map_err(|e| TufError::Unusable(format!("TUF root {}: {e}", source.root.display())))?;
     let now = jiff::Timestamp::from_second(at)
         .map_err(|e| TufError::Unusable(format!("verification time {at}: {e}")))?;
-    let mut updater = Updater::new(DirRepository::new(&source.dir), &root_bytes).map_err(|e| {
+    let dir_name = files.name();
+    let mut updater = Updater::new(DirRepository { files }, &root_bytes).map_err(|e| {
         TufError::Unusable(format!(
             "TUF root {}: not a self-signed TUF root.json: {}; give the initial root.json of \
              the TUF repository, obtained from a trusted source",
@@ -126,7 +152,7 @@ pub fn verify_snapshot(
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .map_err(|e| TufError::Unusable(format!("starting the TUF reader: {e}")))?;
-    let dir = &source.dir;
+    let dir = dir_name.as_path();
     rt.block_on(updater.refresh(now))
         .map_err(|e| classify(dir, at, &e))?;
     let trusted_root_json = rt
@@ -199,7 +225,8 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     out
 }
 
-/// Serves the TUF client from a local directory: metadata at the top, targets under `targets/`.
+/// Serves the TUF client from a local directory or from files in memory: metadata at the top,
+/// targets under `targets/`.
 ///
 /// Besides a repository's consistent-snapshot names (`N.snapshot.json`, `targets/<sha256>.NAME`)
 /// it serves a client cache's plain names (`snapshot.json`, `targets.json`, `targets/NAME`, and
@@ -207,13 +234,13 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 /// them: the client checks versions, signatures and hashes of whatever it is served, so the
 /// file name is only a way to find the bytes.
 pub struct DirRepository {
-    dir: PathBuf,
+    files: SnapshotFiles,
 }
 
 impl DirRepository {
     pub fn new(dir: &Path) -> DirRepository {
         DirRepository {
-            dir: dir.to_path_buf(),
+            files: SnapshotFiles::Dir(dir.to_path_buf()),
         }
     }
 
@@ -226,7 +253,19 @@ impl DirRepository {
                 "{rel:?} is not a plain relative file name"
             )));
         }
-        let path = self.dir.join(p);
+        let dir = match &self.files {
+            SnapshotFiles::Dir(d) => d,
+            SnapshotFiles::Memory { files, .. } => {
+                return match files.get(rel) {
+                    Some(b) if b.len() as u64 > max_length => Err(sigstore_tuf::Error::transport(
+                        format!("{rel}: {} bytes, over the {max_length}-byte limit", b.len()),
+                    )),
+                    Some(b) => Ok(Some(b.clone())),
+                    None => Ok(None),
+                }
+            }
+        };
+        let path = dir.join(p);
         match read_file_limited(&path, max_length) {
             Ok(bytes) => Ok(Some(bytes)),
             Err(LimitedReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -372,87 +411,57 @@ pub fn read_snapshot_dir(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, String> {
     Ok(out)
 }
 
-/// The bundle's copy of a TUF snapshot against the lock: every file the lock lists is there
-/// with its size and digest, and no other file is. Each difference is a `trust-root-invalid`
-/// finding (subject: the file's path in the bundle).
-pub fn check_bundle_copy(
-    bundle: &Path,
+/// The TUF snapshot a bundle carries (`capture --tuf`), read from its blobs by the digests the
+/// lock records (`read_blob` reads one blob, checking its digest, up to a limit). Each file that
+/// is missing, over the limit, or not what the lock records is a `trust-root-invalid` finding
+/// (subject `tuf:PATH`); the files that read are returned by path.
+pub fn read_bundle_copy(
     locked: &crate::lock::LockedTuf,
-) -> Vec<crate::report::Finding> {
+    read_blob: impl Fn(&crate::oci::Digest, u64) -> Result<Vec<u8>, String>,
+) -> (BTreeMap<String, Vec<u8>>, Vec<crate::report::Finding>) {
     use crate::report::Finding;
+    let mut files = BTreeMap::new();
     let mut findings = Vec::new();
-    if locked.dir != crate::lock::BUNDLE_TUF_DIR {
+    if locked.files.len() > MAX_TUF_FILES {
         findings.push(Finding::error(
             Code::TrustRootInvalid,
-            locked.dir.clone(),
+            "tuf",
             format!(
-                "the lock records a TUF snapshot in {:?}; expected {:?}: the lock was not \
-                 written by airlock capture --tuf",
-                locked.dir,
-                crate::lock::BUNDLE_TUF_DIR
+                "the lock lists {} TUF files, over the {MAX_TUF_FILES}-file limit",
+                locked.files.len()
             ),
         ));
-        return findings;
+        return (files, findings);
     }
-    let copy = bundle.join(crate::lock::BUNDLE_TUF_DIR);
-    let subject = |p: &str| format!("{}/{p}", locked.dir);
-    let hint = "the TUF snapshot in the bundle is not the one capture recorded: treat it as \
-                tampering and capture again with --tuf";
-    let found = match read_snapshot_dir(&copy) {
-        Ok(files) => files,
-        Err(e) => {
-            findings.push(Finding::error(
-                Code::TrustRootInvalid,
-                locked.dir.clone(),
-                format!(
-                    "the lock records a TUF snapshot in {}, which cannot be read: {e}; {hint}",
-                    locked.dir
-                ),
-            ));
-            return findings;
-        }
-    };
-    let found: std::collections::BTreeMap<&str, &[u8]> = found
-        .iter()
-        .map(|(p, b)| (p.as_str(), b.as_slice()))
-        .collect();
     for f in &locked.files {
-        match found.get(f.path.as_str()) {
-            None => findings.push(Finding::error(
+        let subject = format!("tuf:{}", f.path);
+        match read_blob(&f.digest, MAX_TUF_FILE_BYTES) {
+            Ok(bytes) if bytes.len() as u64 == f.size => {
+                files.insert(f.path.clone(), bytes);
+            }
+            Ok(bytes) => findings.push(Finding::error(
                 Code::TrustRootInvalid,
-                subject(&f.path),
+                subject,
                 format!(
-                    "expected {} ({} bytes) as the lock records; found no such file; {hint}",
+                    "expected {} bytes ({}) as the lock records; found {} bytes",
+                    f.size,
+                    f.digest,
+                    bytes.len()
+                ),
+            )),
+            Err(e) => findings.push(Finding::error(
+                Code::TrustRootInvalid,
+                subject,
+                format!(
+                    "the TUF file the lock records as {} ({} bytes) cannot be used: {e}; the \
+                     snapshot in the bundle is not the one capture recorded: treat it as \
+                     tampering and capture again with --tuf",
                     f.digest, f.size
                 ),
             )),
-            Some(bytes) => {
-                let got = crate::oci::Digest::sha256_of(bytes);
-                if got != f.digest || bytes.len() as u64 != f.size {
-                    findings.push(Finding::error(
-                        Code::TrustRootInvalid,
-                        subject(&f.path),
-                        format!(
-                            "expected {} ({} bytes) as the lock records; found {got} ({} bytes); {hint}",
-                            f.digest,
-                            f.size,
-                            bytes.len()
-                        ),
-                    ));
-                }
-            }
         }
     }
-    for p in found.keys() {
-        if !locked.files.iter().any(|f| f.path == *p) {
-            findings.push(Finding::error(
-                Code::TrustRootInvalid,
-                subject(p),
-                format!("a file the lock does not list; {hint}"),
-            ));
-        }
-    }
-    findings
+    (files, findings)
 }
 
 /// `maxAge` text: a whole number with a unit, `s`, `m`, `h` or `d` (e.g. `720h`, `30d`).
