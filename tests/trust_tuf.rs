@@ -301,6 +301,38 @@ fn capture_tuf_stores_the_snapshot_in_the_bundle_records_its_digests_and_verify_
     let (code, report) = verify_dir(&bundle, &policy, INSIDE);
     assert_eq!(code, 0, "{report}");
     assert!(global_findings(&report).is_empty(), "{report}");
+    // It crosses the gap with the bundle: packed, unpacked, verified from the unpacked copy.
+    let packed = t.path().join("bundle.tar");
+    let crossed = t.path().join("crossed");
+    for args in [
+        vec![
+            "pack".into(),
+            bundle.display().to_string(),
+            "-o".into(),
+            packed.display().to_string(),
+        ],
+        vec![
+            "unpack".into(),
+            format!("{}.chunks.json", packed.display()),
+            "-o".into(),
+            crossed.display().to_string(),
+        ],
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_airlock"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let (code, report) = verify_dir(&crossed, &policy, INSIDE);
+    assert_eq!(code, 0, "{report}");
+    assert!(global_findings(&report).is_empty(), "{report}");
+
     // ... and stale after timestamp.json expired.
     let (code, report) = verify_dir(&bundle, &policy, AFTER);
     assert_eq!(code, 1, "{report}");
