@@ -127,6 +127,30 @@ fn tuf_snapshot_is_accepted_inside_its_validity_and_python_tuf_agrees() {
 }
 
 #[test]
+fn tuf_client_cache_layout_with_plain_names_is_accepted_inside_its_validity() {
+    // As a TUF client cache (cosign initialize) holds it: root.json, snapshot.json, targets.json
+    // and targets/trusted_root.json, without version or hash prefixes.
+    let t = tempfile::tempdir().unwrap();
+    let tuf = copy_snapshot(t.path());
+    std::fs::rename(tuf.join("16.snapshot.json"), tuf.join("snapshot.json")).unwrap();
+    std::fs::rename(tuf.join("17.targets.json"), tuf.join("targets.json")).unwrap();
+    std::fs::rename(
+        tuf.join(TRUSTED_ROOT_TARGET),
+        tuf.join("targets/trusted_root.json"),
+    )
+    .unwrap();
+    std::fs::copy(repo(ROOT), tuf.join("root.json")).unwrap();
+    let (code, out) = verify(&policy(t.path(), &tuf, "720h"), INSIDE);
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("trust-root-"), "{out}");
+    // The same layout with the target altered is still caught.
+    flip(&tuf.join("targets/trusted_root.json"));
+    let (code, out) = verify(&policy(t.path(), &tuf, "720h"), INSIDE);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("trust-root-invalid"), "{out}");
+}
+
+#[test]
 fn tuf_snapshot_after_expiry_fails_with_trust_root_stale_and_python_tuf_agrees() {
     let t = tempfile::tempdir().unwrap();
     let tuf = copy_snapshot(t.path());

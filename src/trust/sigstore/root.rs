@@ -365,3 +365,38 @@ pub(crate) fn pem_certificates(text: &[u8], what: &str) -> Result<Vec<Vec<u8>>, 
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod json_lines_tests {
+    use super::*;
+
+    const PROD: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/vectors/sigstore-python/sigstore/_store/https%3A%2F%2Ftuf-repo-cdn.sigstore.dev/trusted_root.json"
+    );
+
+    fn line() -> String {
+        let v: Value = serde_json::from_slice(&std::fs::read(PROD).unwrap()).unwrap();
+        serde_json::to_string(&v).unwrap()
+    }
+
+    #[test]
+    fn json_lines_with_the_same_root_twice_counts_each_authority_once() {
+        let one = TrustedRoot::from_json(line().as_bytes(), "one").unwrap();
+        let two =
+            TrustedRoot::from_json(format!("{}\n{}\n", line(), line()).as_bytes(), "two").unwrap();
+        assert_eq!(one.inner.fulcio_cas, two.inner.fulcio_cas);
+        assert_eq!(one.inner.tsas, two.inner.tsas);
+    }
+
+    #[test]
+    fn json_lines_over_the_limit_or_with_a_non_object_line_are_refused() {
+        let many = format!("{}\n", line()).repeat(MAX_TRUSTED_ROOTS_PER_FILE + 1);
+        let e = TrustedRoot::from_json(many.as_bytes(), "many").unwrap_err();
+        assert!(e.to_string().contains("more than 16 trusted roots"), "{e}");
+        let e = TrustedRoot::from_json(format!("{}\n[1]\n", line()).as_bytes(), "odd").unwrap_err();
+        assert!(e.to_string().contains("line 2 is not a JSON object"), "{e}");
+        let e = TrustedRoot::from_json(b"  \n", "empty").unwrap_err();
+        assert!(e.to_string().contains("no JSON document"), "{e}");
+    }
+}
