@@ -818,6 +818,10 @@ pub async fn capture(
                 }
             }
             lock.blobs.sort_by(|a, b| a.digest.cmp(&b.digest));
+            // A TUF snapshot an earlier capture copied in stays (capture --tuf replaces it).
+            if lock.tuf.is_none() {
+                lock.tuf = old.tuf;
+            }
         }
     }
     // What this run could not store, so that the lock says so (the exit is 1).

@@ -142,6 +142,29 @@ pub struct Lock {
     /// Every blob (manifests included) the bundle's images need, and which of them the base holds.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub blobs: Vec<LockedBlob>,
+    /// A TUF repository snapshot carried in the bundle (`capture --tuf DIR`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tuf: Option<LockedTuf>,
+}
+
+/// A TUF repository snapshot copied into the bundle (`capture --tuf`): where it came from and
+/// every file, stored as a blob of the bundle under its digest (so pack, unpack and every copy of
+/// the bundle carry it like any other content).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockedTuf {
+    /// `DIR` as given to `capture --tuf`.
+    pub source: String,
+    /// Every file, by path relative to `DIR` (`timestamp.json`, `targets/<sha256>.NAME`, ...),
+    /// with the digest of the blob that holds it.
+    pub files: Vec<LockedFile>,
+}
+
+/// One file of the bundle that is not a blob.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockedFile {
+    pub path: String,
+    pub digest: Digest,
+    pub size: u64,
 }
 
 /// What kind of thing a captured item is.
@@ -230,6 +253,7 @@ impl Lock {
             base: None,
             blobs: Vec::new(),
             missing: Vec::new(),
+            tuf: None,
         }
     }
     /// Parse a lock. airlock's own schema is parsed strictly. A lock written by another tool

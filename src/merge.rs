@@ -65,6 +65,10 @@ pub fn merge(shards: &[&Path], out: &Path, created: String) -> Result<MergeOutco
         for b in l.blobs {
             blob_list.entry(b.digest.clone()).or_insert(b);
         }
+        // A TUF snapshot (capture --tuf; its files are blobs, copied below): the first shard's.
+        if lock.tuf.is_none() {
+            lock.tuf = l.tuf;
+        }
         for d in src.read_index()?.child_descriptors() {
             let fresh = match layout::ref_name(d) {
                 Some(n) => names.insert(n.to_string()),

@@ -85,12 +85,20 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
     let mut roots = BTreeMap::new();
     if let Some((policy, _, _)) = &loaded {
         for (name, path) in &policy.trusted_roots {
-            let root = TrustedRoot::load(path).map_err(|e| {
+            let fail = |e: String| {
                 Fatal(format!(
                     "policy {}: trustedRoots {name}: {e}",
                     policy.source.display()
                 ))
-            })?;
+            };
+            // A TUF snapshot: its trusted_root.json target, verified now.
+            let root = match policy.trusted_roots_tuf.get(name) {
+                Some(_) => {
+                    let bytes = common::tuf_trusted_root_now(policy, name)?;
+                    TrustedRoot::parse(&bytes).map_err(fail)?
+                }
+                None => TrustedRoot::load(path).map_err(|e| fail(e.to_string()))?,
+            };
             roots.insert(name.clone(), root);
         }
     }

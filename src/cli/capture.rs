@@ -67,6 +67,11 @@ pub struct Args {
     /// held by the base) but not written; the lock records the base lock's sha256.
     #[arg(long, value_name = "OLD")]
     base: Option<PathBuf>,
+    /// Copy this TUF repository snapshot (timestamp.json, N.snapshot.json, N.targets.json,
+    /// N.root.json rotations, targets/) into the bundle (as blobs) and record every file's path and
+    /// digest in the lock, so the trust material crosses the gap inside the (signed) bundle.
+    #[arg(long, value_name = "DIR")]
+    tuf: Option<PathBuf>,
     #[command(flatten)]
     registry: RegistryFlags,
 }
@@ -255,6 +260,13 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         Some((p, _, _)) => common::load_trusted_roots(p)?,
         None => Default::default(),
     };
+    let tuf_files = match &a.tuf {
+        Some(d) => Some(
+            airlock::trust::tuf::read_snapshot_dir(d)
+                .map_err(|e| Fatal(format!("--tuf {}: {e}", d.display())))?,
+        ),
+        None => None,
+    };
     let sign_key = match &a.sign_key {
         Some(p) => Some(keys::load_signing_key_file(
             p,
@@ -441,6 +453,18 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         .retain(|s| lock.images.iter().any(|i| i.r#ref == s.r#ref));
     layout::write_atomic(&lock_path, &lock.to_json())?;
     shown.finish();
+    if let (Some(dir), Some(files)) = (&a.tuf, &tuf_files) {
+        // Written after the capture's batched fsync: these few blobs one by one.
+        layout.set_durable(true);
+        let locked = store_tuf_snapshot(&layout, dir, files)?;
+        eprintln!(
+            "stored the TUF snapshot {} ({} files) in the bundle; the lock records them",
+            dir.display(),
+            locked.files.len()
+        );
+        lock.tuf = Some(locked);
+        layout::write_atomic(&lock_path, &lock.to_json())?;
+    }
     if let Some(k) = &sign_key {
         let bytes = std::fs::read(a.output.join(layout::LOCK_FILE))?;
         let env = airlock::sign::sign_envelope(LOCK_PAYLOAD_TYPE, &bytes, k)?;
@@ -492,6 +516,27 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         print!("{}", String::from_utf8_lossy(&lock.to_json()));
     }
     Ok(if failed { EXIT_FAIL } else { EXIT_OK })
+}
+
+/// Store a TUF snapshot (read by `--tuf` before capture) as blobs of the bundle and describe it
+/// for the lock.
+fn store_tuf_snapshot(
+    layout: &Layout,
+    source: &std::path::Path,
+    files: &[(String, Vec<u8>)],
+) -> Result<airlock::lock::LockedTuf, Fatal> {
+    let mut locked = Vec::with_capacity(files.len());
+    for (rel, bytes) in files {
+        locked.push(airlock::lock::LockedFile {
+            path: rel.clone(),
+            digest: layout.put_blob(bytes)?,
+            size: bytes.len() as u64,
+        });
+    }
+    Ok(airlock::lock::LockedTuf {
+        source: source.display().to_string(),
+        files: locked,
+    })
 }
 
 /// The base of a delta capture: its lock bytes' digest and the blobs it lists.

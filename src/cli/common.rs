@@ -209,14 +209,179 @@ pub fn load_policy_and_keys(policy: &Path, keys_dir: Option<&Path>) -> Result<Lo
     Ok((policy, keys, known))
 }
 
-/// Load the Sigstore trusted roots the policy names (`trustedRoots`), by name. Each file is
-/// parsed and its verifier prepared now, so a bad root stops the command (exit 2) before any
-/// verification or network access. Files only: nothing is fetched (no TUF).
+/// Load the Sigstore trusted roots the policy names (`trustedRoots`), by name, for a command
+/// without a verification time of its own (now). Each file is parsed and its verifier prepared
+/// now, so a bad root stops the command (exit 2) before any verification or network access.
+/// Files only: nothing is fetched. A TUF entry that does not verify stops the command too (use
+/// `verify` to get it as a finding).
 pub fn load_trusted_roots(
     policy: &Policy,
 ) -> Result<BTreeMap<String, airlock::trust::sigstore::TrustedRoot>, Fatal> {
+    let (roots, findings) = load_trusted_roots_at(policy, &now_rfc3339(), None)?;
+    if let Some(f) = findings.first() {
+        return Err(Fatal(format!(
+            "policy {}: {}: {} [{}]",
+            policy.source.display(),
+            f.subject,
+            f.message,
+            f.code.as_str()
+        )));
+    }
+    Ok(roots)
+}
+
+/// The `trusted_root.json` target of the policy's TUF entry `name`, verified now (for commands
+/// without a verification time of their own); a snapshot that does not verify stops the command.
+pub fn tuf_trusted_root_now(policy: &Policy, name: &str) -> Result<Vec<u8>, Fatal> {
+    let fail = |m: String| {
+        Fatal(format!(
+            "policy {}: trusted root {name}: {m}",
+            policy.source.display()
+        ))
+    };
+    let src = policy
+        .trusted_roots_tuf
+        .get(name)
+        .ok_or_else(|| fail("not a TUF entry".into()))?;
+    let now = now_rfc3339();
+    let at = airlock::trust::sigstore::parse_rfc3339(&now)
+        .ok_or_else(|| fail(format!("the current time {now:?} is not RFC 3339")))?;
+    let (files, taken) = snapshot_files(src, None).map_err(fail)?;
+    match airlock::trust::tuf::verify_snapshot(src, files, at, taken) {
+        Ok(v) => Ok(v.trusted_root_json),
+        Err(airlock::trust::tuf::TufError::Unusable(m)) => Err(fail(m)),
+        Err(airlock::trust::tuf::TufError::Finding(f)) => {
+            Err(fail(format!("{} [{}]", f.message, f.code.as_str())))
+        }
+    }
+}
+
+/// The TUF snapshot carried in the bundle being verified (`capture --tuf`), read from its blobs
+/// by the lock's digests, and when it was taken (the lock's `created` time).
+#[derive(Debug)]
+pub struct BundleTuf {
+    pub name: String,
+    pub files: BTreeMap<String, Vec<u8>>,
+    pub taken_at: Option<i64>,
+}
+
+/// When the TUF snapshot in `dir` was taken, for `maxAge`: the modification time of its
+/// `timestamp.json`, which TUF clients write on every refresh.
+fn snapshot_taken_at(dir: &Path) -> Option<i64> {
+    std::fs::metadata(dir.join("timestamp.json"))
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs() as i64)
+}
+
+/// Where a TUF entry's snapshot is read from: its `tuf:` directory, or (without one) the
+/// bundle's own snapshot; with when it was taken. `Err`: neither is there.
+fn snapshot_files(
+    src: &airlock::trust::tuf::TufSource,
+    bundle: Option<&BundleTuf>,
+) -> Result<(airlock::trust::tuf::SnapshotFiles, Option<i64>), String> {
+    match (&src.dir, bundle) {
+        (Some(d), _) => Ok((
+            airlock::trust::tuf::SnapshotFiles::Dir(d.clone()),
+            snapshot_taken_at(d),
+        )),
+        (None, Some(b)) => Ok((
+            airlock::trust::tuf::SnapshotFiles::Memory {
+                name: b.name.clone(),
+                files: b.files.clone(),
+            },
+            b.taken_at,
+        )),
+        (None, None) => Err(
+            "the entry names no tuf: directory, so it means the TUF snapshot the bundle carries \
+             (capture --tuf), and there is none: the bundle's lock records no TUF snapshot, or \
+             this is not a bundle directory (verify the unpacked bundle directory)"
+                .into(),
+        ),
+    }
+}
+
+fn files_name(f: &airlock::trust::tuf::SnapshotFiles) -> String {
+    match f {
+        airlock::trust::tuf::SnapshotFiles::Dir(d) => d.display().to_string(),
+        airlock::trust::tuf::SnapshotFiles::Memory { name, .. } => name.clone(),
+    }
+}
+
+/// As [`load_trusted_roots`], at verification time `at` (RFC 3339). A TUF entry
+/// (`{tuf, root, maxAge}`) is verified offline at `at`; when it does not verify it is left out
+/// and returned as a finding (`trust-root-invalid` / `trust-root-stale`, subject
+/// `trustedRoots.NAME`) for the report.
+pub fn load_trusted_roots_at(
+    policy: &Policy,
+    at: &str,
+    bundle: Option<&BundleTuf>,
+) -> Result<
+    (
+        BTreeMap<String, airlock::trust::sigstore::TrustedRoot>,
+        Vec<airlock::report::Finding>,
+    ),
+    Fatal,
+> {
+    let at_unix = airlock::trust::sigstore::parse_rfc3339(at)
+        .ok_or_else(|| Fatal(format!("verification time {at:?} is not RFC 3339")))?;
     let mut roots = BTreeMap::new();
+    let mut findings = Vec::new();
     for (name, path) in &policy.trusted_roots {
+        if let Some(src) = policy.trusted_roots_tuf.get(name) {
+            let (files, taken) = match snapshot_files(src, bundle) {
+                Ok(x) => x,
+                Err(m) => {
+                    findings.push(airlock::report::Finding::error(
+                        airlock::report::Code::TrustRootInvalid,
+                        format!("trustedRoots.{name}"),
+                        m,
+                    ));
+                    continue;
+                }
+            };
+            let shown = files_name(&files);
+            match airlock::trust::tuf::verify_snapshot(src, files, at_unix, taken) {
+                Ok(v) => {
+                    let source = format!(
+                        "{shown} (TUF: {} target, root v{}, timestamp v{}, snapshot v{}, targets v{})",
+                        airlock::trust::tuf::TRUSTED_ROOT_TARGET,
+                        v.versions[0],
+                        v.versions[1],
+                        v.versions[2],
+                        v.versions[3]
+                    );
+                    match airlock::trust::sigstore::TrustedRoot::from_json(
+                        &v.trusted_root_json,
+                        &source,
+                    ) {
+                        Ok(r) => {
+                            roots.insert(name.clone(), r);
+                        }
+                        Err(e) => findings.push(airlock::report::Finding::error(
+                            airlock::report::Code::TrustRootInvalid,
+                            format!("trustedRoots.{name}"),
+                            e.to_string(),
+                        )),
+                    }
+                }
+                Err(airlock::trust::tuf::TufError::Unusable(m)) => {
+                    return Err(Fatal(format!(
+                        "policy {}: trusted root {name}: {m}",
+                        policy.source.display()
+                    )))
+                }
+                Err(airlock::trust::tuf::TufError::Finding(f)) => {
+                    findings.push(airlock::report::Finding::error(
+                        f.code,
+                        format!("trustedRoots.{name}"),
+                        f.message,
+                    ))
+                }
+            }
+            continue;
+        }
         let root = airlock::trust::sigstore::TrustedRoot::load(path).map_err(|e| {
             Fatal(format!(
                 "policy {}: trusted root {name}: {e}",
@@ -225,13 +390,18 @@ pub fn load_trusted_roots(
         })?;
         roots.insert(name.clone(), root);
     }
-    Ok(roots)
+    Ok((roots, findings))
 }
 
 /// Record in the report what else the decision depended on: the trusted roots' file digests and
 /// the pins file digest (so an auditor can reproduce it).
 pub fn record_inputs(report: &mut Report, policy: &Policy, pins: Option<&Path>) {
     for (name, path) in &policy.trusted_roots {
+        // A TUF entry: the initial trusted root.json the chain starts from.
+        let (path, algorithm) = match policy.trusted_roots_tuf.get(name) {
+            Some(src) => (&src.root, "tuf-root"),
+            None => (path, "sigstore-trusted-root"),
+        };
         if let Ok(bytes) = airlock::limited::read_file_limited(
             path,
             airlock::trust::sigstore::MAX_TRUSTED_ROOT_BYTES as u64,
@@ -239,7 +409,7 @@ pub fn record_inputs(report: &mut Report, policy: &Policy, pins: Option<&Path>) 
             report.inputs.trusted_roots.push(airlock::report::KeyRef {
                 name: name.clone(),
                 key_id: airlock::oci::Digest::sha256_of(&bytes).to_string(),
-                algorithm: "sigstore-trusted-root".into(),
+                algorithm: algorithm.into(),
             });
         }
     }

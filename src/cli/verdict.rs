@@ -107,8 +107,46 @@ pub fn verify_dir(
         Some(p) => Some(keys::load_public_key_file(p)?),
         None => None,
     };
+    // A TUF snapshot the bundle carries (capture --tuf): read from its blobs by the lock's
+    // digests; its capture time is when it was taken (maxAge).
+    let mut root_findings = Vec::new();
+    let bundle_tuf = match lock_bytes
+        .as_deref()
+        .and_then(|b| airlock::lock::Lock::parse(b).ok())
+    {
+        Some(lock) => lock.tuf.map(|t| {
+            let files = match layout::Layout::open(dir) {
+                Ok(l) => {
+                    let (files, found) = airlock::trust::tuf::read_bundle_copy(&t, |d, limit| {
+                        l.read_blob(d, limit).map_err(|e| e.to_string())
+                    });
+                    root_findings.extend(found);
+                    files
+                }
+                Err(e) => {
+                    root_findings.push(airlock::report::Finding::error(
+                        airlock::report::Code::TrustRootInvalid,
+                        "tuf",
+                        format!(
+                            "the lock records a TUF snapshot, but the bundle cannot be read: {e}"
+                        ),
+                    ));
+                    BTreeMap::new()
+                }
+            };
+            common::BundleTuf {
+                name: format!("{} (its TUF snapshot from {})", dir.display(), t.source),
+                files,
+                taken_at: airlock::trust::sigstore::parse_rfc3339(&lock.created),
+            }
+        }),
+        None => None,
+    };
+    let (trusted_roots, tuf_findings) =
+        common::load_trusted_roots_at(&policy, &at, bundle_tuf.as_ref())?;
+    root_findings.extend(tuf_findings);
     let trust = Trust {
-        trusted_roots: common::load_trusted_roots(&policy)?,
+        trusted_roots,
         keys: keys_map,
         known_keys: known,
         lock: LockInput {
@@ -159,8 +197,9 @@ pub fn verify_dir(
         base,
         &dir.display().to_string(),
     );
-    if !delta.is_empty() {
+    if !delta.is_empty() || !root_findings.is_empty() {
         report.findings.extend(delta);
+        report.findings.extend(root_findings);
         report.finalise();
     }
     common::record_inputs(&mut report, &policy, flags.pins.as_deref());

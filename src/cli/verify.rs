@@ -164,8 +164,9 @@ fn run_archive(
         Some(p) => Some(keys::load_public_key_file(p)?),
         None => None,
     };
+    let (trusted_roots, root_findings) = common::load_trusted_roots_at(&policy, at, None)?;
     let trust = Trust {
-        trusted_roots: common::load_trusted_roots(&policy)?,
+        trusted_roots,
         keys: keys_map,
         known_keys: known,
         lock: LockInput {
@@ -186,6 +187,7 @@ fn run_archive(
         &file.display().to_string(),
     ));
     report.findings.extend(findings);
+    report.findings.extend(root_findings);
     report.finalise();
     common::record_inputs(&mut report, &policy, a.verify.pins.as_deref());
     finish(a, &report)
@@ -329,8 +331,9 @@ fn run_registry(
             Some(p) => Fatal(format!("{e} (mapping {})", p.display())),
             None => Fatal(e.to_string()),
         })?;
+    let (trusted_roots, root_findings) = common::load_trusted_roots_at(&policy, at, None)?;
     let trust = Trust {
-        trusted_roots: common::load_trusted_roots(&policy)?,
+        trusted_roots,
         keys: keys_map,
         known_keys: known,
         lock: LockInput {
@@ -342,6 +345,7 @@ fn run_registry(
         pins,
     };
     let mut report = verify(&loaded.view, &policy, &trust, at);
+    report.findings.extend(root_findings);
     add_edge_findings(&mut report, &loaded.findings);
     common::record_inputs(&mut report, &policy, a.verify.pins.as_deref());
     finish(a, &report)

@@ -59,8 +59,10 @@ pub struct Policy {
     /// keys written as a bare path have no entry (always valid).
     pub key_validity: BTreeMap<String, KeyValidity>,
     /// Trusted-root name -> Sigstore `trusted_root.json` path (YAML `trustedRoots`), resolved
-    /// against the policy file's directory.
+    /// against the policy file's directory. For a TUF entry, the TUF repository directory.
     pub trusted_roots: BTreeMap<String, PathBuf>,
+    /// Trusted-root names given as TUF repository snapshots (`{tuf, root, maxAge}`), resolved.
+    pub trusted_roots_tuf: BTreeMap<String, crate::trust::tuf::TufSource>,
     /// In file order; the first rule that matches applies.
     pub rules: Vec<Rule>,
     /// What happens to an image no rule covers (YAML `unmatched`; default deny).
@@ -483,11 +485,6 @@ fn yaml_error(source: &Path, kind: PolicyErrorKind, e: &serde_yaml::Error) -> Po
 /// the parse; this is the safety net).
 fn build(raw: RawPolicy, text: &str, source: &Path) -> Result<Policy, PolicyError> {
     let base = source.parent().unwrap_or_else(|| Path::new(""));
-    let resolve = |map: BTreeMap<raw::Name, raw::FilePath>| -> BTreeMap<String, PathBuf> {
-        map.into_iter()
-            .map(|(name, path)| (name.0, base.join(path.0)))
-            .collect()
-    };
     let mut key_validity = BTreeMap::new();
     let keys = raw
         .keys
@@ -499,7 +496,31 @@ fn build(raw: RawPolicy, text: &str, source: &Path) -> Result<Policy, PolicyErro
             (name.0, base.join(entry.path.0))
         })
         .collect();
-    let trusted_roots = resolve(raw.trusted_roots);
+    let mut trusted_roots = BTreeMap::new();
+    let mut trusted_roots_tuf = BTreeMap::new();
+    for (name, entry) in raw.trusted_roots {
+        match entry {
+            raw::RawTrustedRoot::File(p) => {
+                trusted_roots.insert(name.0, base.join(p.0));
+            }
+            raw::RawTrustedRoot::Tuf(t) => {
+                let dir = t.tuf.map(|d| base.join(d.0));
+                let root = base.join(t.root.0);
+                trusted_roots.insert(name.0.clone(), dir.clone().unwrap_or_else(|| root.clone()));
+                trusted_roots_tuf.insert(
+                    name.0,
+                    crate::trust::tuf::TufSource {
+                        dir,
+                        root,
+                        max_age_secs: t
+                            .max_age
+                            .as_deref()
+                            .and_then(crate::trust::tuf::parse_duration),
+                    },
+                );
+            }
+        }
+    }
     let invalid =
         |message: String| PolicyError::new(PolicyErrorKind::Invalid, source, None, message);
 
@@ -537,6 +558,7 @@ fn build(raw: RawPolicy, text: &str, source: &Path) -> Result<Policy, PolicyErro
         keys,
         key_validity,
         trusted_roots,
+        trusted_roots_tuf,
         rules,
         unmatched: raw.unmatched,
         lock_signers: raw

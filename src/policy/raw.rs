@@ -239,7 +239,7 @@ pub struct RawPolicy {
     #[serde(default)]
     pub keys: BTreeMap<Name, super::provenance::KeyEntry>,
     #[serde(default, rename = "trustedRoots")]
-    pub trusted_roots: BTreeMap<Name, FilePath>,
+    pub trusted_roots: BTreeMap<Name, RawTrustedRoot>,
     pub rules: Rules,
     #[serde(default)]
     pub unmatched: Unmatched,
@@ -862,5 +862,57 @@ impl<'de> Deserialize<'de> for AttestationEntry {
                 }))
             },
         )
+    }
+}
+
+/// A `trustedRoots` entry: the path of a `trusted_root.json` (or a JSON-lines file of several),
+/// or a TUF repository snapshot `{tuf: DIR, root: FILE, maxAge: DURATION}`.
+#[derive(Debug)]
+pub enum RawTrustedRoot {
+    File(FilePath),
+    Tuf(RawTufRoot),
+}
+
+/// `{tuf: DIR, root: FILE, maxAge: DURATION}`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTufRoot {
+    /// Absent: the TUF snapshot the bundle being verified carries (`capture --tuf`).
+    #[serde(default)]
+    pub tuf: Option<FilePath>,
+    pub root: FilePath,
+    #[serde(default, rename = "maxAge")]
+    pub max_age: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for RawTrustedRoot {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawTrustedRoot;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    "the path of a Sigstore trusted_root.json, or a TUF repository as \
+                     {tuf: DIR, root: FILE, maxAge: DURATION}",
+                )
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawTrustedRoot, E> {
+                FilePath::deserialize(de::value::StrDeserializer::<E>::new(v))
+                    .map(RawTrustedRoot::File)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawTrustedRoot, A::Error> {
+                let t = RawTufRoot::deserialize(MapAccessDeserializer::new(map))?;
+                if let Some(age) = &t.max_age {
+                    if crate::trust::tuf::parse_duration(age).is_none() {
+                        return Err(de::Error::custom(format!(
+                            "maxAge {age:?} is not a duration; expected a whole number with a \
+                             unit s, m, h or d (such as 720h)"
+                        )));
+                    }
+                }
+                Ok(RawTrustedRoot::Tuf(t))
+            }
+        }
+        d.deserialize_any(V)
     }
 }

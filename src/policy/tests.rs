@@ -970,3 +970,35 @@ fn keyless_ignore_sct_switch_parses_and_defaults_to_false() {
     };
     assert!(s.keyless[0].ignore_sct);
 }
+
+#[test]
+fn trusted_root_entry_may_be_a_tuf_snapshot_with_root_and_max_age() {
+    let text = "apiVersion: airlock/v1\nkind: Policy\ntrustedRoots:\n  pg: roots/tr.jsonl\n  \
+                sigstore:\n    tuf: ../trust/sigstore-tuf\n    root: ../trust/root.json\n    \
+                maxAge: 720h\nrules: []\n";
+    let p = Policy::from_yaml(text, Path::new("/srv/p/prod.yaml")).unwrap();
+    assert_eq!(
+        p.trusted_roots["pg"],
+        PathBuf::from("/srv/p/roots/tr.jsonl")
+    );
+    assert!(!p.trusted_roots_tuf.contains_key("pg"));
+    let t = &p.trusted_roots_tuf["sigstore"];
+    assert_eq!(t.dir, Some(PathBuf::from("/srv/p/../trust/sigstore-tuf")));
+    assert_eq!(t.root, PathBuf::from("/srv/p/../trust/root.json"));
+    assert_eq!(t.max_age_secs, Some(720 * 3600));
+}
+
+#[test]
+fn tuf_entry_with_a_bad_max_age_or_unknown_field_is_an_error() {
+    let e = parse_err(
+        "apiVersion: airlock/v1\nkind: Policy\ntrustedRoots:\n  s:\n    tuf: d\n    root: r.json\n    maxAge: 3w\nrules: []\n",
+    );
+    assert!(
+        e.message().contains("maxAge \"3w\" is not a duration"),
+        "{e}"
+    );
+    let e = parse_err(
+        "apiVersion: airlock/v1\nkind: Policy\ntrustedRoots:\n  s:\n    tuf: d\n    root: r.json\n    mirror: x\nrules: []\n",
+    );
+    assert!(e.message().contains("unknown field `mirror`"), "{e}");
+}

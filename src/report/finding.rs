@@ -53,6 +53,8 @@ pub enum Code {
     SignatureThresholdUnmet,
     KeyExpired,
     KeyRevoked,
+    TrustRootInvalid,
+    TrustRootStale,
 }
 
 impl Code {
@@ -105,6 +107,8 @@ impl Code {
         Code::SignatureThresholdUnmet,
         Code::KeyExpired,
         Code::KeyRevoked,
+        Code::TrustRootInvalid,
+        Code::TrustRootStale,
     ];
 
     /// The kebab-case code string.
@@ -158,6 +162,8 @@ impl Code {
             Code::SignatureThresholdUnmet => "signature-threshold-unmet",
             Code::KeyExpired => "key-expired",
             Code::KeyRevoked => "key-revoked",
+            Code::TrustRootInvalid => "trust-root-invalid",
+            Code::TrustRootStale => "trust-root-stale",
         }
     }
 
@@ -268,6 +274,12 @@ impl Code {
             }
             Code::KeyExpired => "a signature was made with a key outside its validFrom/validUntil",
             Code::KeyRevoked => "a signature was made with a key the policy marks revoked",
+            Code::TrustRootInvalid => {
+                "a TUF-delivered trusted root fails a signature, hash, version or rotation check"
+            }
+            Code::TrustRootStale => {
+                "TUF metadata of a trusted root expired at the verification time or is older than maxAge"
+            }
         }
     }
 
@@ -322,6 +334,8 @@ impl Code {
             Code::SignatureThresholdUnmet => "collect signatures from more of the listed signers (the same key twice counts once)",
             Code::KeyExpired => "re-sign with a current key, or correct the key's validity dates after checking",
             Code::KeyRevoked => "re-sign with a key that is not revoked; treat content signed by the revoked key as untrusted",
+            Code::TrustRootInvalid => "copy the TUF repository again from a trusted source (airlock capture --tuf DIR)",
+            Code::TrustRootStale => "bring a fresh copy of the TUF repository into the gap (airlock capture --tuf DIR)",
         }
     }
 }

@@ -38,6 +38,37 @@ pub enum TrustedRootError {
     Parts { what: String, detail: String },
 }
 
+/// Most trusted roots one JSON-lines file may hold.
+pub const MAX_TRUSTED_ROOTS_PER_FILE: usize = 16;
+
+/// Several trusted roots as one: the certificate authorities, transparency logs, CT logs and
+/// timestamp authorities of all of them, each once (the first line's media type).
+fn merge_roots(docs: Vec<Value>) -> Result<Value, String> {
+    let mut merged = serde_json::Map::new();
+    for (i, doc) in docs.into_iter().enumerate() {
+        let Value::Object(map) = doc else {
+            return Err(format!("line {} is not a JSON object", i + 1));
+        };
+        for (k, v) in map {
+            match (merged.get_mut(&k), v) {
+                (Some(Value::Array(into)), Value::Array(items)) => {
+                    // The same authority or log in two lines counts once.
+                    for item in items {
+                        if !into.contains(&item) {
+                            into.push(item);
+                        }
+                    }
+                }
+                (Some(_), _) => {}
+                (None, v) => {
+                    merged.insert(k, v);
+                }
+            }
+        }
+    }
+    Ok(Value::Object(merged))
+}
+
 struct Inner {
     verifier: Verifier,
     has_ct_logs: bool,
@@ -97,7 +128,8 @@ impl TrustedRoot {
         TrustedRoot::from_json(&bytes, &source_name)
     }
 
-    /// Parses `trusted_root.json` bytes; `source_name` names them in messages.
+    /// Parses `trusted_root.json` bytes, or a JSON-lines file of several trusted roots (one per
+    /// line, as `gh attestation trusted-root` writes); `source_name` names them in messages.
     pub fn from_json(bytes: &[u8], source_name: &str) -> Result<TrustedRoot, TrustedRootError> {
         if bytes.len() > MAX_TRUSTED_ROOT_BYTES {
             return Err(TrustedRootError::TooLarge {
@@ -111,9 +143,33 @@ impl TrustedRoot {
             detail,
         };
         let text = std::str::from_utf8(bytes).map_err(|e| invalid(format!("not UTF-8 ({e})")))?;
-        let doc: Value =
-            serde_json::from_str(text).map_err(|e| invalid(format!("not JSON ({e})")))?;
-        let inner = build_inner(text).map_err(invalid)?;
+        // One trusted root, or GitHub's JSON lines (`gh attestation trusted-root`): several
+        // roots, one per line, used as one root holding all their authorities and logs.
+        let mut docs = Vec::new();
+        for doc in serde_json::Deserializer::from_str(text).into_iter::<Value>() {
+            let doc = doc.map_err(|e| invalid(format!("not JSON ({e})")))?;
+            if docs.len() == MAX_TRUSTED_ROOTS_PER_FILE {
+                return Err(invalid(format!(
+                    "more than {MAX_TRUSTED_ROOTS_PER_FILE} trusted roots in one JSON-lines file"
+                )));
+            }
+            docs.push(doc);
+        }
+        let (doc, inner) = match docs.len() {
+            0 => return Err(invalid("no JSON document in it".into())),
+            1 => {
+                let inner = build_inner(text).map_err(invalid)?;
+                (docs.remove(0), inner)
+            }
+            n => {
+                let merged = merge_roots(docs).map_err(invalid)?;
+                let merged_text = serde_json::to_string(&merged)
+                    .map_err(|e| invalid(format!("merging {n} JSON lines: {e}")))?;
+                let inner = build_inner(&merged_text)
+                    .map_err(|e| invalid(format!("the {n} JSON lines together: {e}")))?;
+                (merged, inner)
+            }
+        };
         Ok(TrustedRoot {
             source: source_name.to_string(),
             doc: Arc::new(doc),
@@ -308,4 +364,39 @@ pub(crate) fn pem_certificates(text: &[u8], what: &str) -> Result<Vec<Vec<u8>>, 
         ));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod json_lines_tests {
+    use super::*;
+
+    const PROD: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/vectors/sigstore-python/sigstore/_store/https%3A%2F%2Ftuf-repo-cdn.sigstore.dev/trusted_root.json"
+    );
+
+    fn line() -> String {
+        let v: Value = serde_json::from_slice(&std::fs::read(PROD).unwrap()).unwrap();
+        serde_json::to_string(&v).unwrap()
+    }
+
+    #[test]
+    fn json_lines_with_the_same_root_twice_counts_each_authority_once() {
+        let one = TrustedRoot::from_json(line().as_bytes(), "one").unwrap();
+        let two =
+            TrustedRoot::from_json(format!("{}\n{}\n", line(), line()).as_bytes(), "two").unwrap();
+        assert_eq!(one.inner.fulcio_cas, two.inner.fulcio_cas);
+        assert_eq!(one.inner.tsas, two.inner.tsas);
+    }
+
+    #[test]
+    fn json_lines_over_the_limit_or_with_a_non_object_line_are_refused() {
+        let many = format!("{}\n", line()).repeat(MAX_TRUSTED_ROOTS_PER_FILE + 1);
+        let e = TrustedRoot::from_json(many.as_bytes(), "many").unwrap_err();
+        assert!(e.to_string().contains("more than 16 trusted roots"), "{e}");
+        let e = TrustedRoot::from_json(format!("{}\n[1]\n", line()).as_bytes(), "odd").unwrap_err();
+        assert!(e.to_string().contains("line 2 is not a JSON object"), "{e}");
+        let e = TrustedRoot::from_json(b"  \n", "empty").unwrap_err();
+        assert!(e.to_string().contains("no JSON document"), "{e}");
+    }
 }
