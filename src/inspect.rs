@@ -244,34 +244,9 @@ pub fn tree(view: &BundleView) -> Result<Vec<Node>, InspectLimit> {
     Ok(roots)
 }
 
-/// `s` made safe for a terminal: control characters (newlines, escape sequences), bidi
-/// overrides and other invisible format characters are shown as `\u{XXXX}`, and a backslash as
-/// `\\`, so what is printed is exactly one line that shows what the bundle holds.
+/// `s` made safe for a terminal (see [`crate::text::visible`]).
 pub fn escape_terminal(s: &str) -> std::borrow::Cow<'_, str> {
-    fn bad(c: char) -> bool {
-        c == '\\'
-            || c.is_control()
-            || matches!(c,
-                '\u{200b}'..='\u{200f}'
-                | '\u{202a}'..='\u{202e}'
-                | '\u{2060}'..='\u{2069}'
-                | '\u{061c}'
-                | '\u{feff}')
-    }
-    if !s.chars().any(bad) {
-        return std::borrow::Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        if c == '\\' {
-            out.push_str("\\\\");
-        } else if bad(c) {
-            let _ = write!(out, "\\u{{{:04x}}}", c as u32);
-        } else {
-            out.push(c);
-        }
-    }
-    std::borrow::Cow::Owned(out)
+    crate::text::visible(s)
 }
 
 /// Mark the roots the lock records as charts (`kind: chart`) and add who asked for each item

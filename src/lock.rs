@@ -240,6 +240,8 @@ pub enum LockError {
     Json(String),
     #[error("lock schema is {0:?}; expected {LOCK_SCHEMA:?}")]
     Schema(String),
+    #[error("lock images[{index}]: {problem}; a lock names images by valid OCI references only (treat the lock as tampered with)")]
+    Reference { index: usize, problem: String },
 }
 
 impl Lock {
@@ -275,9 +277,27 @@ impl Lock {
             if schema != LOCK_SCHEMA {
                 return Err(LockError::Schema(schema));
             }
-            return serde_json::from_value(value).map_err(|e| LockError::Json(e.to_string()));
+            let lock: Lock =
+                serde_json::from_value(value).map_err(|e| LockError::Json(e.to_string()))?;
+            return lock.with_valid_references();
         }
-        Self::parse_foreign(&value).ok_or(LockError::Schema(schema))
+        Self::parse_foreign(&value)
+            .ok_or(LockError::Schema(schema))?
+            .with_valid_references()
+    }
+
+    /// Every image's `ref` must be a valid reference: names from the lock reach admission YAML,
+    /// reports and terminals.
+    fn with_valid_references(self) -> Result<Lock, LockError> {
+        for (index, img) in self.images.iter().enumerate() {
+            if let Err(e) = crate::oci::Reference::parse(&img.r#ref) {
+                return Err(LockError::Reference {
+                    index,
+                    problem: e.to_string(),
+                });
+            }
+        }
+        Ok(self)
     }
 
     /// Read a lock written by another tool: `images` (or `artifacts`/`entries`), each with a

@@ -59,6 +59,12 @@ pub enum MappingError {
     Json(String),
     #[error("mapping schema is {0:?}; expected {MAPPING_SCHEMA:?}")]
     Schema(String),
+    #[error("mapping images[{index}].{field}: {problem}; a mapping names images by valid OCI references only")]
+    Reference {
+        index: usize,
+        field: &'static str,
+        problem: String,
+    },
 }
 
 impl Mapping {
@@ -70,6 +76,23 @@ impl Mapping {
             serde_json::from_slice(bytes).map_err(|e| MappingError::Json(e.to_string()))?;
         if m.schema != MAPPING_SCHEMA {
             return Err(MappingError::Schema(m.schema));
+        }
+        // Names from the mapping reach admission YAML and reports: valid references only.
+        for (index, img) in m.images.iter().enumerate() {
+            for (field, text) in [
+                ("source", &img.source),
+                ("target", &img.target),
+                ("targetRepository", &img.target_repository),
+                ("sourceRepository", &img.source_repository),
+            ] {
+                if let Err(e) = crate::oci::Reference::parse(text) {
+                    return Err(MappingError::Reference {
+                        index,
+                        field,
+                        problem: e.to_string(),
+                    });
+                }
+            }
         }
         Ok(m)
     }

@@ -287,23 +287,107 @@ const INDEX_MT: &str = "application/vnd.oci.image.index.v1+json";
 const MANIFEST_MT: &str = "application/vnd.oci.image.manifest.v1+json";
 
 #[test]
-fn inspect_escapes_newlines_terminal_escapes_and_bidi_in_names() {
+fn inspect_refuses_a_name_with_newline_terminal_escapes_and_bidi_and_prints_it_escaped() {
     let (_t, dir) = demo_copy();
     let evil = "registry.example/demo/app:1.0\nimage injected:1 sha256:00\u{1b}[2J\u{1b}]0;title\u{7}\u{202e}gpj.exe";
     write_index(&dir, &[entry(INDEX_MT, ROOT_DIGEST, 506, evil)]);
     let r = airlock(&["inspect", &dir.display().to_string()]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(!r.stdout.contains('\u{1b}'), "{:?}", r.stdout);
-    assert!(!r.stdout.contains('\u{7}'), "{:?}", r.stdout);
-    assert!(!r.stdout.contains('\u{202e}'), "{:?}", r.stdout);
-    assert!(!r.stdout.contains("\nimage injected"), "{:?}", r.stdout);
-    assert!(
-        r.stdout.contains("app:1.0\\u{000a}image injected:1"),
-        "{}",
-        r.stdout
-    );
-    assert!(r.stdout.contains("\\u{001b}[2J"), "{}", r.stdout);
-    assert!(r.stdout.contains("\\u{202e}gpj.exe"), "{}", r.stdout);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let all = format!("{}{}", r.stdout, r.stderr);
+    for raw in ['\u{1b}', '\u{7}', '\u{202e}'] {
+        assert!(!all.contains(raw), "{all:?}");
+    }
+    assert!(!all.contains("\nimage injected"), "{all:?}");
+    assert!(r.stderr.contains("layout-invalid"), "{}", r.stderr);
+    assert!(r.stderr.contains("app:1.0\\nimage injected:1"), "{}", r.stderr);
+    assert!(r.stderr.contains("\\u{202e}gpj.exe"), "{}", r.stderr);
+}
+
+/// What an attacker would smuggle into generated admission YAML through an image name.
+const YAML_PAYLOAD: &str = "registry.example/demo/app:1.0\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: pwned\nroleRef: {kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: Group, name: system:authenticated}]";
+
+#[test]
+fn verify_fails_with_layout_invalid_when_a_ref_name_carries_a_yaml_document() {
+    let (_t, dir) = demo_copy();
+    write_index(&dir, &[entry(INDEX_MT, ROOT_DIGEST, 506, YAML_PAYLOAD)]);
+    let r = verify(&dir, &["--format", "json"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(codes(&r.stdout), ["layout-invalid"], "{}", r.stdout);
+    assert!(!r.stdout.contains("\nkind: ClusterRoleBinding"), "{}", r.stdout);
+}
+
+#[test]
+fn admission_refuses_a_lock_whose_image_name_carries_a_yaml_document_in_every_format() {
+    let (_t, dir) = demo_copy();
+    let lock_path = dir.join("airlock.lock.json");
+    let mut lock: Value = serde_json::from_slice(&fs::read(&lock_path).unwrap()).unwrap();
+    lock["images"][0]["ref"] = Value::String(YAML_PAYLOAD.into());
+    fs::write(&lock_path, serde_json::to_vec_pretty(&lock).unwrap()).unwrap();
+    let l = lock_path.display().to_string();
+    for format in ["kyverno", "kyverno-ivpol", "policy-controller"] {
+        let r = airlock(&[
+            "admission",
+            "--no-verify",
+            "--format",
+            format,
+            "--lock",
+            &l,
+            "--policy",
+            "policies/demo.yaml",
+        ]);
+        assert_eq!(r.code, 2, "{format}: {}", r.stderr);
+        assert!(!r.stdout.contains("ClusterRoleBinding"), "{format}: {}", r.stdout);
+        assert!(r.stderr.contains("images[0]"), "{format}: {}", r.stderr);
+        assert!(r.stderr.contains("is not allowed"), "{format}: {}", r.stderr);
+    }
+    // preflight reads the same lock and refuses it the same way.
+    let manifests = dir.join("deploy.yaml");
+    fs::write(
+        &manifests,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  containers:\n  - name: a\n    image: registry.example/demo/app:1.0\n",
+    )
+    .unwrap();
+    let r = airlock(&["preflight", &manifests.display().to_string(), "--lock", &l, "--no-verify"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("images[0]"), "{}", r.stderr);
+}
+
+#[test]
+fn admission_refuses_a_mapping_whose_target_carries_a_newline() {
+    let (_t, dir) = demo_copy();
+    let tmp = tempfile::tempdir().unwrap();
+    let mapping = tmp.path().join("airlock.mapping.json");
+    let lock: Value =
+        serde_json::from_slice(&fs::read(dir.join("airlock.lock.json")).unwrap()).unwrap();
+    let img = &lock["images"][0];
+    let digest = img["digest"].as_str().unwrap();
+    let m = json!({
+        "schema": "airlock.mapping/v1",
+        "registry": "mirror.example",
+        "images": [{
+            "source": img["ref"],
+            "sourceRepository": "registry.example/demo/app",
+            "digest": digest,
+            "targetRepository": "mirror.example/demo/app",
+            "target": format!("mirror.example/demo/app@{digest}\n---\nkind: ClusterRoleBinding"),
+            "verdict": "pass",
+        }],
+    });
+    fs::write(&mapping, serde_json::to_vec(&m).unwrap()).unwrap();
+    let r = airlock(&[
+        "admission",
+        "--format",
+        "kyverno",
+        "--lock",
+        &dir.join("airlock.lock.json").display().to_string(),
+        "--policy",
+        "policies/demo.yaml",
+        "--mapping",
+        &mapping.display().to_string(),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(!r.stdout.contains("ClusterRoleBinding"), "{}", r.stdout);
+    assert!(r.stderr.contains("images[0].target"), "{}", r.stderr);
 }
 
 #[test]

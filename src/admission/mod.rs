@@ -646,18 +646,29 @@ fn header(format: Format, plan: &Plan<'_>) -> String {
     );
     for (k, v) in &plan.annotations {
         out.push_str(&format!(
-            "# {}: {v}\n",
-            k.trim_start_matches(ANNOTATION_PREFIX)
+            "# {}: {}\n",
+            comment_text(k.trim_start_matches(ANNOTATION_PREFIX)),
+            comment_text(v)
         ));
     }
     out.push_str("# Admitted images (source -> pulled as, requirement):\n");
     for i in &plan.images {
         out.push_str(&format!(
             "#   {} -> {}@{}  [{}]\n",
-            i.source, i.repository, i.digest, i.requirement
+            comment_text(&i.source),
+            comment_text(&i.repository),
+            i.digest,
+            comment_text(&i.requirement)
         ));
     }
     out
+}
+
+/// Text for a `#` comment line: line breaks, controls and bidi overrides are written as escapes
+/// ([`crate::text::visible`]), so a comment stays one line whatever a policy or name holds.
+/// (Names are also validated where they are read.)
+fn comment_text(s: &str) -> String {
+    crate::text::visible(s).into_owned()
 }
 
 /// The hash algorithm cosign uses with `key` (`sha384` for P-384, else `sha256`).

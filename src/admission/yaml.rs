@@ -1,12 +1,12 @@
-//! A small, deterministic YAML writer for the generated cluster resources.
+//! The generated cluster resources as YAML, emitted by `serde_yaml`'s serializer.
 //!
 //! The resources are built as [`Node`] trees whose mappings keep the order they were built in
 //! (Kubernetes readers expect `apiVersion`, `kind`, `metadata`, `spec` first); every list that
-//! comes from a set (repositories, keys, authorities) is sorted by the builder. The writer emits
-//! block style with two-space indentation, plain scalars only where no YAML 1.1 or 1.2 reader can
-//! take them for anything but a string, literal blocks (`|`) for multi-line text such as PEM keys
-//! and CUE policies, and double-quoted strings with escapes for everything else. The same tree
-//! always gives the same bytes.
+//! comes from a set (repositories, keys, authorities) is sorted by the builder. The tree is
+//! converted to a `serde_yaml::Value` (its mappings keep insertion order) and serialized by the
+//! crate: no text is ever concatenated into YAML, so a value — an image name with a newline, a
+//! `---`, a quote — can only ever be one scalar (quoted or a literal block as the serializer
+//! decides). The same tree always gives the same bytes.
 
 /// One YAML value.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,178 +38,31 @@ impl Node {
     pub fn strs<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Node {
         Node::Seq(items.into_iter().map(|s| Node::str(s.as_ref())).collect())
     }
+
+    fn to_value(&self) -> serde_yaml::Value {
+        use serde_yaml::Value;
+        match self {
+            Node::Map(pairs) => {
+                let mut m = serde_yaml::Mapping::with_capacity(pairs.len());
+                for (k, v) in pairs {
+                    m.insert(Value::String(k.clone()), v.to_value());
+                }
+                Value::Mapping(m)
+            }
+            Node::Seq(items) => Value::Sequence(items.iter().map(Node::to_value).collect()),
+            Node::Str(s) => Value::String(s.clone()),
+            Node::Bool(b) => Value::Bool(*b),
+            Node::Int(i) => Value::Number((*i).into()),
+        }
+    }
 }
 
 /// The document for `node`, ending with a newline (no `---` marker).
 pub fn to_yaml(node: &Node) -> String {
-    let mut out = String::new();
-    match node {
-        Node::Map(pairs) if !pairs.is_empty() => write_map(&mut out, pairs, 0, false),
-        Node::Seq(items) if !items.is_empty() => write_seq(&mut out, items, 0),
-        other => {
-            write_inline(&mut out, other, 2);
-            out.push('\n');
-        }
-    }
-    out
-}
-
-fn indent(out: &mut String, n: usize) {
-    for _ in 0..n {
-        out.push(' ');
-    }
-}
-
-/// Mapping entries at column `col`. When `continued`, the first key follows text already on the
-/// line (a `- ` sequence marker).
-fn write_map(out: &mut String, pairs: &[(String, Node)], col: usize, continued: bool) {
-    for (i, (key, value)) in pairs.iter().enumerate() {
-        if i > 0 || !continued {
-            indent(out, col);
-        }
-        out.push_str(&scalar(key, col + 2));
-        out.push(':');
-        match value {
-            Node::Map(inner) if !inner.is_empty() => {
-                out.push('\n');
-                write_map(out, inner, col + 2, false);
-            }
-            Node::Seq(items) if !items.is_empty() => {
-                out.push('\n');
-                write_seq(out, items, col);
-            }
-            other => {
-                out.push(' ');
-                write_inline(out, other, col + 2);
-                out.push('\n');
-            }
-        }
-    }
-}
-
-/// Sequence items with their `- ` marker at column `col`.
-fn write_seq(out: &mut String, items: &[Node], col: usize) {
-    for item in items {
-        indent(out, col);
-        out.push('-');
-        match item {
-            Node::Map(inner) if !inner.is_empty() => {
-                out.push(' ');
-                write_map(out, inner, col + 2, true);
-            }
-            Node::Seq(inner) if !inner.is_empty() => {
-                out.push('\n');
-                write_seq(out, inner, col + 2);
-            }
-            other => {
-                out.push(' ');
-                write_inline(out, other, col + 2);
-                out.push('\n');
-            }
-        }
-    }
-}
-
-/// A value that fits after `key: ` or `- ` (block scalars continue on the next lines, indented to
-/// `content_col`).
-fn write_inline(out: &mut String, node: &Node, content_col: usize) {
-    match node {
-        Node::Map(_) => out.push_str("{}"),
-        Node::Seq(_) => out.push_str("[]"),
-        Node::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Node::Int(i) => out.push_str(&i.to_string()),
-        Node::Str(s) => out.push_str(&scalar(s, content_col)),
-    }
-}
-
-/// A string as a YAML scalar: plain when safe, a literal block for clean multi-line text, else
-/// double-quoted.
-fn scalar(s: &str, content_col: usize) -> String {
-    if is_plain_safe(s) {
-        return s.to_string();
-    }
-    if let Some(block) = literal_block(s, content_col) {
-        return block;
-    }
-    double_quoted(s)
-}
-
-/// Words that YAML 1.1 or 1.2 readers turn into booleans or null.
-const SPECIAL_WORDS: &[&str] = &[
-    "y", "n", "yes", "no", "on", "off", "true", "false", "null", "~",
-];
-
-/// Can `s` be written as a plain scalar and read back as the same string by any YAML reader?
-/// Conservative: a letter or `/` first (so never a number, an indicator or a special float),
-/// then letters, digits and `. _ / - : @ *` only, not ending with `:`, and not a word that YAML
-/// 1.1 reads as a boolean or null.
-fn is_plain_safe(s: &str) -> bool {
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(c) if c.is_ascii_alphabetic() || c == '/' => {}
-        _ => return false,
-    }
-    if !s
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "._/-:@*".contains(c))
-    {
-        return false;
-    }
-    if s.ends_with(':') {
-        return false;
-    }
-    !SPECIAL_WORDS.iter().any(|w| w.eq_ignore_ascii_case(s))
-}
-
-/// A literal block (`|` or `|-`) for multi-line text whose lines survive it unchanged: printable
-/// characters and spaces only, no trailing spaces, no leading space on the first line, at most
-/// one final newline.
-fn literal_block(s: &str, content_col: usize) -> Option<String> {
-    if !s.contains('\n') || s.ends_with("\n\n") || s.starts_with(' ') || s.starts_with('\n') {
-        return None;
-    }
-    let body = s.strip_suffix('\n');
-    let text = body.unwrap_or(s);
-    for line in text.split('\n') {
-        if line.ends_with(' ') || line.chars().any(|c| c.is_control() || is_special_break(c)) {
-            return None;
-        }
-    }
-    let mut out = String::from(if body.is_some() { "|" } else { "|-" });
-    for line in text.split('\n') {
-        out.push('\n');
-        if !line.is_empty() {
-            indent(&mut out, content_col);
-            out.push_str(line);
-        }
-    }
-    Some(out)
-}
-
-/// Characters YAML treats as line breaks or that readers may strip.
-fn is_special_break(c: char) -> bool {
-    matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}')
-}
-
-/// A double-quoted scalar with YAML escapes.
-fn double_quoted(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() || is_special_break(c) => {
-                out.push_str(&format!("\\u{:04x}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    // Serializing a Value of strings, numbers, booleans, sequences and string-keyed mappings
+    // cannot fail; should the crate ever refuse one, the output is an empty mapping (no object)
+    // rather than partial text.
+    serde_yaml::to_string(&node.to_value()).unwrap_or_else(|_| "{}\n".to_string())
 }
 
 #[cfg(test)]
@@ -220,6 +73,22 @@ mod tests {
         serde_yaml::from_str(&to_yaml(node)).unwrap()
     }
 
+    #[test]
+    fn a_newline_document_marker_in_a_value_stays_one_string_and_adds_no_object() {
+        let evil = "registry.example/app:1.0\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: pwned\n";
+        let node = Node::map(vec![
+            ("apiVersion", Node::str("v1")),
+            ("kind", Node::str("ConfigMap")),
+            ("data", Node::map(vec![("image", Node::str(evil))])),
+        ]);
+        let text = to_yaml(&node);
+        let docs: Vec<serde_yaml::Value> = serde_yaml::Deserializer::from_str(&text)
+            .map(|d| serde::Deserialize::deserialize(d).unwrap())
+            .collect();
+        assert_eq!(docs.len(), 1, "{text}");
+        assert_eq!(docs[0]["data"]["image"].as_str(), Some(evil));
+        assert!(!text.contains("\n---\n"), "{text}");
+    }
     #[test]
     fn risky_strings_are_quoted_and_read_back_as_strings() {
         for s in [

@@ -87,6 +87,20 @@ pub fn view_from<S: BlobSource>(
     jobs: usize,
 ) -> BundleView {
     view.entries = index.child_descriptors().to_vec();
+    // Names are validated here, at the edge: a ref.name that is not an OCI name (a newline, a
+    // control character) makes the whole layout invalid rather than reaching reports or YAML.
+    for (i, e) in view.entries.iter().enumerate() {
+        if let Some(name) = e.annotation(crate::oci::manifest::ANNOTATION_REF_NAME) {
+            if let Err(problem) = crate::oci::reference::check_ref_name(name) {
+                view.layout_error = Some(format!(
+                    "index.json manifests[{i}]: {} {:?} is not a valid name: {problem}; treat the bundle as tampered with and re-capture it",
+                    crate::oci::manifest::ANNOTATION_REF_NAME,
+                    crate::text::shorten(name, 256)
+                ));
+                return view;
+            }
+        }
+    }
     let mut queue: Vec<(Digest, Option<String>, usize)> = view
         .entries
         .iter()

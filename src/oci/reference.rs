@@ -31,15 +31,63 @@ pub enum ReferenceError {
 
 pub const DOCKER_HUB: &str = "docker.io";
 
+/// Check an `org.opencontainers.image.ref.name` annotation value against the OCI image-layout
+/// grammar (`component ("/" component)*`, components of `[A-Za-z0-9]` joined by `-._:@+` or
+/// `--`), so that only printable, well-formed names reach reports and generated YAML. A full
+/// reference (`host/repo:tag`, `repo@sha256:…`) and a bare tag (`1.0`) both fit.
+pub fn check_ref_name(s: &str) -> Result<(), String> {
+    if s.is_empty() {
+        return Err("it is empty".into());
+    }
+    if s.len() > MAX_REFERENCE_LEN {
+        return Err(format!("it is longer than {MAX_REFERENCE_LEN} characters"));
+    }
+    if let Some(c) = s.chars().find(|c| !c.is_ascii_graphic()) {
+        return Err(format!(
+            "character {} is not allowed (printable ASCII only, no spaces)",
+            c.escape_unicode()
+        ));
+    }
+    for comp in s.split('/') {
+        let b = comp.as_bytes();
+        let ok = !b.is_empty()
+            && b[0].is_ascii_alphanumeric()
+            && b[b.len() - 1].is_ascii_alphanumeric()
+            && b.iter()
+                .all(|c| c.is_ascii_alphanumeric() || b"-._:@+".contains(c))
+            && !b.windows(2).any(|w| {
+                let sep = |c: u8| b"-._:@+".contains(&c);
+                sep(w[0]) && sep(w[1]) && w != b"--"
+            });
+        if !ok {
+            return Err(format!(
+                "component {comp:?} does not match the OCI ref.name grammar ([A-Za-z0-9] joined by one of -._:@+ or --)"
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl Reference {
     /// Parse a reference. `oci://` prefixes (Helm) are accepted and dropped.
     pub fn parse(s: &str) -> Result<Reference, ReferenceError> {
-        let given = s.trim().to_string();
+        let given = s.trim_matches(' ').to_string();
         if given.is_empty() {
             return Err(ReferenceError::Empty(s.to_string()));
         }
         if given.len() > MAX_REFERENCE_LEN {
             return Err(ReferenceError::TooLong(given.chars().take(64).collect()));
+        }
+        // Names travel into YAML, HTML, Markdown and terminals: a reference is printable ASCII
+        // only (no newline, control, bidi or other invisible character can ride along).
+        if let Some(c) = given.chars().find(|c| !c.is_ascii_graphic()) {
+            return Err(ReferenceError::Invalid {
+                given: crate::text::shorten(&given, 256),
+                problem: format!(
+                    "character {} is not allowed; a reference is printable ASCII without spaces",
+                    c.escape_unicode()
+                ),
+            });
         }
         let body = given.strip_prefix("oci://").unwrap_or(&given);
         let invalid = |problem: &str| ReferenceError::Invalid {

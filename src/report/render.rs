@@ -18,33 +18,7 @@ pub fn json(report: &Report) -> String {
     s
 }
 
-/// `s` with control characters and Unicode bidirectional controls replaced by `\u{..}` escapes,
-/// so hostile text cannot move the cursor, colour the terminal, break a line or reorder what is
-/// displayed.
-pub fn visible(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(is_hidden) {
-        return Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        if is_hidden(c) {
-            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
-}
-
-/// Control characters (C0, DEL, C1) and the bidirectional formatting characters
-/// (U+061C, U+200E/F, U+202A..U+202E, U+2066..U+2069).
-pub fn is_hidden(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
-        )
-}
+pub use crate::text::{is_invisible as is_hidden, visible};
 
 /// `PASS` or `FAIL`.
 pub fn verdict(o: Outcome) -> &'static str {
