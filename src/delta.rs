@@ -9,7 +9,7 @@ use crate::layout::{self, BlobReadError, BlobState, Layout};
 use crate::lock::Lock;
 use crate::oci::Digest;
 use crate::report::{Code, Finding};
-use crate::verify::view::BundleView;
+use crate::view::BundleView;
 
 /// The delta's blobs, then the base's for what the delta lacks.
 pub struct Union<'a> {

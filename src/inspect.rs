@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::lock::parse_attachment_tag;
 use crate::oci::manifest::ANNOTATION_REF_NAME;
 use crate::oci::Digest;
-use crate::verify::view::BundleView;
+use crate::view::BundleView;
 
 #[derive(Debug, Serialize)]
 pub struct Node {

@@ -24,6 +24,8 @@ use std::sync::Arc;
 use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 
+use crate::formats::dsse::{Envelope, INTOTO_PAYLOAD_TYPE};
+use crate::formats::intoto::{is_intoto_payload_type, Statement, PREDICATE_VSA_V1, STATEMENT_V1};
 use crate::layout::{self, BlobReadError, Layout, LayoutError};
 use crate::lock::{parse_attachment_tag, AttachmentKind, Lock};
 use crate::mapping::{MappedImage, Mapping, MAPPING_SCHEMA};
@@ -39,8 +41,6 @@ use crate::report::vsa::{
 use crate::report::{Code, Finding};
 use crate::sign::sign_envelope;
 use crate::trust::keys::{KeyError, PublicKey, SigningKey};
-use crate::verify::dsse::{Envelope, INTOTO_PAYLOAD_TYPE};
-use crate::verify::intoto::{is_intoto_payload_type, Statement, PREDICATE_VSA_V1, STATEMENT_V1};
 
 /// Most manifests one push plans (per target repository, summed).
 pub const MAX_PUSH_MANIFESTS: usize = 500_000;

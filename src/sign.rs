@@ -2,8 +2,8 @@
 use base64::Engine;
 use serde::Serialize;
 
+use crate::formats::dsse::pae;
 use crate::trust::keys::{KeyError, SigningKey};
-use crate::verify::dsse::pae;
 
 #[derive(Serialize)]
 struct OutSig {
@@ -43,8 +43,8 @@ pub fn sign_envelope(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::formats::dsse::Envelope;
     use crate::trust::keys::KeyAlgorithm;
-    use crate::verify::dsse::Envelope;
 
     #[test]
     fn signed_envelope_verifies_and_one_flipped_payload_byte_does_not() {

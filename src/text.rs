@@ -65,7 +65,10 @@ mod tests {
         assert_eq!(visible("a\u{1b}[31mred"), "a\\u{1b}[31mred");
         assert_eq!(visible("x\ny"), "x\\u{a}y");
         assert_eq!(visible("evil\u{202e}gpj.exe"), "evil\\u{202e}gpj.exe");
-        assert_eq!(visible("zero\u{200b}width\u{feff}"), "zero\\u{200b}width\\u{feff}");
+        assert_eq!(
+            visible("zero\u{200b}width\u{feff}"),
+            "zero\\u{200b}width\\u{feff}"
+        );
         assert_eq!(visible("a\\u{41}"), "a\\\\u{41}");
         assert!(matches!(visible("plain é 日本"), Cow::Borrowed(_)));
     }

@@ -299,7 +299,11 @@ fn inspect_refuses_a_name_with_newline_terminal_escapes_and_bidi_and_prints_it_e
     }
     assert!(!all.contains("\nimage injected"), "{all:?}");
     assert!(r.stderr.contains("layout-invalid"), "{}", r.stderr);
-    assert!(r.stderr.contains("app:1.0\\nimage injected:1"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("app:1.0\\nimage injected:1"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("\\u{202e}gpj.exe"), "{}", r.stderr);
 }
 
@@ -313,7 +317,11 @@ fn verify_fails_with_layout_invalid_when_a_ref_name_carries_a_yaml_document() {
     let r = verify(&dir, &["--format", "json"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert_eq!(codes(&r.stdout), ["layout-invalid"], "{}", r.stdout);
-    assert!(!r.stdout.contains("\nkind: ClusterRoleBinding"), "{}", r.stdout);
+    assert!(
+        !r.stdout.contains("\nkind: ClusterRoleBinding"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -336,9 +344,17 @@ fn admission_refuses_a_lock_whose_image_name_carries_a_yaml_document_in_every_fo
             "policies/demo.yaml",
         ]);
         assert_eq!(r.code, 2, "{format}: {}", r.stderr);
-        assert!(!r.stdout.contains("ClusterRoleBinding"), "{format}: {}", r.stdout);
+        assert!(
+            !r.stdout.contains("ClusterRoleBinding"),
+            "{format}: {}",
+            r.stdout
+        );
         assert!(r.stderr.contains("images[0]"), "{format}: {}", r.stderr);
-        assert!(r.stderr.contains("is not allowed"), "{format}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("is not allowed"),
+            "{format}: {}",
+            r.stderr
+        );
     }
     // preflight reads the same lock and refuses it the same way.
     let manifests = dir.join("deploy.yaml");
@@ -347,7 +363,13 @@ fn admission_refuses_a_lock_whose_image_name_carries_a_yaml_document_in_every_fo
         "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  containers:\n  - name: a\n    image: registry.example/demo/app:1.0\n",
     )
     .unwrap();
-    let r = airlock(&["preflight", &manifests.display().to_string(), "--lock", &l, "--no-verify"]);
+    let r = airlock(&[
+        "preflight",
+        &manifests.display().to_string(),
+        "--lock",
+        &l,
+        "--no-verify",
+    ]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("images[0]"), "{}", r.stderr);
 }

@@ -555,7 +555,7 @@ fn rule_need<'a>(
         }
         attestations.push(AttestationNeed {
             index: rule.attestations.len() + 1,
-            predicate_type: crate::verify::slsa::PREDICATE_V1.to_string(),
+            predicate_type: crate::formats::slsa::PREDICATE_V1.to_string(),
             signers: signers(policy, &who, inputs, roots)?,
             require_passed: false,
             conditions,

@@ -12,11 +12,11 @@ use super::{
     ArchiveError, Progress, CHUNKS_DSSE_SUFFIX, CHUNKS_PAYLOAD_TYPE, CHUNKS_SCHEMA, CHUNKS_SUFFIX,
     MAX_CHUNKS, MAX_CHUNK_LIST_BYTES,
 };
+use crate::formats::dsse::Envelope;
 use crate::oci::digest::Hasher;
 use crate::oci::{Algorithm, Digest};
 use crate::report::{Code, Finding};
 use crate::trust::keys::PublicKey;
-use crate::verify::dsse::Envelope;
 
 const READ_BUF: usize = 1 << 20;
 

@@ -15,7 +15,7 @@ use crate::oci::digest::Hasher;
 use crate::oci::manifest::MEDIA_OCI_INDEX;
 use crate::oci::{Digest, Manifest};
 use crate::report::{Code, Finding};
-use crate::verify::view::BundleView;
+use crate::view::BundleView;
 
 /// Blobs up to this size are kept in memory during the pass (manifests, configs, signatures).
 pub const KEEP_BLOB_BYTES: u64 = 256 * 1024;

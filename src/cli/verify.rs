@@ -1,6 +1,6 @@
 //! `airlock verify DIR --policy FILE`: offline verification of a bundle.
 //! `airlock verify --registry HOST[/PREFIX] --lock FILE --policy FILE`: the same checks against
-//! what the registry serves (see `airlock::registry::view`).
+//! what the registry serves (see `airlock::registry_view`).
 use std::path::{Path, PathBuf};
 
 use airlock::layout;
@@ -273,7 +273,7 @@ fn run_registry(
     use airlock::lock::Lock;
     use airlock::mapping::Mapping;
     use airlock::push::Target;
-    use airlock::registry::view::{add_edge_findings, load_registry_view, RegistryViewOptions};
+    use airlock::registry_view::{add_edge_findings, load_registry_view, RegistryViewOptions};
 
     let Some(lock_path) = a.lock.clone() else {
         return Err(Fatal(

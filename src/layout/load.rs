@@ -4,43 +4,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use super::{BlobReadError, BlobState, Layout};
-use crate::oci::manifest::{MAX_MANIFEST_BYTES, MEDIA_COSIGN_SIMPLESIGNING, MEDIA_DSSE_ENVELOPE};
+use crate::oci::manifest::MAX_MANIFEST_BYTES;
 use crate::oci::{Digest, Manifest};
-use crate::verify::view::{BundleView, ManifestProblem};
+use crate::view::{BundleView, ManifestProblem};
 
 /// Largest blob loaded into memory for verification (signature payloads, envelopes, SBOMs).
 pub const MAX_ATTACHMENT_BLOB_BYTES: u64 = 64 * 1024 * 1024;
-/// Most manifests loaded from one bundle.
-pub const MAX_BUNDLE_MANIFESTS: usize = 500_000;
-/// How deep indexes may nest.
-pub const MAX_NESTING: usize = 8;
 
-/// Should this layer be read into memory for verification?
-pub fn is_verification_content(media_type: &str) -> bool {
-    media_type == MEDIA_COSIGN_SIMPLESIGNING
-        || media_type == MEDIA_DSSE_ENVELOPE
-        || media_type.starts_with("application/vnd.dev.sigstore.bundle")
-        || media_type.starts_with("text/spdx")
-        || media_type.starts_with("application/spdx")
-        || media_type.starts_with("application/vnd.cyclonedx")
-        || media_type.starts_with("application/vnd.syft")
-        || media_type.starts_with("application/vnd.in-toto")
-        // Image configs: the platform of a single-platform image is read from them.
-        || media_type == "application/vnd.oci.image.config.v1+json"
-        || media_type == "application/vnd.docker.container.image.v1+json"
-}
-
-/// Where a view's blobs come from: a layout directory, or an archive read in one pass.
-pub trait BlobSource: Sync {
-    /// A whole blob, digest checked, up to `limit` bytes.
-    fn read_blob(&self, d: &Digest, limit: u64) -> Result<Vec<u8>, BlobReadError>;
-    /// The state of each blob (digest and size checked).
-    fn check_blobs(
-        &self,
-        blobs: &[(Digest, Option<u64>)],
-        jobs: usize,
-    ) -> BTreeMap<Digest, BlobState>;
-}
+pub use crate::view::{is_verification_content, BlobSource, MAX_BUNDLE_MANIFESTS, MAX_NESTING};
 
 impl BlobSource for Layout {
     fn read_blob(&self, d: &Digest, limit: u64) -> Result<Vec<u8>, BlobReadError> {

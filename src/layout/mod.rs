@@ -49,25 +49,7 @@ pub enum LayoutError {
     Io { path: PathBuf, source: io::Error },
 }
 
-/// What reading one blob found.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum BlobState {
-    /// Present, hashes to its digest, size as expected.
-    Ok,
-    Missing,
-    /// Present but hashes elsewhere.
-    DigestMismatch {
-        actual: Digest,
-    },
-    /// Present but has another size than its descriptor says.
-    SizeMismatch {
-        expected: u64,
-        actual: u64,
-    },
-    /// A symlink, device or directory where a blob should be.
-    NotRegular(String),
-    Unreadable(String),
-}
+pub use crate::view::{BlobReadError, BlobState};
 
 /// An OCI image layout directory.
 #[derive(Debug)]
@@ -383,21 +365,6 @@ impl Layout {
             }
         }
     }
-}
-
-/// Why a blob could not be read whole.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BlobReadError {
-    #[error("blob is missing")]
-    Missing,
-    #[error("blob is {0}, not a regular file")]
-    NotRegular(String),
-    #[error("blob is {size} bytes, over the {limit}-byte limit for this kind of content")]
-    TooLarge { size: u64, limit: u64 },
-    #[error("blob hashes to {actual}")]
-    DigestMismatch { actual: Digest },
-    #[error("blob unreadable: {0}")]
-    Io(String),
 }
 
 /// A blob being written: commit only after the digest is checked.

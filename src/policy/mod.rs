@@ -107,7 +107,7 @@ pub struct Rule {
     /// YAML `vulnerabilities`: a signed, recent scan with nothing above `maxSeverity`.
     pub vulnerabilities: Option<VulnerabilityRule>,
     /// YAML `sbom.denyPackages`: package URLs (with version ranges) no SBOM of the image may list.
-    pub deny_packages: Vec<crate::verify::purl::Ban>,
+    pub deny_packages: Vec<crate::formats::purl::Ban>,
     /// `patterns` compiled; built by the parser (editing `patterns` afterwards does not update it).
     matcher: GlobSet,
 }
@@ -512,10 +512,7 @@ fn build(raw: RawPolicy, text: &str, source: &Path) -> Result<Policy, PolicyErro
                     crate::trust::tuf::TufSource {
                         dir,
                         root,
-                        max_age_secs: t
-                            .max_age
-                            .as_deref()
-                            .and_then(crate::trust::tuf::parse_duration),
+                        max_age_secs: t.max_age.as_deref().and_then(|a| parse_duration(a).ok()),
                     },
                 );
             }

@@ -10,8 +10,8 @@ use time::OffsetDateTime;
 
 use super::raw::{map_with, str_with, FilePath, KeyRef, KeylessEntry};
 use super::{KeylessSigner, SbomRequirement};
-use crate::verify::purl::Ban;
-use crate::verify::vuln::Severity;
+use crate::formats::purl::Ban;
+use crate::formats::vuln::Severity;
 
 /// Most entries of one pattern list (`builderIds`, `sourceRepos`, `refs`), of `allow` and of
 /// `denyPackages`.
@@ -246,7 +246,7 @@ impl<'de> Deserialize<'de> for ProvenanceField {
                             .0
                             .patterns
                             .iter()
-                            .map(|s| crate::verify::slsa::normalise_repo(s))
+                            .map(|s| crate::formats::slsa::normalise_repo(s))
                             .collect();
                         Some(UrlPatterns::compile(normalised)?)
                     }

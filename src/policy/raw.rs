@@ -387,7 +387,7 @@ pub struct RawRule {
     pub helm: Option<HelmField>,
     pub provenance: Option<super::ProvenanceRule>,
     pub vulnerabilities: Option<super::VulnerabilityRule>,
-    pub deny_packages: Vec<crate::verify::purl::Ban>,
+    pub deny_packages: Vec<crate::formats::purl::Ban>,
 }
 
 /// A rule's `helm:` field: chart provenance (`.prov`) requirements.
@@ -903,7 +903,7 @@ impl<'de> Deserialize<'de> for RawTrustedRoot {
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawTrustedRoot, A::Error> {
                 let t = RawTufRoot::deserialize(MapAccessDeserializer::new(map))?;
                 if let Some(age) = &t.max_age {
-                    if crate::trust::tuf::parse_duration(age).is_none() {
+                    if super::provenance::parse_duration(age).is_err() {
                         return Err(de::Error::custom(format!(
                             "maxAge {age:?} is not a duration; expected a whole number with a \
                              unit s, m, h or d (such as 720h)"

@@ -886,7 +886,7 @@ fn shipped_example_policies_load() {
         .unwrap()
         .matches("https://github.com/minio/aistor"));
     let v = server.vulnerabilities.as_ref().unwrap();
-    assert_eq!(v.max_severity, crate::verify::vuln::Severity::High);
+    assert_eq!(v.max_severity, crate::formats::vuln::Severity::High);
     assert_eq!(v.max_scan_age, Some(168 * 3600));
     assert_eq!(v.allow[0].id, "CVE-2023-44487");
     assert_eq!(v.vex.as_ref().unwrap().keys, vec!["vendor"]);
@@ -911,7 +911,7 @@ fn provenance_vulnerability_and_sbom_map_fields_are_checked_where_written() {
     .unwrap();
     assert_eq!(
         ok.rules[0].vulnerabilities.as_ref().unwrap().max_severity,
-        crate::verify::vuln::Severity::None
+        crate::formats::vuln::Severity::None
     );
     for (rule, needle) in [
         ("    provenance:\n      signers: {keys: [nope]}\n", "key \"nope\" is not defined"),

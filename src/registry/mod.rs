@@ -9,7 +9,6 @@
 //! and never over plain HTTP unless that host was given with `--insecure-registry`.
 pub mod auth;
 pub mod tls;
-pub mod view;
 pub mod wire;
 
 use std::collections::{BTreeSet, HashMap};

@@ -1,5 +1,4 @@
 //! Findings, the `airlock.report/v1` document and its renderings.
-pub mod finding;
 pub mod html;
 pub mod markdown;
 pub mod render;
@@ -7,7 +6,8 @@ pub mod vsa;
 
 use serde::{Deserialize, Serialize};
 
-pub use finding::{Code, Finding, Severity};
+// Findings are vocabulary (the lowest layer); these paths are kept for users of the library.
+pub use crate::finding::{self, Code, Finding, Severity};
 
 pub const REPORT_SCHEMA: &str = "airlock.report/v1";
 

@@ -33,16 +33,16 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::formats::dsse::{
+    json_too_deep, DsseError, Envelope, INTOTO_PAYLOAD_TYPE, MAX_JSON_DEPTH,
+};
+use crate::formats::intoto::{
+    Statement, StatementError, StatementVersion, PREDICATE_VSA_V1, STATEMENT_V1,
+};
 use crate::oci::{Digest, Reference};
 use crate::report::{Outcome, Report, REPORT_SCHEMA};
 use crate::sign::sign_envelope;
 use crate::trust::keys::{KeyError, PublicKey, SigningKey};
-use crate::verify::dsse::{
-    json_too_deep, DsseError, Envelope, INTOTO_PAYLOAD_TYPE, MAX_JSON_DEPTH,
-};
-use crate::verify::intoto::{
-    Statement, StatementError, StatementVersion, PREDICATE_VSA_V1, STATEMENT_V1,
-};
 
 /// `predicate.verifier.id`: airlock names itself with a URN, not a URL it does not control.
 pub const VERIFIER_ID: &str = "urn:airlock:verifier";
@@ -60,7 +60,7 @@ pub const LOCK_SUBJECT_NAME: &str = "airlock.lock.json";
 pub const PASSED: &str = "PASSED";
 pub const FAILED: &str = "FAILED";
 /// Largest report file (plain JSON or signed envelope) read, in bytes.
-pub const MAX_REPORT_FILE_BYTES: usize = crate::verify::dsse::MAX_ENVELOPE_BYTES;
+pub const MAX_REPORT_FILE_BYTES: usize = crate::formats::dsse::MAX_ENVELOPE_BYTES;
 /// At most this many individual differences are listed in one consistency error.
 pub const MAX_LISTED_DIFFERENCES: usize = 8;
 /// Longest piece of text from the file quoted in an error message, in characters.

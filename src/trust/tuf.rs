@@ -26,8 +26,8 @@ use std::path::{Component, Path, PathBuf};
 use sigstore_tuf::transport::FetchFuture;
 use sigstore_tuf::{Repository, Updater};
 
+use crate::finding::Code;
 use crate::limited::{read_file_limited, LimitedReadError};
-use crate::report::Code;
 use crate::trust::sigstore::{format_unix, Failure, MAX_TRUSTED_ROOT_BYTES};
 
 /// Largest initial `root.json` read (bytes). Sigstore's is about 6 KiB.
@@ -418,8 +418,8 @@ pub fn read_snapshot_dir(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, String> {
 pub fn read_bundle_copy(
     locked: &crate::lock::LockedTuf,
     read_blob: impl Fn(&crate::oci::Digest, u64) -> Result<Vec<u8>, String>,
-) -> (BTreeMap<String, Vec<u8>>, Vec<crate::report::Finding>) {
-    use crate::report::Finding;
+) -> (BTreeMap<String, Vec<u8>>, Vec<crate::finding::Finding>) {
+    use crate::finding::Finding;
     let mut files = BTreeMap::new();
     let mut findings = Vec::new();
     if locked.files.len() > MAX_TUF_FILES {
@@ -464,34 +464,9 @@ pub fn read_bundle_copy(
     (files, findings)
 }
 
-/// `maxAge` text: a whole number with a unit, `s`, `m`, `h` or `d` (e.g. `720h`, `30d`).
-pub fn parse_duration(s: &str) -> Option<i64> {
-    let s = s.trim();
-    let (num, unit) = s.split_at(s.len().checked_sub(1)?);
-    let n: i64 = num.parse().ok().filter(|n| *n >= 0)?;
-    let mult = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86400,
-        _ => return None,
-    };
-    n.checked_mul(mult)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_parse_with_units() {
-        assert_eq!(parse_duration("720h"), Some(720 * 3600));
-        assert_eq!(parse_duration("30d"), Some(30 * 86400));
-        assert_eq!(parse_duration("90s"), Some(90));
-        assert_eq!(parse_duration("5w"), None);
-        assert_eq!(parse_duration("h"), None);
-        assert_eq!(parse_duration("-1h"), None);
-    }
 
     #[test]
     fn dir_repository_refuses_names_that_leave_the_directory() {

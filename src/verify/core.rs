@@ -11,7 +11,6 @@ use super::view::{BundleView, ManifestProblem};
 
 /// The signed lock's file name, for messages.
 const LOCK_DSSE_NAME: &str = "airlock.lock.dsse.json";
-use crate::layout::BlobState;
 use crate::lock::{parse_attachment_tag, AttachmentKind, Lock, LockedImage, LOCK_PAYLOAD_TYPE};
 use crate::oci::manifest::{
     ANNOTATION_COSIGN_CERTIFICATE, ANNOTATION_COSIGN_SIGNATURE, ANNOTATION_REF_NAME,
@@ -27,6 +26,7 @@ use crate::report::{
 };
 use crate::trust::keys::PublicKey;
 use crate::trust::sigstore::{self as sigstore, TrustedRoot};
+use crate::view::BlobState;
 
 /// The lock as read by the edge: bytes, optional DSSE envelope, optional key to check it with.
 #[derive(Clone, Debug, Default)]

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use super::{Failure, MAX_REGEX_BYTES};
-use crate::report::Code;
+use crate::finding::Code;
 
 /// One value to match: anything, an exact string, or an unanchored regular expression (like
 /// cosign's `--certificate-identity-regexp`: write `^…$` to anchor it).

@@ -19,7 +19,7 @@
 //! times after it are refused. This module reads no clock (see `docs/sigstore.md` for the checks
 //! inside `sigstore-verify` that still consult the wall clock, and why they never change an
 //! outcome when the verification time is not in the future).
-use crate::report::Code;
+use crate::finding::Code;
 
 mod identity;
 pub mod legacy;

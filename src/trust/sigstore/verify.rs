@@ -14,7 +14,7 @@ use super::{
     b64_decode, hex, sha256, sha512, Failure, MAX_BUNDLE_BYTES, MAX_CHAIN_CERTIFICATES,
     MAX_CLOCK_SKEW_SECS, MAX_TIMESTAMPS, MAX_TLOG_ENTRIES,
 };
-use crate::report::Code;
+use crate::finding::Code;
 use crate::trust::keys::PublicKey;
 
 /// The in-toto payload type, the only DSSE payload type a bundle may carry here.

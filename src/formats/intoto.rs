@@ -25,10 +25,10 @@ use std::fmt;
 use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde::Deserialize;
 
+use crate::formats::dsse::{json_too_deep, Envelope, Obj, INTOTO_PAYLOAD_TYPE};
 use crate::oci::Digest;
-use crate::verify::dsse::{json_too_deep, Envelope, Obj, INTOTO_PAYLOAD_TYPE};
 
-pub use crate::verify::dsse::MAX_JSON_DEPTH;
+pub use crate::formats::dsse::MAX_JSON_DEPTH;
 
 /// `_type` of an in-toto Statement v0.1 (what legacy `cosign attest` writes).
 pub const STATEMENT_V01: &str = "https://in-toto.io/Statement/v0.1";
@@ -36,7 +36,7 @@ pub const STATEMENT_V01: &str = "https://in-toto.io/Statement/v0.1";
 pub const STATEMENT_V1: &str = "https://in-toto.io/Statement/v1";
 
 /// Largest statement accepted, in bytes (a statement always arrives inside a DSSE envelope).
-pub const MAX_STATEMENT_BYTES: usize = crate::verify::dsse::MAX_ENVELOPE_BYTES;
+pub const MAX_STATEMENT_BYTES: usize = crate::formats::dsse::MAX_ENVELOPE_BYTES;
 /// Most subjects one statement may name.
 pub const MAX_SUBJECTS: usize = 10_000;
 /// Most digest entries one subject may carry.

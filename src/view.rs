@@ -5,7 +5,7 @@
 //! other blob. The core never touches the filesystem.
 use std::collections::BTreeMap;
 
-use crate::layout::BlobState;
+use crate::oci::manifest::{MEDIA_COSIGN_SIMPLESIGNING, MEDIA_DSSE_ENVELOPE};
 use crate::oci::{Descriptor, Digest, Manifest};
 
 /// A manifest that could not be loaded.
@@ -57,7 +57,6 @@ impl BundleView {
         entries: Vec<Descriptor>,
         blobs: &BTreeMap<Digest, Vec<u8>>,
     ) -> BundleView {
-        use crate::layout::load::{is_verification_content, MAX_BUNDLE_MANIFESTS, MAX_NESTING};
         use crate::oci::manifest::MAX_MANIFEST_BYTES;
 
         let mut view = BundleView {
@@ -145,4 +144,71 @@ impl BundleView {
         }
         view
     }
+}
+
+/// What reading one blob found (the edge that built the view decides; the core only reads it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BlobState {
+    /// Present, hashes to its digest, size as expected.
+    Ok,
+    Missing,
+    /// Present but hashes elsewhere.
+    DigestMismatch {
+        actual: Digest,
+    },
+    /// Present but has another size than its descriptor says.
+    SizeMismatch {
+        expected: u64,
+        actual: u64,
+    },
+    /// A symlink, device or directory where a blob should be.
+    NotRegular(String),
+    Unreadable(String),
+}
+
+/// Why a blob could not be read whole.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BlobReadError {
+    #[error("blob is missing")]
+    Missing,
+    #[error("blob is {0}, not a regular file")]
+    NotRegular(String),
+    #[error("blob is {size} bytes, over the {limit}-byte limit for this kind of content")]
+    TooLarge { size: u64, limit: u64 },
+    #[error("blob hashes to {actual}")]
+    DigestMismatch { actual: Digest },
+    #[error("blob unreadable: {0}")]
+    Io(String),
+}
+
+/// Where a view's blobs come from: a layout directory, or an archive read in one pass.
+pub trait BlobSource: Sync {
+    /// A whole blob, digest checked, up to `limit` bytes.
+    fn read_blob(&self, d: &Digest, limit: u64) -> Result<Vec<u8>, BlobReadError>;
+    /// The state of each blob (digest and size checked).
+    fn check_blobs(
+        &self,
+        blobs: &[(Digest, Option<u64>)],
+        jobs: usize,
+    ) -> BTreeMap<Digest, BlobState>;
+}
+
+/// Most manifests loaded from one bundle.
+pub const MAX_BUNDLE_MANIFESTS: usize = 500_000;
+/// How deep indexes may nest.
+pub const MAX_NESTING: usize = 8;
+
+/// Should this layer be read into memory for verification?
+pub fn is_verification_content(media_type: &str) -> bool {
+    media_type == MEDIA_COSIGN_SIMPLESIGNING
+        || media_type == MEDIA_DSSE_ENVELOPE
+        || media_type.starts_with("application/vnd.dev.sigstore.bundle")
+        || media_type.starts_with("text/spdx")
+        || media_type.starts_with("application/spdx")
+        || media_type.starts_with("application/vnd.cyclonedx")
+        || media_type.starts_with("application/vnd.syft")
+        || media_type.starts_with("application/vnd.in-toto")
+        // Image configs: the platform of a single-platform image is read from them.
+        || media_type == "application/vnd.oci.image.config.v1+json"
+        || media_type == "application/vnd.docker.container.image.v1+json"
 }

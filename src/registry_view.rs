@@ -16,7 +16,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use futures_util::stream::{self, StreamExt};
 
-use super::{Client, RegistryError};
 use crate::capture::MAX_ATTACHMENT_DEPTH;
 use crate::layout::load::{is_verification_content, MAX_ATTACHMENT_BLOB_BYTES};
 use crate::layout::BlobState;
@@ -27,8 +26,9 @@ use crate::oci::manifest::{
 };
 use crate::oci::{Digest, Reference};
 use crate::push::{referrers_tag, NamingError, Target, MAX_PUSH_NESTING};
+use crate::registry::{Client, RegistryError};
 use crate::report::{Code, Finding, Report};
-use crate::verify::view::{BundleView, ManifestProblem};
+use crate::view::{BundleView, ManifestProblem};
 
 /// Most manifests read from the registry for one verification.
 pub const MAX_VIEW_MANIFESTS: usize = 200_000;

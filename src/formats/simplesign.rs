@@ -23,10 +23,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::formats::dsse::{json_too_deep, Obj};
 use crate::oci::{Digest, DigestError};
-use crate::verify::dsse::{json_too_deep, Obj};
 
-pub use crate::verify::dsse::MAX_JSON_DEPTH;
+pub use crate::formats::dsse::MAX_JSON_DEPTH;
 
 /// The only `critical.type` accepted.
 pub const COSIGN_SIGNATURE_TYPE: &str = "cosign container image signature";

@@ -25,9 +25,9 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::verify::dsse::{json_too_deep, Obj};
+use crate::formats::dsse::{json_too_deep, Obj};
 
-pub use crate::verify::dsse::MAX_JSON_DEPTH;
+pub use crate::formats::dsse::MAX_JSON_DEPTH;
 
 /// Largest SBOM document accepted, in bytes.
 pub const MAX_SBOM_BYTES: usize = 128 * 1024 * 1024;
