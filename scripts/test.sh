@@ -14,6 +14,7 @@ command -v openssl >/dev/null 2>&1 || pkgs+=(openssl)
 command -v script >/dev/null 2>&1 || pkgs+=(bsdutils)  # a pseudo-terminal for the passphrase-prompt tests
 command -v chromium >/dev/null 2>&1 || pkgs+=(chromium)
 command -v faketime >/dev/null 2>&1 || pkgs+=(faketime)
+command -v softhsm2-util >/dev/null 2>&1 || pkgs+=(softhsm2)  # a PKCS#11 token for the HSM key tests
 if [ ${#pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "installing: ${pkgs[*]}"

@@ -7,7 +7,6 @@ use airlock::layout::{self, Layout};
 use airlock::lock::LOCK_PAYLOAD_TYPE;
 use airlock::oci::Reference;
 use airlock::report::{render, Finding};
-use airlock::trust::keys;
 
 use super::common::{self, Format, RegistryFlags};
 use super::{Fatal, EXIT_FAIL, EXIT_OK};
@@ -35,7 +34,8 @@ pub struct Args {
     /// Directory of public keys for --policy (see verify --keys).
     #[arg(long, value_name = "DIR")]
     keys: Option<PathBuf>,
-    /// Sign the lock (DSSE) with this private key (passphrase from AIRLOCK_PASSWORD/COSIGN_PASSWORD).
+    /// Sign the lock (DSSE) with this private key (passphrase from AIRLOCK_PASSWORD/COSIGN_PASSWORD),
+    /// or the key a pkcs11: URI names in an HSM (PIN from the URI or AIRLOCK_PKCS11_PIN).
     #[arg(long, value_name = "KEY")]
     sign_key: Option<PathBuf>,
     /// Parallel blob downloads.
@@ -133,10 +133,7 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         None => Default::default(),
     };
     let sign_key = match &a.sign_key {
-        Some(p) => Some(keys::load_signing_key_file(
-            p,
-            common::passphrase_for_key(p)?.as_deref(),
-        )?),
+        Some(p) => Some(common::load_signing_key("--sign-key", p)?),
         None => None,
     };
     let client = a.registry.client()?;
