@@ -392,6 +392,111 @@ fn missing_token_object_or_module_is_exit_2_naming_it() {
     assert!(stderr(&o).contains("given twice"), "{}", show(&o));
 }
 
+/// Policy for `team/**` at `host`: signed by the vendor key, plus `extra_rule` (YAML lines).
+fn write_policy(w: &Path, name: &str, host: &str, extra_keys: &str, extra_rule: &str) {
+    fs::write(
+        w.join(name),
+        format!(
+            "apiVersion: airlock/v1\nkind: Policy\nkeys:\n  vendor: keys/vendor.pub\n{extra_keys}rules:\n  - match: [\"{host}/team/**\"]\n    signatures:\n      keys: [vendor]\n{extra_rule}unmatched: deny\n"
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn push_attest_key_in_token_attaches_a_gate_summary_that_verify_registry_accepts_with_the_exported_key(
+) {
+    let hsm = SoftHsm::init();
+    let src = Registry::start(Flavour::Plain);
+    let site = Registry::start(Flavour::Plain);
+    let vendor = TestKey::generate();
+    let fx = src.fixtures();
+    let img = fx.image("team/app", "v1", &[b"layer".to_vec()]);
+    fx.cosign_signature(
+        "team/app",
+        &img.digest,
+        &src.repo_ref("team/app"),
+        &vendor.signer(),
+    );
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    fs::create_dir_all(w.join("keys")).unwrap();
+    fs::write(w.join("keys/vendor.pub"), vendor.public_key_pem()).unwrap();
+    fs::write(
+        w.join("keys/other.pub"),
+        TestKey::generate().public_key_pem(),
+    )
+    .unwrap();
+    write_policy(w, "policy.yaml", &src.host, "", "");
+    let vsa = "    attestations:\n      - predicateType: https://slsa.dev/verification_summary/v1\n        keys: [gate]\n";
+    write_policy(
+        w,
+        "gate-policy.yaml",
+        &src.host,
+        "  gate: keys/gate.pub\n",
+        vsa,
+    );
+    write_policy(
+        w,
+        "other-policy.yaml",
+        &src.host,
+        "  gate: keys/other.pub\n",
+        vsa,
+    );
+    run(
+        hsm.airlock(w, Some(USER_PIN)).args([
+            "keys",
+            "generate",
+            "--pkcs11",
+            &hsm.uri("gate"),
+            "--out",
+            "keys/gate",
+        ]),
+        0,
+    );
+    run(
+        hsm.airlock(w, None)
+            .env("REGISTRY_AUTH_FILE", src.auth_file())
+            .args(["capture", &src.image_ref("team/app", "v1"), "-o", "bundle"])
+            .args(["--insecure-registry", &src.host]),
+        0,
+    );
+    // Push verifies with the policy, then attaches the gate's summary signed in the token.
+    let target = format!("{}/mirror", site.host);
+    let o = run(
+        hsm.airlock(w, Some(USER_PIN))
+            .env("REGISTRY_AUTH_FILE", site.auth_file())
+            .args(["push", "bundle", &target, "--policy", "policy.yaml"])
+            .args(["--insecure-registry", &site.host])
+            .args(["--attest-key", &hsm.uri("gate")]),
+        0,
+    );
+    assert!(stderr(&o).contains("gate attestation"), "{}", show(&o));
+    // What the site serves carries a summary that verifies with the exported public key ...
+    let verify_registry = |policy: &str, want: i32| {
+        run(
+            hsm.airlock(w, None)
+                .env("REGISTRY_AUTH_FILE", site.auth_file())
+                .args(["verify", "--registry", &target])
+                .args(["--lock", "bundle/airlock.lock.json", "--policy", policy])
+                .args(["--insecure-registry", &site.host, "--format", "json"]),
+            want,
+        )
+    };
+    verify_registry("gate-policy.yaml", 0);
+    // ... and not with another key: the summary is then no proof (exit 1).
+    let o = verify_registry("other-policy.yaml", 1);
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut codes = error_codes(&r);
+    codes.sort();
+    codes.dedup();
+    assert_eq!(
+        codes,
+        ["attestation-invalid", "attestation-missing"],
+        "{r:#}"
+    );
+}
+
 #[test]
 fn push_attest_key_in_token_with_wrong_pin_is_exit_2_before_anything_is_read() {
     let hsm = SoftHsm::init();
@@ -417,6 +522,66 @@ fn push_attest_key_in_token_with_wrong_pin_is_exit_2_before_anything_is_read() {
     );
     assert!(
         stderr(&o).contains("--attest-key") && stderr(&o).contains("wrong PIN"),
+        "{}",
+        show(&o)
+    );
+}
+
+#[test]
+fn pack_signed_in_token_unpacks_with_the_exported_key_and_not_with_another() {
+    let hsm = SoftHsm::init();
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/bundles/demo");
+    run(
+        hsm.airlock(w, Some(USER_PIN)).args([
+            "keys",
+            "generate",
+            "--pkcs11",
+            &hsm.uri("gate"),
+            "--out",
+            "gate",
+        ]),
+        0,
+    );
+    run(
+        hsm.airlock(w, Some(USER_PIN)).arg("pack").arg(&demo).args([
+            "-o",
+            "demo.tar",
+            "--sign-key",
+            &hsm.uri("gate"),
+        ]),
+        0,
+    );
+    assert!(w.join("demo.tar.chunks.dsse.json").is_file());
+    run(
+        hsm.airlock(w, None).args([
+            "unpack",
+            "demo.tar.chunks.json",
+            "-o",
+            "out",
+            "--key",
+            "gate.pub",
+        ]),
+        0,
+    );
+    assert!(w.join("out/airlock.lock.json").is_file());
+    fs::write(w.join("other.pub"), TestKey::generate().public_key_pem()).unwrap();
+    let o = run(
+        hsm.airlock(w, None).args([
+            "unpack",
+            "demo.tar.chunks.json",
+            "-o",
+            "out2",
+            "--key",
+            "other.pub",
+        ]),
+        1,
+    );
+    assert!(!w.join("out2/airlock.lock.json").exists(), "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("chunks-invalid")
+            || stderr(&o).contains("chunks-invalid"),
         "{}",
         show(&o)
     );
