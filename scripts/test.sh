@@ -16,6 +16,7 @@ command -v chromium >/dev/null 2>&1 || pkgs+=(chromium)
 command -v gpg >/dev/null 2>&1 || pkgs+=(gnupg)
 command -v python3 >/dev/null 2>&1 || pkgs+=(python3)
 command -v faketime >/dev/null 2>&1 || pkgs+=(faketime)
+command -v softhsm2-util >/dev/null 2>&1 || pkgs+=(softhsm2)  # a PKCS#11 token for the HSM key tests
 if [ ${#pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "installing: ${pkgs[*]}"

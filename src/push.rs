@@ -19,6 +19,7 @@
 //! is a [`PushError`].
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use futures_util::stream::{self, StreamExt};
@@ -314,8 +315,34 @@ pub struct PushOptions {
 pub trait PushProgress: Send + Sync {
     fn phase(&self, _what: &str) {}
     fn blobs_planned(&self, _count: usize, _bytes: u64) {}
+    /// More bytes of the planned blobs are done: sent while a blob uploads (in pieces, so a
+    /// large layer moves the count smoothly), and the rest of its size when it is finished
+    /// (already present, mounted, or uploaded). Each planned blob adds up to exactly its size,
+    /// whatever retries happened.
+    fn bytes_sent(&self, _n: u64) {}
+    /// A planned blob is finished (its `bytes` were reported through `bytes_sent`).
     fn blob_done(&self, _bytes: u64) {}
     fn manifest_done(&self) {}
+}
+
+/// Turns the "sent so far in this attempt" reports of one blob upload into increments for
+/// [`PushProgress::bytes_sent`]: only bytes beyond the most already reported count, so a retry
+/// that starts again from 0 adds nothing until it passes the earlier attempt, and the total
+/// never exceeds the blob's size.
+struct BlobBytes {
+    size: u64,
+    reported: AtomicU64,
+    progress: Arc<dyn PushProgress>,
+}
+
+impl BlobBytes {
+    fn sent(&self, so_far: u64) {
+        let so_far = so_far.min(self.size);
+        let before = self.reported.fetch_max(so_far, Ordering::Relaxed);
+        if so_far > before {
+            self.progress.bytes_sent(so_far - before);
+        }
+    }
 }
 
 /// No progress display.
@@ -983,6 +1010,7 @@ async fn ensure_blob(
     size: u64,
     mount_from: Option<&str>,
     owner: &str,
+    watch: Option<Arc<BlobBytes>>,
 ) -> Result<BlobResult, RegistryError> {
     if client.blob_exists(host, repo, d, true).await? {
         return Ok(BlobResult::Present);
@@ -993,10 +1021,15 @@ async fn ensure_blob(
         }
     }
     let path = layout.blob_path(d);
-    match client
-        .upload_blob(host, repo, d, Body::File { path, len: size })
-        .await
-    {
+    let body = match watch {
+        Some(w) => Body::WatchedFile {
+            path,
+            len: size,
+            on_sent: crate::registry::OnSent(Arc::new(move |n| w.sent(n))),
+        },
+        None => Body::File { path, len: size },
+    };
+    match client.upload_blob(host, repo, d, body).await {
         Ok(()) => Ok(BlobResult::Uploaded(size)),
         Err(RegistryError::Status { url, status, body }) if status == 400 => {
             match layout.check_blob(d, Some(size)) {
@@ -1192,6 +1225,14 @@ pub async fn push(
             let progress = progress.clone();
             async move {
                 let owner = owner_of_blob(&d, &repo);
+                // Only the first round's blobs are in the plan; the mounts after it are not.
+                let watch = from.is_none().then(|| {
+                    Arc::new(BlobBytes {
+                        size,
+                        reported: AtomicU64::new(0),
+                        progress: progress.clone(),
+                    })
+                });
                 let r = ensure_blob(
                     client,
                     layout,
@@ -1201,9 +1242,11 @@ pub async fn push(
                     size,
                     from.as_deref(),
                     &owner,
+                    watch.clone(),
                 )
                 .await;
-                if from.is_none() {
+                if let Some(w) = watch {
+                    w.sent(size);
                     progress.blob_done(size);
                 }
                 r
@@ -2260,6 +2303,35 @@ pub async fn attest(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Default)]
+    struct Recorded(std::sync::Mutex<Vec<u64>>);
+    impl PushProgress for Recorded {
+        fn bytes_sent(&self, n: u64) {
+            self.0.lock().unwrap().push(n);
+        }
+    }
+
+    #[test]
+    fn blob_bytes_move_in_pieces_count_a_retry_once_and_add_up_to_the_size() {
+        let rec = Arc::new(Recorded::default());
+        let w = BlobBytes {
+            size: 3000,
+            reported: AtomicU64::new(0),
+            progress: rec.clone(),
+        };
+        for n in [0, 1000, 2000] {
+            w.sent(n);
+        }
+        // The upload is retried: the second attempt starts again from 0.
+        for n in [0, 1000, 2000, 2500, 9999] {
+            w.sent(n);
+        }
+        w.sent(3000);
+        let got = rec.0.lock().unwrap().clone();
+        assert_eq!(got, vec![1000, 1000, 500, 500]);
+        assert_eq!(got.iter().sum::<u64>(), 3000);
+    }
 
     #[test]
     fn target_parses_host_port_and_prefix() {

@@ -1,5 +1,8 @@
 //! Passphrases typed at a terminal prompt (a pseudo-terminal from util-linux `script`) when
-//! AIRLOCK_PASSWORD/COSIGN_PASSWORD are unset, and the refusal of an empty passphrase.
+//! AIRLOCK_PASSWORD/COSIGN_PASSWORD are unset, and the refusal of an empty passphrase; the
+//! user PIN of a PKCS#11 token likewise when neither the URI nor AIRLOCK_PKCS11_PIN gives one.
+mod common;
+
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -16,6 +19,15 @@ fn bin() -> String {
 /// Run `args` on a pseudo-terminal; each time the output shows the next prompt, type its answer.
 /// Returns (exit code, everything the terminal showed).
 fn on_terminal(args: &str, answers: &[(&str, &str)]) -> (Option<i32>, String) {
+    on_terminal_with_env(args, &[], answers)
+}
+
+/// [`on_terminal`] with these extra environment variables.
+fn on_terminal_with_env(
+    args: &str,
+    envs: &[(&str, &str)],
+    answers: &[(&str, &str)],
+) -> (Option<i32>, String) {
     assert!(
         Path::new("/usr/bin/script").exists(),
         "/usr/bin/script is missing: install Debian's util-linux"
@@ -24,6 +36,8 @@ fn on_terminal(args: &str, answers: &[(&str, &str)]) -> (Option<i32>, String) {
         .args(["-q", "-e", "-c", &format!("{} {args}", bin()), "/dev/null"])
         .env_remove("AIRLOCK_PASSWORD")
         .env_remove("COSIGN_PASSWORD")
+        .env_remove("AIRLOCK_PKCS11_PIN")
+        .envs(envs.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -157,4 +171,33 @@ fn sign_key_passphrase_is_prompted_on_a_terminal_and_a_wrong_one_is_exit_2() {
     assert_eq!(code, Some(2), "{shown}");
     assert!(shown.to_lowercase().contains("passphrase"), "{shown}");
     assert!(!t.path().join("b").exists());
+}
+
+#[test]
+fn pkcs11_pin_is_prompted_on_a_terminal_and_a_wrong_one_is_exit_2() {
+    use common::softhsm::{SoftHsm, TOKEN, USER_PIN};
+    let hsm = SoftHsm::init();
+    let t = tempfile::tempdir().unwrap();
+    let conf = hsm.conf();
+    let env = [("SOFTHSM2_CONF", conf.to_str().unwrap())];
+    let prompt = format!("Enter user PIN for {TOKEN}: ");
+    // The URI is quoted for the shell that `script` runs the command with.
+    let generate = |object: &str| {
+        format!(
+            "keys generate --pkcs11 '{}' --out {}",
+            hsm.uri(object),
+            t.path().join(object).display()
+        )
+    };
+    let (code, shown) = on_terminal_with_env(&generate("gate"), &env, &[(&prompt, USER_PIN)]);
+    assert_eq!(code, Some(0), "{shown}");
+    assert!(load_public_key_file(&t.path().join("gate.pub")).is_ok());
+    let (code, shown) = on_terminal_with_env(&generate("other"), &env, &[(&prompt, "000000")]);
+    assert_eq!(code, Some(2), "{shown}");
+    assert!(
+        shown.contains(&format!("wrong PIN for token \"{TOKEN}\""))
+            && shown.contains("terminal prompt"),
+        "{shown}"
+    );
+    assert!(!t.path().join("other.pub").exists());
 }

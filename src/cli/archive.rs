@@ -22,7 +22,7 @@ pub struct PackArgs {
     #[arg(long, value_name = "SIZE", value_parser = archive::parse_size)]
     chunk_size: Option<u64>,
     /// Sign the chunk list (DSSE, FILE.chunks.dsse.json) with this private key (passphrase from
-    /// AIRLOCK_PASSWORD or COSIGN_PASSWORD).
+    /// AIRLOCK_PASSWORD or COSIGN_PASSWORD), or a pkcs11: URI naming a key in an HSM.
     #[arg(long, value_name = "KEY")]
     sign_key: Option<PathBuf>,
 }
@@ -63,10 +63,7 @@ impl archive::Progress for Bar {
 
 pub fn run_pack(a: PackArgs) -> Result<u8, Fatal> {
     let sign_key = match &a.sign_key {
-        Some(p) => Some(keys::load_signing_key_file(
-            p,
-            keys::passphrase_from_env().as_deref(),
-        )?),
+        Some(p) => Some(common::load_signing_key("--sign-key", p)?),
         None => None,
     };
     let bar = Bar::new();

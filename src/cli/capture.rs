@@ -9,7 +9,6 @@ use airlock::lock::{SourceKind, LOCK_PAYLOAD_TYPE};
 use airlock::oci::Reference;
 use airlock::report::{render, Code, Finding};
 use airlock::sources::{self, ChartSpec, Request, Wanted};
-use airlock::trust::keys;
 
 use super::common::{self, Format, RegistryFlags};
 use super::{Fatal, EXIT_FAIL, EXIT_OK};
@@ -47,7 +46,8 @@ pub struct Args {
     /// Directory of public keys for --policy (see verify --keys).
     #[arg(long, value_name = "DIR")]
     keys: Option<PathBuf>,
-    /// Sign the lock (DSSE) with this private key (passphrase from AIRLOCK_PASSWORD/COSIGN_PASSWORD).
+    /// Sign the lock (DSSE) with this private key (passphrase from AIRLOCK_PASSWORD/COSIGN_PASSWORD),
+    /// or the key a pkcs11: URI names in an HSM (PIN from the URI or AIRLOCK_PKCS11_PIN).
     #[arg(long, value_name = "KEY")]
     sign_key: Option<PathBuf>,
     /// Parallel blob downloads.
@@ -268,10 +268,7 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         None => None,
     };
     let sign_key = match &a.sign_key {
-        Some(p) => Some(keys::load_signing_key_file(
-            p,
-            common::passphrase_for_key(p)?.as_deref(),
-        )?),
+        Some(p) => Some(common::load_signing_key("--sign-key", p)?),
         None => None,
     };
     let client = a.registry.client()?;

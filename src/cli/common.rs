@@ -487,3 +487,45 @@ pub fn prompt_passphrase(prompt: &str) -> Result<String, Fatal> {
     rpassword::prompt_password(prompt)
         .map_err(|e| Fatal(format!("reading the passphrase from the terminal: {e}")))
 }
+
+/// The signing key given to `--sign-key` or `--attest-key` (`flag` names it in messages): a key
+/// file (passphrase as [`passphrase_for_key`]) or a `pkcs11:` URI naming a key in a PKCS#11
+/// token (PIN from the URI, `AIRLOCK_PKCS11_PIN`, else typed at a prompt on a terminal).
+/// Every failure is exit 2, naming the flag, and for a token the token and object.
+pub fn load_signing_key(flag: &str, given: &Path) -> Result<keys::SigningKey, Fatal> {
+    use airlock::trust::pkcs11;
+    if let Some(uri) = given.to_str().filter(|s| pkcs11::is_pkcs11_uri(s)) {
+        return load_pkcs11_key(flag, uri);
+    }
+    keys::load_signing_key_file(given, passphrase_for_key(given)?.as_deref()).map_err(|e| {
+        Fatal(format!(
+            "{flag}: {e} (the passphrase is read from AIRLOCK_PASSWORD or COSIGN_PASSWORD)"
+        ))
+    })
+}
+
+fn load_pkcs11_key(flag: &str, uri: &str) -> Result<keys::SigningKey, Fatal> {
+    let pin = pkcs11_prompt_pin(uri, flag)?;
+    keys::SigningKey::open_pkcs11(uri, pin).map_err(|e| Fatal(format!("{flag} (PKCS#11): {e}")))
+}
+
+/// A PIN typed at the terminal, asked only when the URI gives none, `AIRLOCK_PKCS11_PIN` is
+/// unset and stdin is a terminal.
+pub fn pkcs11_prompt_pin(
+    uri: &str,
+    flag: &str,
+) -> Result<Option<zeroize::Zeroizing<String>>, Fatal> {
+    use airlock::trust::pkcs11::{Pkcs11Uri, PIN_ENV};
+    use std::io::IsTerminal;
+    let parsed = Pkcs11Uri::parse(uri).map_err(|e| Fatal(format!("{flag}: {e}")))?;
+    let has_pin = parsed
+        .pin()
+        .map_err(|e| Fatal(format!("{flag} (PKCS#11): {e}")))?
+        .is_some();
+    if has_pin || std::env::var_os(PIN_ENV).is_some() || !std::io::stdin().is_terminal() {
+        return Ok(None);
+    }
+    let token = parsed.token.as_deref().unwrap_or("the PKCS#11 token");
+    let pin = prompt_passphrase(&format!("Enter user PIN for {token}: "))?;
+    Ok(Some(zeroize::Zeroizing::new(pin)))
+}

@@ -8,7 +8,8 @@ use super::{Fatal, EXIT_OK};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
-    /// Write PREFIX.key (encrypted, cosign format) and PREFIX.pub (PUBLIC KEY PEM).
+    /// Write PREFIX.key (encrypted, cosign format) and PREFIX.pub (PUBLIC KEY PEM); with
+    /// --pkcs11 URI, create an ECDSA P-256 key pair in the token and write PREFIX.pub only.
     Generate(GenerateArgs),
 }
 
@@ -29,9 +30,14 @@ pub enum Label {
 
 #[derive(clap::Args, Debug)]
 pub struct GenerateArgs {
-    /// Output prefix: writes PREFIX.key and PREFIX.pub.
+    /// Output prefix: writes PREFIX.key and PREFIX.pub (only PREFIX.pub with --pkcs11).
     #[arg(long, value_name = "PREFIX")]
     out: PathBuf,
+    /// Create the key in a PKCS#11 token instead of a file: a pkcs11: URI naming the token and
+    /// the new key's label, e.g. pkcs11:token=NAME;object=LABEL?module-path=/path/lib.so
+    /// (PIN from pin-value=/pin-source= or AIRLOCK_PKCS11_PIN). Always ECDSA P-256.
+    #[arg(long, value_name = "URI", conflicts_with_all = ["label", "scrypt_log_n", "allow_empty_passphrase"])]
+    pkcs11: Option<String>,
     #[arg(long, value_enum, default_value = "ecdsa-p256")]
     algorithm: Alg,
     #[arg(long, value_enum, default_value = "sigstore")]
@@ -54,6 +60,9 @@ pub fn run(cmd: Command) -> Result<u8, Fatal> {
 }
 
 fn generate(a: GenerateArgs) -> Result<u8, Fatal> {
+    if let Some(uri) = &a.pkcs11 {
+        return generate_in_token(&a, uri);
+    }
     let key_path = PathBuf::from(format!("{}.key", a.out.display()));
     let pub_path = PathBuf::from(format!("{}.pub", a.out.display()));
     if !a.force {
@@ -125,4 +134,47 @@ fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<(), Fatal> {
     f.write_all(bytes)
         .map_err(|e| Fatal(format!("{}: {e}", path.display())))?;
     Ok(())
+}
+
+/// `keys generate --pkcs11 URI --out PREFIX`: an ECDSA P-256 key pair made inside the token (the
+/// private key is sensitive and not extractable); its public key goes to PREFIX.pub so that
+/// `--keys`, `--capture-key`, `--report-key` and `report verify --key` work as with file keys.
+fn generate_in_token(a: &GenerateArgs, uri: &str) -> Result<u8, Fatal> {
+    use airlock::trust::pkcs11::{Pkcs11Key, Pkcs11Uri};
+    if !matches!(a.algorithm, Alg::EcdsaP256) {
+        return Err(Fatal(
+            "--pkcs11 creates ECDSA P-256 keys only; drop --algorithm or give ecdsa-p256".into(),
+        ));
+    }
+    let pub_path = PathBuf::from(format!("{}.pub", a.out.display()));
+    if !a.force && pub_path.exists() {
+        return Err(Fatal(format!(
+            "{} exists; use --force to overwrite (nothing was created in the token)",
+            pub_path.display()
+        )));
+    }
+    let parsed = Pkcs11Uri::parse(uri).map_err(|e| Fatal(format!("--pkcs11: {e}")))?;
+    let pin = match parsed.pin().map_err(|e| Fatal(format!("--pkcs11: {e}")))? {
+        Some(p) => Some(p),
+        None => super::common::pkcs11_prompt_pin(uri, "--pkcs11")?
+            .map(|p| (p, "the terminal prompt".to_string())),
+    };
+    let public =
+        Pkcs11Key::generate_p256(&parsed, pin).map_err(|e| Fatal(format!("--pkcs11: {e}")))?;
+    if let Some(dir) = pub_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Fatal(format!("{}: {e}", dir.display())))?;
+    }
+    std::fs::write(&pub_path, public.to_pem())
+        .map_err(|e| Fatal(format!("{}: {e}", pub_path.display())))?;
+    eprintln!(
+        "Private key created in token \"{}\" as {} (it does not leave the token)",
+        parsed.token.as_deref().unwrap_or("(the only token)"),
+        parsed.describe_object()
+    );
+    eprintln!(
+        "Public key written to {} ({})",
+        pub_path.display(),
+        public.key_id()
+    );
+    Ok(EXIT_OK)
 }

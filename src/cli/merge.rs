@@ -3,7 +3,6 @@ use std::path::PathBuf;
 
 use airlock::layout;
 use airlock::lock::LOCK_PAYLOAD_TYPE;
-use airlock::trust::keys;
 
 use super::common;
 use super::{Fatal, EXIT_OK};
@@ -17,17 +16,14 @@ pub struct Args {
     #[arg(short = 'o', long = "output", value_name = "DIR")]
     output: PathBuf,
     /// Sign the merged lock (DSSE) with this private key (passphrase from AIRLOCK_PASSWORD or
-    /// COSIGN_PASSWORD).
+    /// COSIGN_PASSWORD), or a pkcs11: URI naming a key in an HSM.
     #[arg(long, value_name = "KEY")]
     sign_key: Option<PathBuf>,
 }
 
 pub fn run(a: Args) -> Result<u8, Fatal> {
     let sign_key = match &a.sign_key {
-        Some(p) => Some(keys::load_signing_key_file(
-            p,
-            keys::passphrase_from_env().as_deref(),
-        )?),
+        Some(p) => Some(common::load_signing_key("--sign-key", p)?),
         None => None,
     };
     let shards: Vec<&std::path::Path> = a.shards.iter().map(|p| p.as_path()).collect();

@@ -228,7 +228,7 @@ impl airlock::capture::Progress for Progress {
     }
 }
 
-/// Push's callbacks (push reports bytes per finished blob).
+/// Push's callbacks (bytes as they are sent, in pieces of at most 1 MiB; items per blob).
 impl airlock::push::PushProgress for Progress {
     fn phase(&self, what: &str) {
         self.message(what);
@@ -236,8 +236,10 @@ impl airlock::push::PushProgress for Progress {
     fn blobs_planned(&self, count: usize, bytes: u64) {
         self.planned(count as u64, bytes);
     }
-    fn blob_done(&self, bytes: u64) {
-        Progress::bytes(self, bytes);
+    fn bytes_sent(&self, n: u64) {
+        Progress::bytes(self, n);
+    }
+    fn blob_done(&self, _bytes: u64) {
         self.item_done();
     }
 }

@@ -11,7 +11,7 @@ use airlock::push::{
     Target,
 };
 use airlock::report::{render, vsa, Finding};
-use airlock::trust::keys::{self, SigningKey};
+use airlock::trust::keys::SigningKey;
 
 use super::common::{self, Format, RegistryFlags};
 use super::verdict::{verdict_by_verifying, verdict_from_signed_report, Verdict, VerifyFlags};
@@ -38,7 +38,8 @@ pub struct Args {
     /// Gate mode: after a push read back without errors, attach to every pushed image a cosign
     /// `.att` attestation (SLSA verification summary, PASSED) signed by this private key
     /// (cosign-format encrypted or PKCS#8 PEM; passphrase from AIRLOCK_PASSWORD or
-    /// COSIGN_PASSWORD). `airlock admission --gate-key PUB` emits the matching cluster policy.
+    /// COSIGN_PASSWORD), or a pkcs11: URI naming a key in an HSM (PIN from the URI or
+    /// AIRLOCK_PKCS11_PIN). `airlock admission --gate-key PUB` emits the matching cluster policy.
     #[arg(long, value_name = "KEY")]
     attest_key: Option<PathBuf>,
     /// Verdict: verify the bundle offline against this policy first, exactly as
@@ -110,13 +111,9 @@ fn load_attest_key(a: &Args) -> Result<Option<SigningKey>, Fatal> {
     let Some(path) = &a.attest_key else {
         return Ok(None);
     };
-    keys::load_signing_key_file(path, common::passphrase_for_key(path)?.as_deref())
+    common::load_signing_key("--attest-key", path)
         .map(Some)
-        .map_err(|e| {
-            Fatal(format!(
-                "--attest-key: {e} (the passphrase is read from AIRLOCK_PASSWORD or COSIGN_PASSWORD); nothing was pushed"
-            ))
-        })
+        .map_err(|Fatal(m)| Fatal(format!("{m}; nothing was pushed")))
 }
 
 /// The policy recorded in the gate attestation: the file given, or the one the report names.

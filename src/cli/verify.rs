@@ -36,7 +36,8 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
     /// Sign the --report with this private key (cosign-format encrypted or PKCS#8 PEM; the
-    /// passphrase comes from AIRLOCK_PASSWORD or COSIGN_PASSWORD).
+    /// passphrase comes from AIRLOCK_PASSWORD or COSIGN_PASSWORD), or a pkcs11: URI naming a key
+    /// in an HSM (PIN from the URI or AIRLOCK_PKCS11_PIN).
     #[arg(long, value_name = "KEY", requires = "report")]
     sign_key: Option<PathBuf>,
     /// The --sign-key, loaded by `run` before verifying (a wrong passphrase stops early).
@@ -207,13 +208,7 @@ fn load_sign_key(a: &Args) -> Result<Option<keys::SigningKey>, Fatal> {
     let Some(path) = &a.sign_key else {
         return Ok(None);
     };
-    keys::load_signing_key_file(path, super::common::passphrase_for_key(path)?.as_deref())
-        .map(Some)
-        .map_err(|e| {
-            Fatal(format!(
-                "--sign-key: {e} (the passphrase is read from AIRLOCK_PASSWORD or COSIGN_PASSWORD)"
-            ))
-        })
+    super::common::load_signing_key("--sign-key", path).map(Some)
 }
 
 /// Write `--report FILE`: the JSON report, or its signed form when `--sign-key` is given.

@@ -1160,14 +1160,34 @@ impl Client {
 #[derive(Debug, Clone)]
 pub enum Body {
     Bytes(Vec<u8>),
-    File { path: std::path::PathBuf, len: u64 },
+    File {
+        path: std::path::PathBuf,
+        len: u64,
+    },
+    /// A file streamed from disk that reports, after each piece handed to the connection, how
+    /// many bytes of it this attempt has sent so far (a retry starts again from 0).
+    WatchedFile {
+        path: std::path::PathBuf,
+        len: u64,
+        on_sent: OnSent,
+    },
+}
+
+/// The callback of [`Body::WatchedFile`]: bytes of the body sent so far in this attempt.
+#[derive(Clone)]
+pub struct OnSent(pub Arc<dyn Fn(u64) + Send + Sync>);
+
+impl std::fmt::Debug for OnSent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OnSent(..)")
+    }
 }
 
 impl Body {
     pub fn len(&self) -> u64 {
         match self {
             Body::Bytes(b) => b.len() as u64,
-            Body::File { len, .. } => *len,
+            Body::File { len, .. } | Body::WatchedFile { len, .. } => *len,
         }
     }
     pub fn is_empty(&self) -> bool {
@@ -1187,27 +1207,47 @@ impl Body {
                 let f = tokio::fs::File::open(path)
                     .await
                     .map_err(|e| format!("{}: {e}", path.display()))?;
-                let stream = tokio_util_stream(f);
+                let stream = tokio_util_stream(f, None);
+                Ok(reqwest::Body::wrap_stream(stream))
+            }
+            Body::WatchedFile { path, on_sent, .. } => {
+                let f = tokio::fs::File::open(path)
+                    .await
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                on_sent.0(0);
+                let stream = tokio_util_stream(f, Some(on_sent.clone()));
                 Ok(reqwest::Body::wrap_stream(stream))
             }
         }
     }
 }
 
+/// Size of the pieces a file body is read and sent in (and so the step of [`OnSent`] reports).
+const BODY_PIECE_BYTES: usize = 1 << 20;
+
+/// The file as a stream of pieces; with `on_sent`, each piece's end offset is reported when the
+/// connection asks for the next piece (the previous one was handed to it).
 fn tokio_util_stream(
     f: tokio::fs::File,
+    on_sent: Option<OnSent>,
 ) -> impl futures_util::Stream<Item = std::io::Result<Vec<u8>>> {
     use tokio::io::AsyncReadExt;
-    futures_util::stream::unfold(Some(f), |state| async move {
-        let mut f = state?;
-        let mut buf = vec![0u8; 1 << 20];
-        match f.read(&mut buf).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buf.truncate(n);
-                Some((Ok(buf), Some(f)))
+    futures_util::stream::unfold(Some((f, 0u64)), move |state| {
+        let on_sent = on_sent.clone();
+        async move {
+            let (mut f, offset) = state?;
+            if let Some(cb) = &on_sent {
+                cb.0(offset);
             }
-            Err(e) => Some((Err(e), None)),
+            let mut buf = vec![0u8; BODY_PIECE_BYTES];
+            match f.read(&mut buf).await {
+                Ok(0) => None,
+                Ok(n) => {
+                    buf.truncate(n);
+                    Some((Ok(buf), Some((f, offset + n as u64))))
+                }
+                Err(e) => Some((Err(e), None)),
+            }
         }
     })
 }
@@ -1235,4 +1275,37 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         cur = c.source();
     }
     s
+}
+
+#[cfg(test)]
+mod body_tests {
+    use super::*;
+    use futures_util::StreamExt;
+
+    #[test]
+    fn watched_file_reports_each_piece_sent_and_the_whole_file_at_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("blob");
+        let len = 2 * BODY_PIECE_BYTES + 1000;
+        let bytes: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &bytes).unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let rec = seen.clone();
+        let on_sent = OnSent(Arc::new(move |n| rec.lock().unwrap().push(n)));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let got = rt.block_on(async {
+            let f = tokio::fs::File::open(&path).await.unwrap();
+            let mut s = Box::pin(tokio_util_stream(f, Some(on_sent)));
+            let mut out = Vec::new();
+            while let Some(piece) = s.next().await {
+                out.extend(piece.unwrap());
+            }
+            out
+        });
+        assert_eq!(got, bytes);
+        let p = BODY_PIECE_BYTES as u64;
+        assert_eq!(*seen.lock().unwrap(), vec![0, p, 2 * p, len as u64]);
+    }
 }

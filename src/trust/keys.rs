@@ -237,6 +237,9 @@ pub enum KeyError {
     /// The system random source or a cryptographic primitive failed.
     #[error("cryptographic operation failed: {0}")]
     Crypto(String),
+    /// A key in a PKCS#11 token could not be found, opened or used.
+    #[error(transparent)]
+    Pkcs11(#[from] super::pkcs11::Pkcs11Error),
 }
 
 impl KeyError {
@@ -444,7 +447,7 @@ impl PublicKey {
     }
 
     /// Builds a key from a named curve OID and an EC point.
-    fn from_ec_point(curve: &[u8], point: &[u8]) -> Result<PublicKey, KeyError> {
+    pub(crate) fn from_ec_point(curve: &[u8], point: &[u8]) -> Result<PublicKey, KeyError> {
         let (algorithm, coordinate_len, name) = if curve == oid::P256 {
             (KeyAlgorithm::EcdsaP256, 32, "P-256")
         } else if curve == oid::P384 {
@@ -657,10 +660,12 @@ fn unsupported_curve(curve: &[u8]) -> KeyError {
     ))
 }
 
-/// A private key that can sign. Its `Debug` output shows the algorithm and public key id only.
+/// A private key that can sign: a key read from a file, or an ECDSA P-256 key held in a PKCS#11
+/// token ([`SigningKey::from_pkcs11`]). Its `Debug` output shows the algorithm and public key id
+/// only.
 pub struct SigningKey {
     pair: KeyPairKind,
-    /// The PKCS#8 v1 DER of the key, kept for re-export; zeroed on drop.
+    /// The PKCS#8 v1 DER of the key, kept for re-export; zeroed on drop. Empty for a token key.
     pkcs8: Zeroizing<Vec<u8>>,
     public: PublicKey,
 }
@@ -669,6 +674,8 @@ enum KeyPairKind {
     Ecdsa(ring_sig::EcdsaKeyPair),
     Ed25519(ring_sig::Ed25519KeyPair),
     Rsa(ring_sig::RsaKeyPair),
+    /// In a PKCS#11 token: signing happens there, the private key never leaves it.
+    Pkcs11(Box<super::pkcs11::Pkcs11Key>),
 }
 
 impl fmt::Debug for SigningKey {
@@ -868,6 +875,34 @@ impl SigningKey {
         }
     }
 
+    /// A signing key held in a PKCS#11 token (see [`super::pkcs11`]).
+    pub fn from_pkcs11(key: super::pkcs11::Pkcs11Key) -> SigningKey {
+        let public = key.public_key().clone();
+        SigningKey {
+            pair: KeyPairKind::Pkcs11(Box::new(key)),
+            pkcs8: Zeroizing::new(Vec::new()),
+            public,
+        }
+    }
+
+    /// Opens the key a `pkcs11:` URI names and logs in to its token; `pin` is used when the URI
+    /// gives none (`pin-value`, `pin-source`) and `AIRLOCK_PKCS11_PIN` is unset.
+    pub fn open_pkcs11(uri: &str, pin: Option<Zeroizing<String>>) -> Result<SigningKey, KeyError> {
+        let parsed = super::pkcs11::Pkcs11Uri::parse(uri)?;
+        let pin = match parsed.pin()? {
+            Some(p) => Some(p),
+            None => pin.map(|p| (p, "the terminal prompt".to_string())),
+        };
+        Ok(SigningKey::from_pkcs11(super::pkcs11::Pkcs11Key::open(
+            &parsed, pin,
+        )?))
+    }
+
+    /// True when the private key is held in a PKCS#11 token (it cannot be exported).
+    pub fn is_in_token(&self) -> bool {
+        matches!(self.pair, KeyPairKind::Pkcs11(_))
+    }
+
     /// The public half.
     pub fn public_key(&self) -> PublicKey {
         self.public.clone()
@@ -901,6 +936,7 @@ impl SigningKey {
                 .map(|sig| sig.as_ref().to_vec())
                 .map_err(|_| KeyError::Crypto(format!("{} signing failed", self.algorithm()))),
             KeyPairKind::Ed25519(pair) => Ok(pair.sign(message).as_ref().to_vec()),
+            KeyPairKind::Pkcs11(key) => Ok(key.sign(message)?),
             KeyPairKind::Rsa(pair) => {
                 let mut sig = vec![0u8; pair.public().modulus_len()];
                 pair.sign(&ring_sig::RSA_PKCS1_SHA256, &rng, message, &mut sig)
@@ -921,6 +957,11 @@ impl SigningKey {
         label: PemLabel,
         scrypt_log_n: u8,
     ) -> Result<String, KeyError> {
+        if self.is_in_token() {
+            return Err(KeyError::UnsupportedAlgorithm(
+                "the private key is held in a PKCS#11 token and cannot be exported".into(),
+            ));
+        }
         if !SCRYPT_ALLOWED_LOG_N.contains(&scrypt_log_n) {
             return Err(KeyError::KdfParams {
                 n: 1u64.checked_shl(u32::from(scrypt_log_n)).unwrap_or(0),
@@ -961,8 +1002,12 @@ impl SigningKey {
     }
 
     /// Writes the key unencrypted as PEM `PRIVATE KEY` (PKCS#8). The returned string holds
-    /// secret material in the clear; prefer [`SigningKey::to_encrypted_pem`] for files.
+    /// secret material in the clear; prefer [`SigningKey::to_encrypted_pem`] for files. Empty for
+    /// a key held in a PKCS#11 token, which cannot be exported.
     pub fn to_pkcs8_pem(&self) -> String {
+        if self.is_in_token() {
+            return String::new();
+        }
         encode_pem(LABEL_PRIVATE_KEY, &self.pkcs8)
     }
 }

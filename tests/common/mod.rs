@@ -14,6 +14,7 @@
 //! - [`cut`]: [`cut::CutProxy`], a TCP proxy that cuts the connection after N bytes.
 //! - [`provenance`]: SLSA provenance, Trivy/Grype vulnerability predicates, OpenVEX and SBOMs
 //!   with purls, shaped like the real tools' output.
+//! - [`softhsm`]: [`softhsm::SoftHsm`], a SoftHSM2 PKCS#11 token in a temporary directory.
 //! - [`content`]: digests, deterministic bytes, tar/gzip writers, base64/PEM.
 //!
 //! Each test binary uses only part of this, hence the `allow`s.
@@ -28,6 +29,7 @@ pub mod keys;
 pub mod provenance;
 pub mod registry;
 pub mod scenarios;
+pub mod softhsm;
 pub mod token;
 
 pub use content::{deterministic_bytes, digest_of, sha256_hex};
