@@ -66,90 +66,112 @@ fn library_part(src: &str) -> &str {
 
 /// Every `crate::a::b::…` path named in `src`, as module paths (identifiers starting lowercase).
 fn crate_paths(src: &str) -> BTreeSet<String> {
+    named_paths(src, "")
+}
+
+/// Every module path named in `src` (a file of module `module`): `crate::…` paths as they are,
+/// `super::…` (and `super::super::…`) resolved against `module`, brace groups expanded.
+fn named_paths(src: &str, module: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let bytes = src.as_bytes();
-    let mut i = 0;
-    while let Some(p) = src[i..].find("crate::") {
-        let start = i + p;
-        i = start + "crate::".len();
-        if start > 0
-            && (bytes[start - 1].is_ascii_alphanumeric() || matches!(bytes[start - 1], b'_' | b'$'))
-        {
-            continue; // `$crate::` or `somecrate::`
-        }
-        let mut segs = Vec::new();
-        let mut j = i;
-        loop {
-            let k = src[j..]
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .map(|n| j + n)
-                .unwrap_or(src.len());
-            let seg = &src[j..k];
-            if seg.is_empty() || !seg.starts_with(|c: char| c.is_ascii_lowercase()) {
-                break;
+    for keyword in ["crate::", "super::"] {
+        let mut i = 0;
+        while let Some(p) = src[i..].find(keyword) {
+            let start = i + p;
+            i = start + keyword.len();
+            if start > 0
+                && (bytes[start - 1].is_ascii_alphanumeric()
+                    || matches!(bytes[start - 1], b'_' | b'$' | b':'))
+            {
+                continue; // `$crate::`, `somecrate::`, or the middle of a `super::super::` chain
             }
-            segs.push(seg.to_string());
-            if src[k..].starts_with("::") {
-                j = k + 2;
+            let mut base: Vec<String> = if keyword == "crate::" {
+                Vec::new()
             } else {
-                break;
-            }
-        }
-        // `crate::oci::{self, Digest}`: the module named before the brace.
-        if !segs.is_empty() {
-            out.insert(segs.join("::"));
-        } else if src[i..].starts_with('{') {
-            // `crate::{oci::Digest, report::Finding}`: each item of the group.
-            let mut depth = 0usize;
-            let mut end = src.len();
-            for (n, c) in src[i..].char_indices() {
-                match c {
-                    '{' => depth += 1,
-                    '}' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            end = i + n;
-                            break;
-                        }
-                    }
-                    _ => {}
+                let mut m: Vec<String> = module.split("::").map(str::to_string).collect();
+                if module.is_empty() || m.pop().is_none() {
+                    continue;
                 }
-            }
-            let inner = &src[i + 1..end];
-            let mut depth = 0usize;
-            let mut item = String::new();
-            let mut items = Vec::new();
-            for c in inner.chars() {
-                match c {
-                    '{' => depth += 1,
-                    '}' => depth = depth.saturating_sub(1),
-                    ',' if depth == 0 => {
-                        items.push(std::mem::take(&mut item));
-                        continue;
+                while src[i..].starts_with("super::") {
+                    i += "super::".len();
+                    if m.pop().is_none() {
+                        break;
                     }
-                    _ => {}
                 }
-                item.push(c);
-            }
-            items.push(item);
-            for it in items {
-                let segs: Vec<&str> = it
-                    .trim()
-                    .split("::")
-                    .map(str::trim)
-                    .take_while(|s| {
-                        !s.is_empty()
-                            && s.starts_with(|c: char| c.is_ascii_lowercase())
-                            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                    })
-                    .collect();
-                if !segs.is_empty() && segs[0] != "self" {
-                    out.insert(segs.join("::"));
+                m
+            };
+            if src[i..].starts_with('{') {
+                for item in group_items(&src[i..]) {
+                    let segs = leading_segments(&item);
+                    if !segs.is_empty() && segs[0] != "self" {
+                        let mut full = base.clone();
+                        full.extend(segs);
+                        out.insert(full.join("::"));
+                    } else if !base.is_empty() {
+                        out.insert(base.join("::"));
+                    }
+                }
+            } else {
+                base.extend(leading_segments(&src[i..]));
+                if !base.is_empty() {
+                    out.insert(base.join("::"));
                 }
             }
         }
     }
     out
+}
+
+/// `a::b::Type` -> [a, b]: the lowercase identifiers a path starts with.
+fn leading_segments(s: &str) -> Vec<String> {
+    let mut segs = Vec::new();
+    let mut rest = s.trim_start();
+    loop {
+        let end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        let seg = &rest[..end];
+        if seg.is_empty() || !seg.starts_with(|c: char| c.is_ascii_lowercase()) {
+            break;
+        }
+        segs.push(seg.to_string());
+        match rest[end..].strip_prefix("::") {
+            Some(r) => rest = r,
+            None => break,
+        }
+    }
+    segs
+}
+
+/// The top-level items of the brace group `s` starts with (`{a::B, c::{D, E}}` -> `a::B`, `c::{D, E}`).
+fn group_items(s: &str) -> Vec<String> {
+    let mut depth = 0usize;
+    let mut item = String::new();
+    let mut items = Vec::new();
+    for c in s.chars() {
+        match c {
+            '{' => {
+                depth += 1;
+                if depth == 1 {
+                    continue;
+                }
+            }
+            '}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    break;
+                }
+            }
+            ',' if depth == 1 => {
+                items.push(std::mem::take(&mut item));
+                continue;
+            }
+            _ => {}
+        }
+        item.push(c);
+    }
+    items.push(item);
+    items
 }
 
 /// The layer index of `module`: the longest listed path that is it or a parent of it.
@@ -267,9 +289,9 @@ fn library_modules_import_only_their_own_layer_or_below_and_form_no_cycle() {
         }
         let text = std::fs::read_to_string(&f).unwrap();
         edges
-            .entry(module)
+            .entry(module.clone())
             .or_default()
-            .extend(crate_paths(library_part(&text)));
+            .extend(named_paths(library_part(&text), &module));
     }
     let problems = check(&layers, &edges);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
@@ -338,6 +360,33 @@ fn the_checker_fails_on_a_cycle_inside_one_layer_and_on_an_unlisted_module() {
         crate_paths("use crate::oci::digest::Digest;"),
     );
     assert_eq!(check(&l, &ok), Vec::<String>::new());
+}
+
+#[test]
+fn super_paths_resolve_against_the_file_module() {
+    let p = named_paths(
+        "use super::keys::{KeyAlgorithm, PublicKey};\nuse super::super::oci::Digest; use super::{pkcs11, sigstore::x};",
+        "trust::keys::pkcs11",
+    );
+    assert_eq!(
+        p.into_iter().collect::<Vec<_>>(),
+        [
+            "trust::keys::keys",
+            "trust::keys::pkcs11",
+            "trust::keys::sigstore::x",
+            "trust::oci"
+        ]
+    );
+    let l = synthetic_layers();
+    let mut edges = BTreeMap::new();
+    // `super::` that climbs to a higher layer is an upward import like any other.
+    edges.insert(
+        "trust::keys".to_string(),
+        named_paths("use super::sigstore::Root;", "trust::keys"),
+    );
+    let p = check(&l, &edges);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(p[0].contains("names `crate::trust::sigstore`"), "{p:?}");
 }
 
 #[test]

@@ -34,7 +34,7 @@ use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
 use zeroize::Zeroizing;
 
-use super::keys::{KeyAlgorithm, PublicKey};
+use super::{KeyAlgorithm, PublicKey};
 
 /// The URI scheme prefix that marks a key reference as a PKCS#11 URI.
 pub const URI_PREFIX: &str = "pkcs11:";

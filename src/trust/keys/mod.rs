@@ -17,6 +17,7 @@
 //! Everything read from outside is size-checked before it is parsed ([`MAX_PEM_BYTES`]), and the
 //! scrypt parameters of an encrypted key are limited to the three sets cosign writes, so a hostile
 //! key file cannot make the loader spend unbounded memory or time.
+pub mod pkcs11;
 
 use std::fmt;
 use std::io::Read;
@@ -239,7 +240,7 @@ pub enum KeyError {
     Crypto(String),
     /// A key in a PKCS#11 token could not be found, opened or used.
     #[error(transparent)]
-    Pkcs11(#[from] super::pkcs11::Pkcs11Error),
+    Pkcs11(#[from] pkcs11::Pkcs11Error),
 }
 
 impl KeyError {
@@ -675,7 +676,7 @@ enum KeyPairKind {
     Ed25519(ring_sig::Ed25519KeyPair),
     Rsa(ring_sig::RsaKeyPair),
     /// In a PKCS#11 token: signing happens there, the private key never leaves it.
-    Pkcs11(Box<super::pkcs11::Pkcs11Key>),
+    Pkcs11(Box<pkcs11::Pkcs11Key>),
 }
 
 impl fmt::Debug for SigningKey {
@@ -875,8 +876,8 @@ impl SigningKey {
         }
     }
 
-    /// A signing key held in a PKCS#11 token (see [`super::pkcs11`]).
-    pub fn from_pkcs11(key: super::pkcs11::Pkcs11Key) -> SigningKey {
+    /// A signing key held in a PKCS#11 token (see [`pkcs11`]).
+    pub fn from_pkcs11(key: pkcs11::Pkcs11Key) -> SigningKey {
         let public = key.public_key().clone();
         SigningKey {
             pair: KeyPairKind::Pkcs11(Box::new(key)),
@@ -888,12 +889,12 @@ impl SigningKey {
     /// Opens the key a `pkcs11:` URI names and logs in to its token; `pin` is used when the URI
     /// gives none (`pin-value`, `pin-source`) and `AIRLOCK_PKCS11_PIN` is unset.
     pub fn open_pkcs11(uri: &str, pin: Option<Zeroizing<String>>) -> Result<SigningKey, KeyError> {
-        let parsed = super::pkcs11::Pkcs11Uri::parse(uri)?;
+        let parsed = pkcs11::Pkcs11Uri::parse(uri)?;
         let pin = match parsed.pin()? {
             Some(p) => Some(p),
             None => pin.map(|p| (p, "the terminal prompt".to_string())),
         };
-        Ok(SigningKey::from_pkcs11(super::pkcs11::Pkcs11Key::open(
+        Ok(SigningKey::from_pkcs11(pkcs11::Pkcs11Key::open(
             &parsed, pin,
         )?))
     }
@@ -1559,7 +1560,7 @@ mod tests {
 
     macro_rules! fixture {
         ($name:literal) => {
-            include_bytes!(concat!("../../testdata/keys/", $name)).as_slice()
+            include_bytes!(concat!("../../../testdata/keys/", $name)).as_slice()
         };
     }
 
