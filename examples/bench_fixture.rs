@@ -5,6 +5,7 @@
 //!   (incompressible bytes), named `bench/imgN:v1`, to push to a registry with skopeo.
 //! - `bench_fixture signed DIR COUNT`: an airlock bundle of COUNT small signed images (two
 //!   platforms, a signature, a provenance and an SBOM attestation each) plus `DIR.policy.yaml`.
+#![allow(clippy::disallowed_methods)] // tests, benchmarks and examples drive the real filesystem
 use std::path::PathBuf;
 
 use airlock::layout::Layout;

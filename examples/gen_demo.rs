@@ -7,6 +7,7 @@
 //! Deterministic: ECDSA P-256 signs with RFC 6979 nonces, so every run writes the same bytes;
 //! `scripts/test.sh` and `tests/fixtures_regenerate.rs` check that the checked-in bundle is
 //! exactly what this writes.
+#![allow(clippy::disallowed_methods)] // tests, benchmarks and examples drive the real filesystem
 use std::path::PathBuf;
 
 #[path = "../tests/support/bundle.rs"]

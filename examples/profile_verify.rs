@@ -1,5 +1,6 @@
 //! Times the phases of `verify` on a bundle (load, core) — a profiling aid for benches/run.sh.
 //! Run: `cargo run --release --example profile_verify -- DIR POLICY`
+#![allow(clippy::disallowed_methods)] // tests, benchmarks and examples drive the real filesystem
 use std::time::Instant;
 
 fn main() {
@@ -25,7 +26,7 @@ fn main() {
         }
     }
     let t = Instant::now();
-    let report = airlock::verify::verify(&view, &policy, &trust, "2026-01-01T00:00:00Z");
+    let report = airlock::verify::verify(&view, &policy, &trust, "2026-01-01T00:00:00Z", 2);
     let t_core = t.elapsed();
     let t = Instant::now();
     let json = airlock::report::render::json(&report);

@@ -11,6 +11,7 @@
 //!
 //! Library code never prints; the binary's `cli` module is the only place that writes to a terminal.
 #![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::disallowed_methods))] // unit tests write their own temporary files
 
 pub mod admission;
 pub mod archive;

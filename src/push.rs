@@ -17,6 +17,7 @@
 //! This is an I/O edge (network and the bundle directory). It never prints; progress goes through
 //! [`PushProgress`], problems with content become [`Finding`]s, and anything that stops the run
 //! is a [`PushError`].
+#![allow(clippy::disallowed_methods)] // an edge: file I/O (and clocks for timeouts) live here by design
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};

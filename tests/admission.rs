@@ -11,6 +11,7 @@
 //! - Same inputs give the same bytes; the order of the lock and mapping does not matter.
 //! - When python3 has `jsonschema` and `yaml`, the same documents are also validated with
 //!   `jsonschema` (Draft 7) as an independent check.
+#![allow(clippy::disallowed_methods)] // tests, benchmarks and examples drive the real filesystem
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,7 @@
 //! The whole trip of docs/airgap-walkthrough.md, command by command, against real registries:
 //! capture (connected side) → verify (inside the gap) → signed report → push → verify --registry
 //! → admission → preflight.
+#![allow(clippy::disallowed_methods)] // tests, benchmarks and examples drive the real filesystem
 mod common;
 
 use std::fs;

@@ -1,6 +1,7 @@
 //! pack / unpack / verify straight from the archive, against a bundle captured from the real
 //! `docker-registry`: round trip byte for byte, a damaged or missing chunk, hostile members, a
 //! signed chunk list.
+#![allow(clippy::disallowed_methods)] // tests, benchmarks and examples drive the real filesystem
 mod common;
 
 use std::collections::BTreeMap;

@@ -2,6 +2,7 @@
 //! Sigstore bundle referrers (`application/vnd.dev.sigstore.bundle.v0.3+json`, DSSE in-toto
 //! statement, `publicKey.hint`), pushed to the real `docker-registry` through the OCI 1.1
 //! tag-schema fallback (distribution 2.8 has no referrers API). No `.sig`/`.att` tags exist.
+#![allow(clippy::disallowed_methods)] // tests, benchmarks and examples drive the real filesystem
 mod common;
 
 use std::fs;

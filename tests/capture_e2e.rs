@@ -1,4 +1,5 @@
 //! capture against the real `docker-registry` (plain, TLS + basic auth, token auth), then verify.
+#![allow(clippy::disallowed_methods)] // tests, benchmarks and examples drive the real filesystem
 mod common;
 
 use std::fs;

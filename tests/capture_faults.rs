@@ -1,6 +1,7 @@
 //! Capture-side faults against the real `docker-registry`: content problems at the source are
 //! findings (exit 1) and the rest of the capture goes on; operator mistakes are exit 2; two
 //! captures into one directory do not interleave.
+#![allow(clippy::disallowed_methods)] // tests, benchmarks and examples drive the real filesystem
 mod common;
 
 use std::fs;

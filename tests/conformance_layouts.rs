@@ -2,6 +2,7 @@
 //! oc-mirror (quay.io/rh_ee_aguidi/multi-platform-container and single-arch-empty-image), read
 //! through airlock's own layout loader and verified with the real public keys; then assembled
 //! with the signed image into one bundle and run through `airlock verify`.
+#![allow(clippy::disallowed_methods)] // tests, benchmarks and examples drive the real filesystem
 use std::fs;
 use std::path::{Path, PathBuf};
 

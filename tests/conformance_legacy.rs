@@ -22,6 +22,7 @@
 //! reports them as unsupported; the test fails if an excepted case starts giving the expected
 //! result (remove it from the list) or if the list names a case that does not exist, so the list
 //! only shrinks.
+#![allow(clippy::disallowed_methods)] // tests, benchmarks and examples drive the real filesystem
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -263,7 +264,10 @@ fn run_signature_layers(case: &Value) -> Outcome {
         return Outcome::Unsupported(why);
     }
     let b = CaseBundle::from_case(case);
-    outcome_of(&verify(&b.view(), &b.policy(None), &b.trust, AT), &b.absent)
+    outcome_of(
+        &verify(&b.view(), &b.policy(None), &b.trust, AT, 2),
+        &b.absent,
+    )
 }
 
 /// The verification time given to the core. Signature checks of these vectors use the signed
@@ -1033,7 +1037,10 @@ fn legacy_vectors_give_the_same_outcomes_through_the_binary() {
         };
         assert_eq!(out.status.code(), Some(exit), "{id}: exit code");
         // The same decision in memory.
-        let in_memory = outcome_of(&verify(&b.view(), &b.policy(None), &b.trust, AT), &b.absent);
+        let in_memory = outcome_of(
+            &verify(&b.view(), &b.policy(None), &b.trust, AT, 2),
+            &b.absent,
+        );
         assert!(agrees(&case, &in_memory), "{id}: in memory {in_memory:?}");
     }
 }
@@ -1041,7 +1048,7 @@ fn legacy_vectors_give_the_same_outcomes_through_the_binary() {
 #[test]
 fn mixed_signatures_pass_with_the_unknown_one_recorded_as_info() {
     let b = CaseBundle::from_case(&case_by_id("containers-image/cosign-mixed"));
-    let report = verify(&b.view(), &b.policy(None), &b.trust, AT);
+    let report = verify(&b.view(), &b.policy(None), &b.trust, AT, 2);
     assert_eq!(outcome_of(&report, &b.absent), Outcome::Pass);
     let image = &report.images[0];
     let verified: Vec<bool> = image.signatures.iter().map(|s| s.verified).collect();

@@ -1,6 +1,7 @@
 //! Checked-in fixtures are exactly what their generators in this repository write: the demo
 //! bundle (`examples/gen_demo`, builder in `tests/support/bundle.rs`) is regenerated into a
 //! temporary directory and compared file by file, byte for byte.
+#![allow(clippy::disallowed_methods)] // tests, benchmarks and examples drive the real filesystem
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};

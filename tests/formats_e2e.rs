@@ -1,6 +1,7 @@
 //! `capture -f` with other tools' list formats (Hauler, Zarf, aicr, oc-mirror) and classic Helm
 //! repositories (`--chart`), against the real `docker-registry` and a Helm repository served by
 //! the test over HTTP and HTTPS.
+#![allow(clippy::disallowed_methods)] // tests, benchmarks and examples drive the real filesystem
 mod common;
 
 use std::collections::BTreeSet;

@@ -3,6 +3,7 @@
 //!
 //! Every command runs with a generous process timeout only as a guard against a regression that
 //! hangs (the tests assert exit codes and output, never how long anything took).
+#![allow(clippy::disallowed_methods)] // tests, benchmarks and examples drive the real filesystem
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -1,4 +1,5 @@
 //! `airlock --version`, `airlock completions SHELL` and `airlock man`.
+#![allow(clippy::disallowed_methods)] // tests, benchmarks and examples drive the real filesystem
 use assert_cmd::Command;
 
 fn airlock(args: &[&str]) -> std::process::Output {

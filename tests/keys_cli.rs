@@ -1,4 +1,5 @@
 //! `airlock keys generate` and private-key loading through the CLI.
+#![allow(clippy::disallowed_methods)] // tests, benchmarks and examples drive the real filesystem
 use std::fs;
 
 use airlock::trust::keys::{load_public_key_file, load_signing_key_file};

@@ -4,6 +4,7 @@
 //! The order is written once, in the "Layers" list of `docs/architecture.md`; this test reads it
 //! from there. A module belongs to the layer of the longest listed path that prefixes it
 //! (`trust::keys` before `trust`). Test modules (`#[cfg(test)]`) are not part of the graph.
+#![allow(clippy::disallowed_methods)] // tests, benchmarks and examples drive the real filesystem
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 

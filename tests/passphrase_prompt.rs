@@ -1,6 +1,7 @@
 //! Passphrases typed at a terminal prompt (a pseudo-terminal from util-linux `script`) when
 //! AIRLOCK_PASSWORD/COSIGN_PASSWORD are unset, and the refusal of an empty passphrase; the
 //! user PIN of a PKCS#11 token likewise when neither the URI nor AIRLOCK_PKCS11_PIN gives one.
+#![allow(clippy::disallowed_methods)] // tests, benchmarks and examples drive the real filesystem
 mod common;
 
 use std::io::{Read, Write};

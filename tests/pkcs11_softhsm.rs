@@ -4,6 +4,7 @@
 //! with the public key `keys generate --pkcs11` exported, exactly as with file keys.
 //! SoftHSM2 (`softhsm2-util`, the module) must be installed: scripts/test.sh installs it, and a
 //! missing one fails these tests.
+#![allow(clippy::disallowed_methods)] // tests, benchmarks and examples drive the real filesystem
 mod common;
 
 use std::fs;

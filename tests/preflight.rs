@@ -5,6 +5,7 @@
 //! `docker.io/library/`), and a `kind: List` with a bare Pod (ephemeral container), a ReplicaSet,
 //! a Job written in flow style and a custom resource embedding a pod template. Locks and mappings
 //! are built with the library types and written to temp dirs.
+#![allow(clippy::disallowed_methods)] // tests, benchmarks and examples drive the real filesystem
 use std::path::{Path, PathBuf};
 
 use airlock::lock::{Lock, LockedImage, LockedPlatform};

@@ -1,6 +1,7 @@
 //! push against the real `docker-registry`: capture from A → verify → push to B → verify
 //! --registry B, plus rewrite detection (skopeo format conversion), a deleted signature, an
 //! interrupted push resumed, target-name collisions and the referrers fallback tag merge.
+#![allow(clippy::disallowed_methods)] // tests, benchmarks and examples drive the real filesystem
 mod common;
 
 use std::fs;

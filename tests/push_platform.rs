@@ -1,5 +1,6 @@
 //! Push of a bundle captured with `--platform`: refused before any upload without
 //! `push --platform`, and pushed as that platform's manifest with it.
+#![allow(clippy::disallowed_methods)] // tests, benchmarks and examples drive the real filesystem
 mod common;
 
 use std::fs;

@@ -1,6 +1,7 @@
 //! Push progress when stderr is not a terminal: plain lines whose byte counts add up exactly to
 //! the planned blobs (bytes are reported as pieces are sent, see `push::PushProgress`), and
 //! nothing with `--quiet`.
+#![allow(clippy::disallowed_methods)] // tests, benchmarks and examples drive the real filesystem
 mod common;
 
 use std::fs;

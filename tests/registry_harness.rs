@@ -2,6 +2,7 @@
 //! flavour really starts, accepts pushes and serves them back byte for byte;
 //! auth challenges are real; the referrers fallback is what distribution 2.8
 //! gives us; cleanup happens; skopeo agrees with what we pushed.
+#![allow(clippy::disallowed_methods)] // tests, benchmarks and examples drive the real filesystem
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! them) and hostile in-test servers: TLS trust and mix-ups, `--insecure-registry`, auth file
 //! key forms and credential helpers, retries, credential routing, redirects, stalls, endless
 //! and cut bodies, lying digest headers and error bodies that are not ASCII.
+#![allow(clippy::disallowed_methods)] // tests, benchmarks and examples drive the real filesystem
 mod common;
 
 use std::fs;

@@ -5,6 +5,7 @@
 //!
 //! Snapshots live in tests/snapshots/; `UPDATE_SNAPSHOTS=1 cargo test --test report_signed`
 //! rewrites them from the fixed report fixtures there (`*.report.json`).
+#![allow(clippy::disallowed_methods)] // tests, benchmarks and examples drive the real filesystem
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command as Proc, Output, Stdio};

@@ -9,6 +9,7 @@
 //! extension; the DSSE envelope; a `dsse` 0.0.1 log entry with its signed entry timestamp (SET)
 //! over the RFC 8785 canonical form; bundle v0.1. All keys are Ed25519 from fixed seeds and all
 //! times are fixed, so every byte is the same on every run.
+#![allow(clippy::disallowed_methods)] // tests, benchmarks and examples drive the real filesystem
 use std::path::{Path, PathBuf};
 use std::process::Output;
 

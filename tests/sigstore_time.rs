@@ -10,6 +10,7 @@
 //! bundle of the sigstore-conformance suite (`testdata/vectors/sigstore-conformance/…/
 //! rekor2-happy-path`): a second copy of its timestamp with one byte of the CMS signature
 //! flipped is a timestamp that does not verify.
+#![allow(clippy::disallowed_methods)] // tests, benchmarks and examples drive the real filesystem
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -9,6 +9,7 @@
 //!
 //! Also here: `capture --tuf DIR` (the snapshot copied into the bundle, its digests in the lock,
 //! then used from the bundle), and JSON-lines trusted roots (several roots in one file).
+#![allow(clippy::disallowed_methods)] // tests, benchmarks and examples drive the real filesystem
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -1,6 +1,7 @@
 //! The verdict binds, against the real `docker-registry`: push needs a verdict and pushes only
 //! the images that passed; the mapping records it; `verify --registry` of that mapping passes;
 //! a signed report is a verdict only when its signature and policy digest hold.
+#![allow(clippy::disallowed_methods)] // tests, benchmarks and examples drive the real filesystem
 mod common;
 
 use std::fs;

@@ -1,5 +1,6 @@
 //! `airlock verify` end to end on bundles written by the test builder: one passing bundle, then
 //! one test per finding code, each made by altering a copy of the bundle.
+#![allow(clippy::disallowed_methods)] // tests, benchmarks and examples drive the real filesystem
 use std::fs;
 use std::path::{Path, PathBuf};
 

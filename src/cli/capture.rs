@@ -499,7 +499,13 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
             },
             pins,
         };
-        let mut report = airlock::verify::verify(&view, &policy, &trust, &common::now_rfc3339());
+        let mut report = airlock::verify::verify(
+            &view,
+            &policy,
+            &trust,
+            &common::now_rfc3339(),
+            common::default_jobs(),
+        );
         super::charts::add_chart_provenance(&mut report, &policy, &view, &layout)?;
         report.findings.extend(findings.iter().cloned());
         report.finalise();

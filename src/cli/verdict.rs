@@ -175,7 +175,7 @@ pub fn verify_dir(
     shown.bytes(blobs.values().sum());
     shown.finish();
     view.source_prefix = prefix;
-    let mut report = verify(&view, &policy, &trust, &at);
+    let mut report = verify(&view, &policy, &trust, &at, jobs);
     // Helm chart provenance (.prov) is read from the bundle's blobs, base included.
     if policy.rules.iter().any(|r| r.helm.is_some()) {
         let delta = Layout::open(dir)?;

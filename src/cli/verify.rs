@@ -178,7 +178,7 @@ fn run_archive(
         },
         pins,
     };
-    let mut report = verify(&view, &policy, &trust, at);
+    let mut report = verify(&view, &policy, &trust, at, jobs);
     if let Some(blobs) = read.as_ref().and_then(|(_, r)| r.blobs.as_ref()) {
         super::charts::add_chart_provenance(&mut report, &policy, &view, blobs)?;
     }
@@ -339,7 +339,7 @@ fn run_registry(
         },
         pins,
     };
-    let mut report = verify(&loaded.view, &policy, &trust, at);
+    let mut report = verify(&loaded.view, &policy, &trust, at, jobs);
     report.findings.extend(root_findings);
     add_edge_findings(&mut report, &loaded.findings);
     common::record_inputs(&mut report, &policy, a.verify.pins.as_deref());

@@ -1,4 +1,4 @@
-//! `verify(view, policy, trust, time) -> Report`: the decision, with every reason as a finding.
+//! `verify(view, policy, trust, time, parallelism) -> Report`: the decision, with every reason as a finding.
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use base64::Engine;
@@ -165,8 +165,16 @@ fn is_attachment_entry(view: &BundleView, e: &Descriptor) -> bool {
         .is_some_and(|m| m.subject().is_some())
 }
 
-/// Verify a bundle view against a policy at time `at` (RFC 3339 text, recorded in the report).
-pub fn verify(view: &BundleView, policy: &Policy, trust: &Trust, at: &str) -> Report {
+/// Verify a bundle view against a policy at time `at` (RFC 3339 text, recorded in the report and
+/// used by every time-dependent check), checking independent images on up to `parallelism`
+/// threads (the caller chooses; the report is the same for any value).
+pub fn verify(
+    view: &BundleView,
+    policy: &Policy,
+    trust: &Trust,
+    at: &str,
+    parallelism: usize,
+) -> Report {
     let mut report = Report::new(
         at.to_string(),
         PolicyRef {
@@ -354,10 +362,9 @@ pub fn verify(view: &BundleView, policy: &Policy, trust: &Trust, at: &str) -> Re
         }
     }
 
-    // Images are independent: check them on every core, keeping the report in index order.
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 16);
+    // Images are independent: check them on the threads the caller allows, keeping the report in
+    // index order.
+    let workers = parallelism.clamp(1, 16);
     let chunk = roots.len().div_ceil(workers).max(1);
     let per_chunk: Vec<Vec<ImageReport>> = std::thread::scope(|s| {
         let handles: Vec<_> = roots

@@ -1,6 +1,7 @@
 //! Fuzz and property targets for every parser of outside input (see `harness.rs` for the engine
 //! and `targets.rs` for the targets). `cargo test --test fuzz` runs each briefly with a fixed
 //! number of cases; `scripts/fuzz.sh SECONDS` runs each for that long.
+#![allow(clippy::disallowed_methods)] // tests, benchmarks and examples drive the real filesystem
 mod harness;
 mod targets;
 

@@ -1048,7 +1048,9 @@ fn os_string_bytes(value: std::ffi::OsString) -> Vec<u8> {
     value.to_string_lossy().into_owned().into_bytes()
 }
 
-/// Reads at most [`MAX_PEM_BYTES`] (+1 to detect overflow) from `path`.
+/// Reads at most [`MAX_PEM_BYTES`] (+1 to detect overflow) from `path`, into a buffer that is
+/// wiped when dropped (private keys), which is why it is not `limited::read_file_limited`.
+#[allow(clippy::disallowed_methods)] // the key files' edge
 fn read_key_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, KeyError> {
     let io_err = |err| KeyError::Io {
         path: path.to_path_buf(),
