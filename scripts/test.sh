@@ -14,6 +14,8 @@ command -v openssl >/dev/null 2>&1 || pkgs+=(openssl)
 command -v script >/dev/null 2>&1 || pkgs+=(bsdutils)  # a pseudo-terminal for the passphrase-prompt tests
 command -v chromium >/dev/null 2>&1 || pkgs+=(chromium)
 command -v faketime >/dev/null 2>&1 || pkgs+=(faketime)
+[ -x /usr/bin/time ] || pkgs+=(time)  # GNU time: peak memory in benches/run.sh (not run by the tests)
+command -v bc >/dev/null 2>&1 || pkgs+=(bc)  # benches/run.sh
 if [ ${#pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "installing: ${pkgs[*]}"
