@@ -800,6 +800,32 @@ fn push_from_chunk_list_or_tar_gives_the_same_verdict_findings_and_registry_cont
         assert_eq!(out["images"], 1, "{out}");
         let report = verdict(&fs::read(mapping_dir.join("airlock.report.json")).unwrap());
         let contents = registry_contents(&dst);
+        // What the registry serves verifies against the lock read from the same input (the
+        // archive's own lock, the mapping beside it).
+        let lock_arg = if input.is_dir() {
+            input.join("airlock.lock.json")
+        } else {
+            input.clone()
+        };
+        let v = dst
+            .airlock()
+            .arg("verify")
+            .args(["--registry", &dst.host, "--lock"])
+            .arg(&lock_arg)
+            .arg("--policy")
+            .arg(&pol)
+            .args(["--format", "json"])
+            .args(dst.cli_flags())
+            .output()
+            .unwrap();
+        assert_eq!(
+            v.status.code(),
+            Some(0),
+            "verify --registry --lock {}: {}\n{}",
+            lock_arg.display(),
+            String::from_utf8_lossy(&v.stdout),
+            stderr(&v)
+        );
         assert!(!contents.is_empty());
         results.push((
             input,
