@@ -505,6 +505,8 @@ struct Planner<'a> {
     delta: &'a DeltaState,
     /// Base-held manifests the plan needs that were not fetched yet: digest → (repo, owner).
     wanted: BTreeMap<Digest, (String, String)>,
+    /// How many of `findings` are base-held manifests the target does not serve.
+    base_absent: usize,
     manifests: BTreeMap<Digest, Manifest>,
     findings: Vec<Finding>,
     repos: BTreeMap<String, RepoPlan>,
@@ -536,10 +538,11 @@ impl Planner<'_> {
                         Code::BlobMissing,
                         format!("{owner}@{d}"),
                         format!(
-                            "manifest {d} of {owner} is held by the base bundle (lock {}), but the target repository {repo} does not serve it; push the base release first. Nothing was pushed",
+                            "manifest {d} of {owner} is held by the base bundle (lock {}), but the target repository {repo} does not serve it; push the base release first. The image was not pushed",
                             self.delta.base_lock.as_ref().map(|b| b.to_string()).unwrap_or_default()
                         ),
                     ));
+                    self.base_absent += 1;
                 } else {
                     self.wanted
                         .entry(d.clone())
@@ -849,6 +852,7 @@ fn plan<'a>(
         source,
         delta,
         wanted: BTreeMap::new(),
+        base_absent: 0,
         manifests: BTreeMap::new(),
         findings: Vec::new(),
         repos: BTreeMap::new(),
@@ -1304,7 +1308,13 @@ async fn check_base_blobs(
     repos: &BTreeMap<String, RepoPlan>,
     delta: &DeltaState,
     jobs: usize,
-) -> Result<(Vec<(Digest, u64, String, String)>, Vec<Finding>), RegistryError> {
+) -> Result<
+    (
+        Vec<(Digest, u64, String, String)>,
+        Vec<(String, Digest, Finding)>,
+    ),
+    RegistryError,
+> {
     let mut wanted: Vec<(String, Digest, u64)> = Vec::new();
     for (repo, plan) in repos {
         for d in &plan.base_blobs {
@@ -1350,20 +1360,74 @@ async fn check_base_blobs(
                     Code::BlobMissing,
                     format!("{owner}@{d}"),
                     format!(
-                        "blob {d} ({size} bytes) of {owner} is held by the base bundle (lock {}), not by this delta, and the target does not have it: not in {host}/{repo} nor in any other repository of this push; push the base release into {host} first. Nothing was pushed",
+                        "blob {d} ({size} bytes) of {owner} is held by the base bundle (lock {}), not by this delta, and the target does not have it: not in {host}/{repo} nor in any other repository of this push; push the base release into {host} first. The image was not pushed",
                         delta.base_lock.as_ref().map(|b| b.to_string()).unwrap_or_default()
                     ),
                 );
                 f.hint = "a delta bundle is pushed on top of its base: push the release it was captured against (`capture --base`) into this registry first, or push a full bundle".into();
-                findings.push(f);
+                findings.push((repo.clone(), d.clone(), f));
             }
         }
     }
     Ok((mounts, findings))
 }
 
+/// A delta bundle: the images whose base content the target lacks are withheld (with their
+/// `blob-missing` findings); the others go. `None` when nothing is missing.
+async fn withhold_incomplete(
+    client: &Client,
+    source: &dyn PushSource,
+    delta: &DeltaState,
+    lock: Option<&Lock>,
+    target: &Target,
+    opts: &PushOptions,
+) -> Result<Option<(BTreeSet<String>, Vec<Finding>)>, PushError> {
+    let host = target.host().to_string();
+    let platform = opts.platform.as_deref();
+    let (p, roots) = plan(source, delta, lock, target, opts.only.as_ref(), platform)?;
+    if p.findings.iter().filter(|f| f.is_error()).count() > p.base_absent {
+        return Ok(None); // the bundle itself is damaged: the whole push is refused as usual
+    }
+    let (_, missing) = check_base_blobs(client, &host, &p.repos, delta, opts.jobs).await?;
+    if p.base_absent == 0 && missing.is_empty() {
+        return Ok(None);
+    }
+    let mut keep = BTreeSet::new();
+    let mut withheld: Vec<Finding> = Vec::new();
+    for r in &roots {
+        let one: BTreeSet<String> = std::iter::once(r.name.clone()).collect();
+        let (pr, _) = plan(source, delta, lock, target, Some(&one), platform)?;
+        let mut mine: Vec<Finding> = pr
+            .findings
+            .iter()
+            .filter(|f| f.is_error())
+            .cloned()
+            .collect();
+        for (repo, d, f) in &missing {
+            if pr
+                .repos
+                .get(repo)
+                .is_some_and(|rp| rp.base_blobs.contains(d))
+            {
+                mine.push(f.clone());
+            }
+        }
+        if mine.is_empty() {
+            keep.insert(r.name.clone());
+        } else {
+            for f in mine {
+                if !withheld.contains(&f) {
+                    withheld.push(f);
+                }
+            }
+        }
+    }
+    Ok(Some((keep, withheld)))
+}
+
 /// Push a bundle (a directory or an archive) to `target` and write the mapping to
-/// `mapping_path` when the push went through.
+/// `mapping_path` when the push went through. For a delta bundle, an image whose base content
+/// the target lacks is not pushed (`blob-missing`); the others are.
 pub async fn push_source(
     client: &Client,
     source: &dyn PushSource,
@@ -1387,12 +1451,75 @@ pub async fn push_source(
         }
     }
     progress.phase("planning");
-    if delta.base_lock.is_some() {
-        plan_with_base(client, source, &mut delta, lock, target, opts).await?;
+    if delta.base_lock.is_none() {
+        return push_planned(
+            client,
+            source,
+            &delta,
+            lock,
+            target,
+            opts,
+            mapping_path,
+            progress,
+        )
+        .await;
     }
+    plan_with_base(client, source, &mut delta, lock, target, opts).await?;
+    match withhold_incomplete(client, source, &delta, lock, target, opts).await? {
+        None => {
+            push_planned(
+                client,
+                source,
+                &delta,
+                lock,
+                target,
+                opts,
+                mapping_path,
+                progress,
+            )
+            .await
+        }
+        Some((keep, withheld)) if keep.is_empty() => Ok(PushOutcome {
+            findings: withheld,
+            requests: client.request_count() - start_requests,
+            ..Default::default()
+        }),
+        Some((keep, withheld)) => {
+            let mut o = opts.clone();
+            o.only = Some(keep);
+            let mut out = push_planned(
+                client,
+                source,
+                &delta,
+                lock,
+                target,
+                &o,
+                mapping_path,
+                progress,
+            )
+            .await?;
+            out.findings.extend(withheld);
+            out.requests = client.request_count() - start_requests;
+            Ok(out)
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn push_planned(
+    client: &Client,
+    source: &dyn PushSource,
+    delta: &DeltaState,
+    lock: Option<&Lock>,
+    target: &Target,
+    opts: &PushOptions,
+    mapping_path: &Path,
+    progress: Arc<dyn PushProgress>,
+) -> Result<PushOutcome, PushError> {
+    let start_requests = client.request_count();
     let (planner, roots) = plan(
         source,
-        &delta,
+        delta,
         lock,
         target,
         opts.only.as_ref(),
@@ -1429,9 +1556,9 @@ pub async fn push_source(
     let mut base_mounts = Vec::new();
     if delta.base_lock.is_some() {
         progress.phase("base");
-        let (mounts, missing) = check_base_blobs(client, &host, &repos, &delta, jobs).await?;
+        let (mounts, missing) = check_base_blobs(client, &host, &repos, delta, jobs).await?;
         if !missing.is_empty() {
-            out.findings.extend(missing);
+            out.findings.extend(missing.into_iter().map(|(_, _, f)| f));
             out.requests = client.request_count() - start_requests;
             return Ok(out);
         }

@@ -899,7 +899,7 @@ fn pack_leaves_out_the_directory_lock_and_push_state_files() {
 }
 
 #[test]
-fn delta_pushed_onto_release_1_verifies_from_the_registry_and_into_an_empty_registry_is_blob_missing_with_nothing_pushed(
+fn delta_pushed_onto_release_1_verifies_from_the_registry_and_an_image_whose_base_the_target_lacks_is_blob_missing_and_not_pushed(
 ) {
     let rel = two_releases();
     let pol_arg = rel.pol.display().to_string();
@@ -942,6 +942,47 @@ fn delta_pushed_onto_release_1_verifies_from_the_registry_and_into_an_empty_regi
         String::from_utf8_lossy(&v.stdout),
         stderr(&v)
     );
+
+    // A registry holding release 1 without team/b: team/b is withheld (blob-missing naming its
+    // manifest), team/a:v2 goes.
+    let partial = Registry::start(Flavour::Plain);
+    let o = push_to(&partial, &rel.r1, &["--policy", &pol_arg]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    partial.pusher().delete_manifest("team/b", &rel.b1.digest);
+    let partial_mapping = rel.tmp.path().join("partial.mapping.json");
+    let mapping_arg = partial_mapping.display().to_string();
+    let o = push_to(
+        &partial,
+        &rel.delta,
+        &[
+            "--policy",
+            &pol_arg,
+            "--base",
+            &r1_arg,
+            "--mapping",
+            &mapping_arg,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let findings = out["findings"].as_array().unwrap();
+    assert!(!findings.is_empty());
+    assert!(
+        findings.iter().all(|f| f["code"] == "blob-missing"),
+        "{out}"
+    );
+    assert!(
+        out["findings"].to_string().contains(&rel.b1.digest),
+        "{out}"
+    );
+    assert!(partial.pusher().tags("team/a").contains(&"v2".to_string()));
+    assert!(partial
+        .pusher()
+        .try_get_manifest("team/b", &rel.b1.digest)
+        .is_none());
+    let m = mapped(&partial_mapping);
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert!(m[0].0.ends_with("team/a:v2"), "{m:?}");
 
     // An empty registry lacks the base blobs: blob-missing, and nothing of the images is pushed.
     let empty = Registry::start(Flavour::Plain);
