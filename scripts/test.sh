@@ -17,6 +17,8 @@ command -v gpg >/dev/null 2>&1 || pkgs+=(gnupg)
 command -v python3 >/dev/null 2>&1 || pkgs+=(python3)
 command -v faketime >/dev/null 2>&1 || pkgs+=(faketime)
 command -v softhsm2-util >/dev/null 2>&1 || pkgs+=(softhsm2)  # a PKCS#11 token for the HSM key tests
+[ -x /usr/bin/time ] || pkgs+=(time)  # GNU time: peak memory in benches/run.sh (not run by the tests)
+command -v bc >/dev/null 2>&1 || pkgs+=(bc)  # benches/run.sh
 if [ ${#pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "installing: ${pkgs[*]}"

@@ -54,6 +54,70 @@ pub const MAX_REPOSITORY_NAME_LEN: usize = 255;
 pub const MAX_TARGET_LEN: usize = 512;
 
 // -------------------------------------------------------------------------------------------
+// Where the bundle is read from
+// -------------------------------------------------------------------------------------------
+
+/// What a blob looks like in the bundle being pushed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BlobStat {
+    Missing,
+    /// Present but not a regular file (a symlink, directory, device).
+    NotRegular(String),
+    /// Present, this many bytes.
+    Size(u64),
+}
+
+/// The bundle push reads: a layout directory, or an archive (`FILE.chunks.json` or a tar)
+/// read in one pass (`airlock::archive::view::ArchiveRead`), whose blobs are uploaded straight
+/// from the chunk files.
+pub trait PushSource: Sync {
+    /// Where the bundle is, for messages.
+    fn location(&self) -> String;
+    /// The bundle's `index.json`.
+    fn read_index(&self) -> Result<Manifest, PushError>;
+    /// A whole blob, digest checked, up to `limit` bytes.
+    fn read_blob(&self, d: &Digest, limit: u64) -> Result<Vec<u8>, BlobReadError>;
+    /// Whether the blob is there, and its size.
+    fn stat_blob(&self, d: &Digest) -> BlobStat;
+    /// The upload body of a blob (streamed, never read whole into memory).
+    fn upload_body(&self, d: &Digest, size: u64) -> Result<Body, BlobReadError>;
+    /// Re-hash a blob (after the registry refused it) to tell damage from a registry problem.
+    fn check_blob(&self, d: &Digest, size: Option<u64>) -> layout::BlobState;
+    fn has_blob(&self, d: &Digest) -> bool {
+        matches!(self.stat_blob(d), BlobStat::Size(_))
+    }
+}
+
+impl PushSource for Layout {
+    fn location(&self) -> String {
+        self.root().display().to_string()
+    }
+    fn read_index(&self) -> Result<Manifest, PushError> {
+        Ok(Layout::read_index(self)?)
+    }
+    fn read_blob(&self, d: &Digest, limit: u64) -> Result<Vec<u8>, BlobReadError> {
+        Layout::read_blob(self, d, limit)
+    }
+    fn stat_blob(&self, d: &Digest) -> BlobStat {
+        let path = self.blob_path(d);
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.file_type().is_file() => BlobStat::Size(m.len()),
+            Ok(_) => BlobStat::NotRegular(format!("{} is not a regular file", path.display())),
+            Err(_) => BlobStat::Missing,
+        }
+    }
+    fn upload_body(&self, d: &Digest, size: u64) -> Result<Body, BlobReadError> {
+        Ok(Body::File {
+            path: self.blob_path(d),
+            len: size,
+        })
+    }
+    fn check_blob(&self, d: &Digest, size: Option<u64>) -> layout::BlobState {
+        Layout::check_blob(self, d, size)
+    }
+}
+
+// -------------------------------------------------------------------------------------------
 // Naming
 // -------------------------------------------------------------------------------------------
 
@@ -447,10 +511,30 @@ struct RepoPlan {
     owner: BTreeMap<Digest, String>,
     /// Blob → the bundle entry it belongs to (for messages).
     blob_owner: BTreeMap<Digest, String>,
+    /// Blobs of a delta bundle held by its base: not in the bundle, the target must hold them.
+    base_blobs: BTreeSet<Digest>,
+}
+
+/// A delta bundle's relation to its base, as push needs it.
+#[derive(Debug, Default)]
+struct DeltaState {
+    /// sha256 of the base lock (for messages); `None` for a full bundle.
+    base_lock: Option<Digest>,
+    /// Blobs (manifests included) the lock marks as held by the base.
+    held: BTreeSet<Digest>,
+    /// Base-held manifests read from the target registry (digest checked).
+    fetched: BTreeMap<Digest, Vec<u8>>,
+    /// Base-held manifests the target does not serve.
+    absent: BTreeSet<Digest>,
 }
 
 struct Planner<'a> {
-    layout: &'a Layout,
+    source: &'a dyn PushSource,
+    delta: &'a DeltaState,
+    /// Base-held manifests the plan needs that were not fetched yet: digest → (repo, owner).
+    wanted: BTreeMap<Digest, (String, String)>,
+    /// How many of `findings` are base-held manifests the target does not serve.
+    base_absent: usize,
     manifests: BTreeMap<Digest, Manifest>,
     findings: Vec<Finding>,
     repos: BTreeMap<String, RepoPlan>,
@@ -460,12 +544,40 @@ struct Planner<'a> {
 
 impl Planner<'_> {
     /// Read a manifest from the bundle (cached); a problem becomes a finding.
-    fn load(&mut self, d: &Digest, declared: Option<&str>, owner: &str) -> Option<Manifest> {
+    fn load(
+        &mut self,
+        d: &Digest,
+        declared: Option<&str>,
+        owner: &str,
+        repo: &str,
+    ) -> Option<Manifest> {
         if let Some(m) = self.manifests.get(d) {
             return Some(m.clone());
         }
-        let bytes = match self.layout.read_blob(d, MAX_MANIFEST_BYTES as u64) {
+        let read = match self.delta.fetched.get(d) {
+            Some(b) => Ok(b.clone()),
+            None => self.source.read_blob(d, MAX_MANIFEST_BYTES as u64),
+        };
+        let bytes = match read {
             Ok(b) => b,
+            Err(BlobReadError::Missing) if self.delta.held.contains(d) => {
+                if self.delta.absent.contains(d) {
+                    self.findings.push(Finding::error(
+                        Code::BlobMissing,
+                        format!("{owner}@{d}"),
+                        format!(
+                            "manifest {d} of {owner} is held by the base bundle (lock {}), but the target repository {repo} does not serve it; push the base release first. The image was not pushed",
+                            self.delta.base_lock.as_ref().map(|b| b.to_string()).unwrap_or_default()
+                        ),
+                    ));
+                    self.base_absent += 1;
+                } else {
+                    self.wanted
+                        .entry(d.clone())
+                        .or_insert_with(|| (repo.to_string(), owner.to_string()));
+                }
+                return None;
+            }
             Err(e) => {
                 let (code, what) = match e {
                     BlobReadError::Missing => {
@@ -511,44 +623,46 @@ impl Planner<'_> {
     /// Check a blob is in the bundle with its descriptor's size (content is re-hashed by the
     /// registry on upload).
     fn check_blob(&mut self, b: &Descriptor, owner: &str, manifest: &Digest) -> bool {
-        let path = self.layout.blob_path(&b.digest);
-        match std::fs::symlink_metadata(&path) {
-            Ok(m) if m.file_type().is_file() && m.len() == b.size => true,
-            Ok(m) if m.file_type().is_file() => {
+        let location = self.source.location();
+        match self.source.stat_blob(&b.digest) {
+            BlobStat::Size(len) if len == b.size => true,
+            BlobStat::Size(len) => {
                 self.findings.push(Finding::error(
                     Code::BlobDigestMismatch,
                     format!("{owner}@{manifest}"),
                     format!(
                         "blob {} of {manifest} is {} bytes in the bundle, its descriptor says {}; nothing was pushed",
                         b.digest,
-                        m.len(),
+                        len,
                         b.size
                     ),
                 ));
                 false
             }
-            Ok(_) => {
+            BlobStat::NotRegular(what) => {
                 self.findings.push(Finding::error(
                     Code::LayoutInvalid,
                     format!("{owner}@{manifest}"),
                     format!(
-                        "blob {} of {manifest} is not a regular file ({}); nothing was pushed",
+                        "blob {} of {manifest} is not a regular file ({what}); nothing was pushed",
                         b.digest,
-                        path.display()
                     ),
                 ));
                 false
             }
-            Err(_) if !b.urls.is_empty() => false, // foreign layer, served from its URLs
-            Err(_) => {
+            BlobStat::Missing if !b.urls.is_empty() => false, // foreign layer, served from its URLs
+            BlobStat::Missing if self.delta.held.contains(&b.digest) => {
+                // A delta bundle: the target must already hold it (checked before any upload).
+                true
+            }
+            BlobStat::Missing => {
                 self.findings.push(Finding::error(
                     Code::BlobMissing,
                     format!("{owner}@{manifest}"),
                     format!(
-                        "blob {} ({}) of {manifest} is not in the bundle ({}); nothing was pushed",
+                        "blob {} ({}) of {manifest} is not in the bundle ({location}); nothing was pushed",
                         b.digest,
                         b.media_type,
-                        path.display()
                     ),
                 ));
                 false
@@ -582,12 +696,12 @@ impl Planner<'_> {
                 "the bundle names more than {MAX_PUSH_MANIFESTS} manifests; refusing to push it"
             )));
         }
-        let Some(m) = self.load(d, declared, owner) else {
+        let Some(m) = self.load(d, declared, owner, repo) else {
             return Ok(None);
         };
         let mut height = 0;
         for c in m.child_descriptors().to_vec() {
-            if optional.contains(&c.digest) && !self.layout.blob_path(&c.digest).exists() {
+            if optional.contains(&c.digest) && !self.source.has_blob(&c.digest) {
                 self.findings.push(Finding::warning(
                     Code::PlatformMissing,
                     format!("{owner}@{d}"),
@@ -628,6 +742,9 @@ impl Planner<'_> {
             plan.blob_owner
                 .entry(b.clone())
                 .or_insert_with(|| owner.to_string());
+            if self.delta.held.contains(b) && !self.source.has_blob(b) {
+                plan.base_blobs.insert(b.clone());
+            }
         }
         plan.blobs.extend(blobs);
         Ok(Some(height))
@@ -666,7 +783,9 @@ fn refuse_partial_indexes(
         let left_out: Vec<&str> = li
             .platforms
             .iter()
-            .filter(|pl| !pl.captured && !p.layout.blob_path(&pl.digest).exists())
+            .filter(|pl| {
+                !pl.captured && !p.source.has_blob(&pl.digest) && !p.delta.held.contains(&pl.digest)
+            })
             .map(|pl| pl.platform.as_str())
             .collect();
         if left_out.is_empty() {
@@ -702,6 +821,7 @@ fn select_platform(
             &root.desc.digest,
             Some(&root.desc.media_type),
             &root.name.clone(),
+            &root.repo.clone(),
         ) else {
             continue;
         };
@@ -725,7 +845,7 @@ fn select_platform(
                 have.join(", ")
             )));
         };
-        if !p.layout.blob_path(&child.digest).exists() {
+        if !p.source.has_blob(&child.digest) && !p.delta.held.contains(&child.digest) {
             return Err(PushError::Bundle(format!(
                 "{}: the {want} manifest {} was not captured into this bundle; nothing was pushed (push a platform the bundle holds)",
                 root.name, child.digest
@@ -747,15 +867,20 @@ struct RootImage {
 }
 
 fn plan<'a>(
-    layout: &'a Layout,
+    source: &'a dyn PushSource,
+    delta: &'a DeltaState,
     lock: Option<&Lock>,
     target: &Target,
     only: Option<&BTreeSet<String>>,
     platform: Option<&str>,
 ) -> Result<(Planner<'a>, Vec<RootImage>), PushError> {
-    let index = layout.read_index()?;
+    let index = source.read_index()?;
+    let location = source.location();
     let mut p = Planner {
-        layout,
+        source,
+        delta,
+        wanted: BTreeMap::new(),
+        base_absent: 0,
         manifests: BTreeMap::new(),
         findings: Vec::new(),
         repos: BTreeMap::new(),
@@ -768,8 +893,7 @@ fn plan<'a>(
     for e in index.child_descriptors() {
         let Some(name) = e.annotation(ANNOTATION_REF_NAME) else {
             return Err(PushError::Bundle(format!(
-                "{}: index.json entry {} has no {ANNOTATION_REF_NAME} annotation; push needs each entry named by its source reference (registry/repository:tag), as `airlock capture` writes them",
-                layout.root().display(),
+                "{location}: index.json entry {} has no {ANNOTATION_REF_NAME} annotation; push needs each entry named by its source reference (registry/repository:tag), as `airlock capture` writes them",
                 e.digest
             )));
         };
@@ -786,8 +910,7 @@ fn plan<'a>(
         }
         let r = Reference::parse(name).map_err(|err| {
             PushError::Bundle(format!(
-                "{}: index.json entry {} is named {name:?}, which is not a source reference: {err}",
-                layout.root().display(),
+                "{location}: index.json entry {} is named {name:?}, which is not a source reference: {err}",
                 e.digest
             ))
         })?;
@@ -805,8 +928,7 @@ fn plan<'a>(
     }
     if roots.is_empty() && only.is_none() {
         return Err(PushError::Bundle(format!(
-            "{}: index.json names no image; nothing to push",
-            layout.root().display()
+            "{location}: index.json names no image; nothing to push"
         )));
     }
     if let Some(want) = platform {
@@ -875,8 +997,7 @@ fn plan<'a>(
             .to_string();
         let (Some(repository), Some(tag)) = (repository_of_name(&name), tag_of_name(&name)) else {
             return Err(PushError::Bundle(format!(
-                "{}: index.json entry {name:?} is not registry/repository:tag",
-                layout.root().display()
+                "{location}: index.json entry {name:?} is not registry/repository:tag"
             )));
         };
         let Some((subject, kind)) = parse_attachment_tag(&tag) else {
@@ -886,7 +1007,7 @@ fn plan<'a>(
         if kind == AttachmentKind::ReferrersIndex {
             // The captured referrers list: its children are the referrers (pushed as
             // attachments); the list itself is pushed in the referrers step.
-            let Some(idx) = p.load(&e.digest, Some(&e.media_type), &name) else {
+            let Some(idx) = p.load(&e.digest, Some(&e.media_type), &name, &repo) else {
                 continue;
             };
             let mut referrers = BTreeSet::new();
@@ -1004,7 +1125,7 @@ enum BlobResult {
 #[allow(clippy::too_many_arguments)]
 async fn ensure_blob(
     client: &Client,
-    layout: &Layout,
+    source: &dyn PushSource,
     host: &str,
     repo: &str,
     d: &Digest,
@@ -1021,19 +1142,32 @@ async fn ensure_blob(
             return Ok(BlobResult::Mounted);
         }
     }
-    let path = layout.blob_path(d);
-    let body = match watch {
-        Some(w) => Body::WatchedFile {
+    let body = match source.upload_body(d, size) {
+        Ok(b) => b,
+        Err(e) => {
+            return Ok(BlobResult::Corrupt(Finding::error(
+                Code::BlobMissing,
+                owner.to_string(),
+                format!(
+                    "blob {d} is not at {host}/{repo} and cannot be uploaded from {}: {e}",
+                    source.location()
+                ),
+            )))
+        }
+    };
+    // A file body reports its progress piece by piece when the plan watches this blob.
+    let body = match (body, watch) {
+        (Body::File { path, len }, Some(w)) => Body::WatchedFile {
             path,
-            len: size,
+            len,
             on_sent: crate::registry::OnSent(Arc::new(move |n| w.sent(n))),
         },
-        None => Body::File { path, len: size },
+        (b, _) => b,
     };
     match client.upload_blob(host, repo, d, body).await {
         Ok(()) => Ok(BlobResult::Uploaded(size)),
         Err(RegistryError::Status { url, status, body }) if status == 400 => {
-            match layout.check_blob(d, Some(size)) {
+            match source.check_blob(d, Some(size)) {
                 layout::BlobState::Ok => Err(RegistryError::Status { url, status, body }),
                 state => Ok(BlobResult::Corrupt(Finding::error(
                     Code::BlobDigestMismatch,
@@ -1138,28 +1272,311 @@ pub async fn push(
     opts: &PushOptions,
     progress: Arc<dyn PushProgress>,
 ) -> Result<PushOutcome, PushError> {
-    let start_requests = client.request_count();
     let layout = Layout::open(dir)?;
-    let lock = match std::fs::read(dir.join(layout::LOCK_FILE)) {
-        Ok(b) => Some(Lock::parse(&b).map_err(|e| {
-            PushError::Bundle(format!("{}: {e}", dir.join(layout::LOCK_FILE).display()))
-        })?),
+    let lock_path = dir.join(layout::LOCK_FILE);
+    let lock = match std::fs::read(&lock_path) {
+        Ok(b) => Some(
+            Lock::parse(&b)
+                .map_err(|e| PushError::Bundle(format!("{}: {e}", lock_path.display())))?,
+        ),
         Err(_) => None,
     };
-    progress.phase("planning");
-    let (planner, roots) = plan(
+    let mapping_path = opts
+        .mapping_path
+        .clone()
+        .unwrap_or_else(|| dir.join(layout::MAPPING_FILE));
+    push_source(
+        client,
         &layout,
         lock.as_ref(),
+        target,
+        opts,
+        &mapping_path,
+        progress,
+    )
+    .await
+}
+
+/// Plan the push; for a delta bundle, read the base-held manifests the plan needs from the
+/// target (digest checked), round by round as index trees are walked down.
+async fn plan_with_base<'a>(
+    client: &Client,
+    source: &'a dyn PushSource,
+    delta: &'a mut DeltaState,
+    lock: Option<&Lock>,
+    target: &Target,
+    opts: &PushOptions,
+) -> Result<(), PushError> {
+    let host = target.host().to_string();
+    for _ in 0..=MAX_PUSH_NESTING + 1 {
+        let wanted = {
+            let (planner, _) = plan(
+                source,
+                delta,
+                lock,
+                target,
+                opts.only.as_ref(),
+                opts.platform.as_deref(),
+            )?;
+            planner.wanted
+        };
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        for (d, (repo, _owner)) in wanted {
+            match client.get_manifest(&host, &repo, &d.to_string()).await? {
+                Some(f) if d.matches(&f.bytes) && f.bytes.len() <= MAX_MANIFEST_BYTES => {
+                    delta.fetched.insert(d, f.bytes);
+                }
+                _ => {
+                    delta.absent.insert(d);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A delta bundle's base-held blobs must be at the target: in the repository that needs them,
+/// or in another repository of this push (then mounted). Checked before anything is written;
+/// returns the mounts to make, or findings (`blob-missing`) when some are nowhere.
+async fn check_base_blobs(
+    client: &Client,
+    host: &str,
+    repos: &BTreeMap<String, RepoPlan>,
+    delta: &DeltaState,
+    jobs: usize,
+) -> Result<
+    (
+        Vec<(Digest, u64, String, String)>,
+        Vec<(String, Digest, Finding)>,
+    ),
+    RegistryError,
+> {
+    let mut wanted: Vec<(String, Digest, u64)> = Vec::new();
+    for (repo, plan) in repos {
+        for d in &plan.base_blobs {
+            let size = plan.blobs.get(d).copied().unwrap_or_default();
+            wanted.push((repo.clone(), d.clone(), size));
+        }
+    }
+    let mut present: BTreeSet<(String, Digest)> = BTreeSet::new();
+    {
+        let mut s = stream::iter(wanted.iter().map(|(repo, d, _)| async move {
+            client
+                .blob_exists(host, repo, d, true)
+                .await
+                .map(|ok| (repo.clone(), d.clone(), ok))
+        }))
+        .buffer_unordered(jobs.max(1));
+        while let Some(r) = s.next().await {
+            let (repo, d, ok) = r?;
+            if ok {
+                present.insert((repo, d));
+            }
+        }
+    }
+    let mut mounts = Vec::new();
+    let mut findings = Vec::new();
+    for (repo, d, size) in &wanted {
+        if present.contains(&(repo.clone(), d.clone())) {
+            continue;
+        }
+        let from = present
+            .iter()
+            .find(|(r, pd)| pd == d && r != repo)
+            .map(|(r, _)| r.clone());
+        match from {
+            Some(from) => mounts.push((d.clone(), *size, repo.clone(), from)),
+            None => {
+                let owner = repos
+                    .get(repo)
+                    .and_then(|p| p.blob_owner.get(d))
+                    .cloned()
+                    .unwrap_or_else(|| format!("{host}/{repo}"));
+                let mut f = Finding::error(
+                    Code::BlobMissing,
+                    format!("{owner}@{d}"),
+                    format!(
+                        "blob {d} ({size} bytes) of {owner} is held by the base bundle (lock {}), not by this delta, and the target does not have it: not in {host}/{repo} nor in any other repository of this push; push the base release into {host} first. The image was not pushed",
+                        delta.base_lock.as_ref().map(|b| b.to_string()).unwrap_or_default()
+                    ),
+                );
+                f.hint = "a delta bundle is pushed on top of its base: push the release it was captured against (`capture --base`) into this registry first, or push a full bundle".into();
+                findings.push((repo.clone(), d.clone(), f));
+            }
+        }
+    }
+    Ok((mounts, findings))
+}
+
+/// A delta bundle: the images whose base content the target lacks are withheld (with their
+/// `blob-missing` findings); the others go. `None` when nothing is missing.
+async fn withhold_incomplete(
+    client: &Client,
+    source: &dyn PushSource,
+    delta: &DeltaState,
+    lock: Option<&Lock>,
+    target: &Target,
+    opts: &PushOptions,
+) -> Result<Option<(BTreeSet<String>, Vec<Finding>)>, PushError> {
+    let host = target.host().to_string();
+    let platform = opts.platform.as_deref();
+    let (p, roots) = plan(source, delta, lock, target, opts.only.as_ref(), platform)?;
+    if p.findings.iter().filter(|f| f.is_error()).count() > p.base_absent {
+        return Ok(None); // the bundle itself is damaged: the whole push is refused as usual
+    }
+    let (_, missing) = check_base_blobs(client, &host, &p.repos, delta, opts.jobs).await?;
+    if p.base_absent == 0 && missing.is_empty() {
+        return Ok(None);
+    }
+    let mut keep = BTreeSet::new();
+    let mut withheld: Vec<Finding> = Vec::new();
+    for r in &roots {
+        let one: BTreeSet<String> = std::iter::once(r.name.clone()).collect();
+        let (pr, _) = plan(source, delta, lock, target, Some(&one), platform)?;
+        let mut mine: Vec<Finding> = pr
+            .findings
+            .iter()
+            .filter(|f| f.is_error())
+            .cloned()
+            .collect();
+        for (repo, d, f) in &missing {
+            if pr
+                .repos
+                .get(repo)
+                .is_some_and(|rp| rp.base_blobs.contains(d))
+            {
+                mine.push(f.clone());
+            }
+        }
+        if mine.is_empty() {
+            keep.insert(r.name.clone());
+        } else {
+            for f in mine {
+                if !withheld.contains(&f) {
+                    withheld.push(f);
+                }
+            }
+        }
+    }
+    Ok(Some((keep, withheld)))
+}
+
+/// Push a bundle (a directory or an archive) to `target` and write the mapping to
+/// `mapping_path` when the push went through. For a delta bundle, an image whose base content
+/// the target lacks is not pushed (`blob-missing`); the others are.
+pub async fn push_source(
+    client: &Client,
+    source: &dyn PushSource,
+    lock: Option<&Lock>,
+    target: &Target,
+    opts: &PushOptions,
+    mapping_path: &Path,
+    progress: Arc<dyn PushProgress>,
+) -> Result<PushOutcome, PushError> {
+    let start_requests = client.request_count();
+    let mut delta = DeltaState::default();
+    if let Some(l) = lock {
+        if let Some(b) = &l.base {
+            delta.base_lock = Some(b.sha256.clone());
+            delta.held = l
+                .blobs
+                .iter()
+                .filter(|b| b.base)
+                .map(|b| b.digest.clone())
+                .collect();
+        }
+    }
+    progress.phase("planning");
+    if delta.base_lock.is_none() {
+        return push_planned(
+            client,
+            source,
+            &delta,
+            lock,
+            target,
+            opts,
+            mapping_path,
+            progress,
+        )
+        .await;
+    }
+    plan_with_base(client, source, &mut delta, lock, target, opts).await?;
+    match withhold_incomplete(client, source, &delta, lock, target, opts).await? {
+        None => {
+            push_planned(
+                client,
+                source,
+                &delta,
+                lock,
+                target,
+                opts,
+                mapping_path,
+                progress,
+            )
+            .await
+        }
+        Some((keep, withheld)) if keep.is_empty() => Ok(PushOutcome {
+            findings: withheld,
+            requests: client.request_count() - start_requests,
+            ..Default::default()
+        }),
+        Some((keep, withheld)) => {
+            let mut o = opts.clone();
+            o.only = Some(keep);
+            let mut out = push_planned(
+                client,
+                source,
+                &delta,
+                lock,
+                target,
+                &o,
+                mapping_path,
+                progress,
+            )
+            .await?;
+            out.findings.extend(withheld);
+            out.requests = client.request_count() - start_requests;
+            Ok(out)
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn push_planned(
+    client: &Client,
+    source: &dyn PushSource,
+    delta: &DeltaState,
+    lock: Option<&Lock>,
+    target: &Target,
+    opts: &PushOptions,
+    mapping_path: &Path,
+    progress: Arc<dyn PushProgress>,
+) -> Result<PushOutcome, PushError> {
+    let start_requests = client.request_count();
+    let (planner, roots) = plan(
+        source,
+        delta,
+        lock,
         target,
         opts.only.as_ref(),
         opts.platform.as_deref(),
     )?;
     let Planner {
         manifests,
-        findings,
+        mut findings,
         repos,
+        wanted,
         ..
     } = planner;
+    for (d, (repo, owner)) in wanted {
+        findings.push(Finding::error(
+            Code::BlobMissing,
+            format!("{owner}@{d}"),
+            format!("manifest {d} of {owner} is held by the base bundle and could not be read from the target repository {repo}; nothing was pushed"),
+        ));
+    }
     let mut out = PushOutcome {
         findings,
         images: roots.len(),
@@ -1173,6 +1590,19 @@ pub async fn push(
     let host = target.host().to_string();
     let jobs = opts.jobs.max(1);
 
+    // 0. A delta bundle: every base-held blob must already be at the target.
+    let mut base_mounts = Vec::new();
+    if delta.base_lock.is_some() {
+        progress.phase("base");
+        let (mounts, missing) = check_base_blobs(client, &host, &repos, delta, jobs).await?;
+        if !missing.is_empty() {
+            out.findings.extend(missing.into_iter().map(|(_, _, f)| f));
+            out.requests = client.request_count() - start_requests;
+            return Ok(out);
+        }
+        base_mounts = mounts;
+    }
+
     // 1. Blobs: each first to one repository, then mounted into the others.
     progress.phase("blobs");
     let mut per_blob: BTreeMap<Digest, (u64, Vec<String>)> = BTreeMap::new();
@@ -1180,6 +1610,9 @@ pub async fn push(
         for (d, size) in &plan.blobs {
             if manifests.contains_key(d) {
                 continue; // a manifest referenced as a blob (rare); pushed as a manifest
+            }
+            if plan.base_blobs.contains(d) {
+                continue; // held by the target already (or mounted below)
             }
             per_blob
                 .entry(d.clone())
@@ -1216,10 +1649,10 @@ pub async fn push(
             .map(|(d, s, r)| (d, s, r, None))
             .collect::<Vec<_>>(),
         rest.into_iter()
+            .chain(std::mem::take(&mut base_mounts))
             .map(|(d, s, r, from)| (d, s, r, Some(from)))
             .collect(),
     ] {
-        let layout = &layout;
         let host = &host;
         let owner_of_blob = &owner_of_blob;
         let mut s = stream::iter(round.into_iter().map(|(d, size, repo, from)| {
@@ -1236,7 +1669,7 @@ pub async fn push(
                 });
                 let r = ensure_blob(
                     client,
-                    layout,
+                    source,
                     host,
                     &repo,
                     &d,
@@ -1674,11 +2107,7 @@ pub async fn push(
             report: opts.report_digest.clone(),
         });
     }
-    let mapping_path = opts
-        .mapping_path
-        .clone()
-        .unwrap_or_else(|| dir.join(layout::MAPPING_FILE));
-    layout::write_atomic(&mapping_path, &mapping.to_json())?;
+    layout::write_atomic(mapping_path, &mapping.to_json())?;
     out.mapping = Some(mapping);
     out.requests = client.request_count() - start_requests;
     Ok(out)

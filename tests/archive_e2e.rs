@@ -550,8 +550,21 @@ fn allow_all(dir: &Path) -> PathBuf {
     p
 }
 
-#[test]
-fn delta_of_release_2_holds_only_new_blobs_and_verifies_only_with_its_base() {
+/// Release 1 (`team/a:v1`, `team/b:v1`, sharing a base layer) and release 2 (`team/a:v2`, which
+/// changes one layer, and the unchanged `team/b:v1`), captured in full and as a delta.
+struct Releases {
+    reg: Registry,
+    tmp: tempfile::TempDir,
+    pol: PathBuf,
+    r1: PathBuf,
+    full2: PathBuf,
+    delta: PathBuf,
+    a1: common::fixtures::Pushed,
+    a2: common::fixtures::Pushed,
+    b1: common::fixtures::Pushed,
+}
+
+fn two_releases() -> Releases {
     let reg = Registry::start(Flavour::Plain);
     let fx = reg.fixtures();
     let base_layer = common::content::deterministic_bytes(7, 40 * 1024);
@@ -582,6 +595,33 @@ fn delta_of_release_2_holds_only_new_blobs_and_verifies_only_with_its_base() {
     let base_lock = r1.join("airlock.lock.json").display().to_string();
     let o = reg.capture(&refs2, &delta, &["--base", &base_lock]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    drop(fx);
+    Releases {
+        reg,
+        tmp,
+        pol,
+        r1,
+        full2,
+        delta,
+        a1,
+        a2,
+        b1,
+    }
+}
+
+#[test]
+fn delta_of_release_2_holds_only_new_blobs_and_verifies_only_with_its_base() {
+    let Releases {
+        reg: _reg,
+        tmp: _tmp,
+        pol,
+        r1,
+        full2,
+        delta,
+        a1,
+        a2,
+        b1,
+    } = two_releases();
 
     // The delta holds exactly the blobs release 1 lacks: a2's new layer, config and manifest.
     let want: std::collections::BTreeSet<String> = blob_set(&full2)
@@ -659,6 +699,380 @@ fn delta_of_release_2_holds_only_new_blobs_and_verifies_only_with_its_base() {
         .args(["--format", "json"])
         .output()
         .unwrap();
+    assert_eq!(v.status.code(), Some(1));
+    assert!(codes(&v.stdout).iter().any(|(c, _)| c == "base-required"));
+}
+
+/// What a registry holds: repository → tag → manifest digest.
+fn registry_contents(reg: &Registry) -> BTreeMap<String, BTreeMap<String, String>> {
+    let p = reg.pusher();
+    let catalog: Value = p.get("", "/v2/_catalog").json().unwrap();
+    let mut out = BTreeMap::new();
+    for r in catalog["repositories"].as_array().into_iter().flatten() {
+        let repo = r.as_str().unwrap().to_string();
+        let mut tags = BTreeMap::new();
+        for t in p.tags(&repo) {
+            let (_, bytes) = p.get_manifest(&repo, &t);
+            tags.insert(t, format!("sha256:{}", common::content::sha256_hex(&bytes)));
+        }
+        out.insert(repo, tags);
+    }
+    out
+}
+
+fn push_to(dst: &Registry, bundle: &Path, extra: &[&str]) -> Output {
+    dst.airlock()
+        .arg("push")
+        .arg(bundle)
+        .arg(&dst.host)
+        .args(dst.cli_flags())
+        .args(["--format", "json"])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// The mapping's images without where they were pushed: (source, digest, tag, verdict).
+fn mapped(mapping: &Path) -> Vec<(String, String, String, String)> {
+    let m: Value = serde_json::from_slice(&fs::read(mapping).unwrap()).unwrap();
+    let mut v: Vec<_> = m["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["source"].as_str().unwrap_or("").to_string(),
+                i["digest"].as_str().unwrap_or("").to_string(),
+                i["tag"].as_str().unwrap_or("").to_string(),
+                i["verdict"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn push_from_chunk_list_or_tar_gives_the_same_verdict_findings_and_registry_contents_as_from_the_directory(
+) {
+    // One image that passes the policy (signed, attested, SBOM, both platforms) and one that
+    // fails it (unsigned), so the verdict has both outcomes.
+    let reg = Registry::start(Flavour::Plain);
+    let key = TestKey::generate();
+    publish_full(&reg, &key, REPO, "v1");
+    let unsigned = reg
+        .fixtures()
+        .image(REPO, "unsigned", &[b"not signed".to_vec()]);
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = tmp.path().join("bundle");
+    let o = reg.capture(
+        &[reg.image_ref(REPO, "v1"), reg.image_ref(REPO, "unsigned")],
+        &bundle,
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "capture: {}", stderr(&o));
+    let pol = policy(tmp.path(), &key, &reg);
+    let media = tmp.path().join("media");
+    fs::create_dir_all(&media).unwrap();
+    pack(&bundle, &media.join("b.tar"), &["--chunk-size", "32K"]);
+    let tar_dir = tmp.path().join("tar");
+    fs::create_dir_all(&tar_dir).unwrap();
+    pack(&bundle, &tar_dir.join("one.tar"), &[]);
+    fs::remove_file(tar_dir.join("one.tar.chunks.json")).unwrap(); // a plain tar
+
+    let pol_arg = pol.display().to_string();
+    let mut results = Vec::new();
+    for (input, mapping_dir) in [
+        (bundle.clone(), bundle.clone()),
+        (media.join("b.tar.chunks.json"), media.clone()),
+        (tar_dir.join("one.tar"), tar_dir.clone()),
+    ] {
+        let dst = Registry::start(Flavour::Plain);
+        let o = push_to(&dst, &input, &["--policy", &pol_arg]);
+        // The unsigned image fails the policy: exit 1, the passing one is pushed.
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{}: {}",
+            input.display(),
+            stderr(&o)
+        );
+        let out: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(out["images"], 1, "{out}");
+        let report = verdict(&fs::read(mapping_dir.join("airlock.report.json")).unwrap());
+        let contents = registry_contents(&dst);
+        // What the registry serves verifies against the lock read from the same input (the
+        // archive's own lock, the mapping beside it).
+        let lock_arg = if input.is_dir() {
+            input.join("airlock.lock.json")
+        } else {
+            input.clone()
+        };
+        let v = dst
+            .airlock()
+            .arg("verify")
+            .args(["--registry", &dst.host, "--lock"])
+            .arg(&lock_arg)
+            .arg("--policy")
+            .arg(&pol)
+            .args(["--format", "json"])
+            .args(dst.cli_flags())
+            .output()
+            .unwrap();
+        assert_eq!(
+            v.status.code(),
+            Some(0),
+            "verify --registry --lock {}: {}\n{}",
+            lock_arg.display(),
+            String::from_utf8_lossy(&v.stdout),
+            stderr(&v)
+        );
+        assert!(!contents.is_empty());
+        results.push((
+            input,
+            out["findings"].clone(),
+            report["images"].clone(),
+            report["findings"].clone(),
+            report["summary"].clone(),
+            mapped(&mapping_dir.join("airlock.mapping.json")),
+            contents,
+        ));
+    }
+    let (_, f0, i0, rf0, s0, m0, c0) = &results[0];
+    assert_eq!(s0["failed"], 1, "{s0}");
+    assert_eq!(s0["passed"], 1, "{s0}");
+    assert!(m0.iter().all(|(src, ..)| !src.ends_with(":unsigned")));
+    assert!(c0[REPO].contains_key("v1"));
+    assert!(!c0[REPO].contains_key("unsigned"));
+    assert!(!c0[REPO].values().any(|d| d == &unsigned.digest));
+    for (input, f, i, rf, s, m, c) in &results[1..] {
+        assert_eq!(f, f0, "push findings from {}", input.display());
+        assert_eq!(i, i0, "verdict per image from {}", input.display());
+        assert_eq!(rf, rf0, "report findings from {}", input.display());
+        assert_eq!(s, s0, "summary from {}", input.display());
+        assert_eq!(m, m0, "mapping from {}", input.display());
+        assert_eq!(c, c0, "registry contents from {}", input.display());
+    }
+}
+
+#[test]
+fn pack_leaves_out_the_directory_lock_and_push_state_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_reg, _key, bundle) = captured(tmp.path());
+    // A push writes the mapping (and, with --policy, the report) into the bundle directory.
+    let dst = Registry::start(Flavour::Plain);
+    let o = push_to(&dst, &bundle, &["--no-verify"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    fs::write(bundle.join("airlock.report.json"), b"{}").unwrap();
+    for f in [
+        ".airlock.flock",
+        "airlock.mapping.json",
+        "airlock.report.json",
+    ] {
+        assert!(bundle.join(f).exists(), "{f}");
+    }
+    let file = tmp.path().join("b.tar");
+    pack(&bundle, &file, &[]);
+    let mut ar = tar::Archive::new(fs::File::open(&file).unwrap());
+    let names: Vec<String> = ar
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect();
+    for f in [
+        ".airlock.flock",
+        "airlock.mapping.json",
+        "airlock.report.json",
+    ] {
+        assert!(
+            !names.iter().any(|n| n.trim_start_matches("./") == f),
+            "{f} was packed: {names:?}"
+        );
+    }
+    assert!(names.iter().any(|n| n == "airlock.lock.json"));
+    let out = tmp.path().join("out");
+    let o = unpack(&tmp.path().join("b.tar.chunks.json"), &out, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let mut want = tree(&bundle);
+    want.remove("airlock.mapping.json");
+    want.remove("airlock.report.json");
+    assert_eq!(tree(&out), want);
+}
+
+#[test]
+fn delta_pushed_onto_release_1_verifies_from_the_registry_and_an_image_whose_base_the_target_lacks_is_blob_missing_and_not_pushed(
+) {
+    let rel = two_releases();
+    let pol_arg = rel.pol.display().to_string();
+    let r1_arg = rel.r1.display().to_string();
+
+    // The site registry holds release 1; the delta of release 2 goes on top of it.
+    let site = Registry::start(Flavour::Plain);
+    let o = push_to(&site, &rel.r1, &["--policy", &pol_arg]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = push_to(
+        &site,
+        &rel.delta,
+        &["--policy", &pol_arg, "--base", &r1_arg],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out: Value = serde_json::from_slice(&o.stdout).unwrap();
+    // Only the delta's own blobs travelled: a2's new layer and config.
+    assert_eq!(out["blobs"]["uploaded"], 2, "{out}");
+    let contents = registry_contents(&site);
+    assert_eq!(contents["team/a"]["v2"], rel.a2.digest);
+    assert_eq!(contents["team/a"]["v1"], rel.a1.digest);
+    assert_eq!(contents["team/b"]["v1"], rel.b1.digest);
+    let v = site
+        .airlock()
+        .arg("verify")
+        .arg("--registry")
+        .arg(&site.host)
+        .arg("--lock")
+        .arg(rel.delta.join("airlock.lock.json"))
+        .arg("--policy")
+        .arg(&rel.pol)
+        .args(site.cli_flags())
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        v.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&v.stdout),
+        stderr(&v)
+    );
+
+    // A registry holding release 1 without team/b: team/b is withheld (blob-missing naming its
+    // manifest), team/a:v2 goes.
+    let partial = Registry::start(Flavour::Plain);
+    let o = push_to(&partial, &rel.r1, &["--policy", &pol_arg]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    partial.pusher().delete_manifest("team/b", &rel.b1.digest);
+    let partial_mapping = rel.tmp.path().join("partial.mapping.json");
+    let mapping_arg = partial_mapping.display().to_string();
+    let o = push_to(
+        &partial,
+        &rel.delta,
+        &[
+            "--policy",
+            &pol_arg,
+            "--base",
+            &r1_arg,
+            "--mapping",
+            &mapping_arg,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let findings = out["findings"].as_array().unwrap();
+    assert!(!findings.is_empty());
+    assert!(
+        findings.iter().all(|f| f["code"] == "blob-missing"),
+        "{out}"
+    );
+    assert!(
+        out["findings"].to_string().contains(&rel.b1.digest),
+        "{out}"
+    );
+    assert!(partial.pusher().tags("team/a").contains(&"v2".to_string()));
+    assert!(partial
+        .pusher()
+        .try_get_manifest("team/b", &rel.b1.digest)
+        .is_none());
+    let m = mapped(&partial_mapping);
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert!(m[0].0.ends_with("team/a:v2"), "{m:?}");
+
+    // An empty registry lacks the base blobs: blob-missing, and nothing of the images is pushed.
+    let empty = Registry::start(Flavour::Plain);
+    let o = push_to(
+        &empty,
+        &rel.delta,
+        &["--policy", &pol_arg, "--base", &r1_arg],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let codes: Vec<&str> = out["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(!codes.is_empty());
+    assert!(codes.iter().all(|c| *c == "blob-missing"), "{codes:?}");
+    assert!(
+        out["findings"].to_string().contains(&rel.b1.digest),
+        "the unchanged image's manifest is named: {out}"
+    );
+    assert!(registry_contents(&empty).is_empty());
+    for repo in ["team/a", "team/b"] {
+        assert!(empty.pusher().tags(repo).is_empty());
+        assert!(empty
+            .pusher()
+            .try_get_manifest(repo, &rel.a2.digest)
+            .is_none());
+    }
+    // The same from the packed delta (chunk list).
+    let file = rel.tmp.path().join("delta.tar");
+    pack(&rel.delta, &file, &["--chunk-size", "16K"]);
+    let o = push_to(
+        &empty,
+        &rel.tmp.path().join("delta.tar.chunks.json"),
+        &["--no-verify"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(registry_contents(&empty).is_empty());
+    let _ = &rel.full2;
+}
+
+#[test]
+fn verify_delta_with_a_packed_release_1_as_base_passes_and_without_base_is_base_required() {
+    let rel = two_releases();
+    let r1_file = rel.tmp.path().join("r1.tar");
+    pack(&rel.r1, &r1_file, &["--chunk-size", "16K"]);
+    let r1_list = rel.tmp.path().join("r1.tar.chunks.json");
+    let delta_file = rel.tmp.path().join("d2.tar");
+    pack(&rel.delta, &delta_file, &[]);
+    let delta_list = rel.tmp.path().join("d2.tar.chunks.json");
+    let full2_file = rel.tmp.path().join("f2.tar");
+    pack(&rel.full2, &full2_file, &[]);
+    let verify_with = |delta: &Path, base: Option<&Path>| -> Output {
+        let mut c = airlock();
+        c.arg("verify").arg(delta);
+        if let Some(b) = base {
+            c.arg("--base").arg(b);
+        }
+        c.arg("--policy")
+            .arg(&rel.pol)
+            .args(["--format", "json"])
+            .output()
+            .unwrap()
+    };
+    // Delta directory or archive, base chunk list or tar: the union is complete and correct.
+    for (delta, base) in [
+        (&rel.delta, &r1_list),
+        (&rel.delta, &r1_file),
+        (&delta_list, &r1_list),
+        (&delta_file, &rel.r1),
+    ] {
+        let v = verify_with(delta, Some(base));
+        assert_eq!(
+            v.status.code(),
+            Some(0),
+            "{} --base {}: {}",
+            delta.display(),
+            base.display(),
+            String::from_utf8_lossy(&v.stdout)
+        );
+    }
+    // The packed delta without its base: base-required.
+    let v = verify_with(&delta_list, None);
+    assert_eq!(v.status.code(), Some(1));
+    assert!(codes(&v.stdout).iter().any(|(c, _)| c == "base-required"));
+    // A packed base other than the one captured against: base-required.
+    let v = verify_with(&rel.delta, Some(&rel.tmp.path().join("f2.tar.chunks.json")));
     assert_eq!(v.status.code(), Some(1));
     assert!(codes(&v.stdout).iter().any(|(c, _)| c == "base-required"));
 }

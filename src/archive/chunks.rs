@@ -300,9 +300,62 @@ impl ChunkProblem {
     }
 }
 
+/// Hash the chunk file at `path` whole and compare it with the list (size and sha256).
+fn check_chunk(path: &Path, name: &str, size: u64, expected: &Digest) -> Result<(), ChunkProblem> {
+    let mut f = open_regular(path).map_err(|e| ChunkProblem::Missing {
+        name: name.to_string(),
+        detail: format!("{}: {e}", path.display()),
+    })?;
+    let actual_size = f.metadata().map(|m| m.len()).unwrap_or(0);
+    if actual_size != size {
+        return Err(ChunkProblem::Mismatch {
+            name: name.to_string(),
+            detail: format!("expected {size} bytes, found {actual_size} bytes"),
+        });
+    }
+    let mut h = Hasher::new(Algorithm::Sha256);
+    let mut buf = vec![0u8; READ_BUF];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| ChunkProblem::Missing {
+            name: name.to_string(),
+            detail: format!("{}: {e}", path.display()),
+        })?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    let actual = h.finish();
+    if &actual != expected {
+        return Err(ChunkProblem::Mismatch {
+            name: name.to_string(),
+            detail: format!("expected sha256 {expected}, found {actual}"),
+        });
+    }
+    Ok(())
+}
+
+/// Check every listed chunk of `set` in order (size and sha256); the first problem. Used by
+/// readers that only judge (verify, push) to check the chunks on another thread while the
+/// stream is parsed: their result is discarded when a chunk is bad.
+pub fn check_all_chunks(set: &ChunkSet) -> Option<ChunkProblem> {
+    for (path, name, size, digest) in &set.chunks {
+        if let Some(d) = digest {
+            if let Err(p) = check_chunk(path, name, *size, d) {
+                return Some(p);
+            }
+        }
+    }
+    None
+}
+
+type PendingCheck = (usize, std::thread::JoinHandle<Result<(), ChunkProblem>>);
+
 /// Reads the chunks of a [`ChunkSet`] as one stream. With `verify_first`, each chunk is hashed
-/// whole and compared with the list before any of its bytes are returned; a bad chunk ends the
-/// stream with an error and the problem is kept in [`ChunkReader::problem`].
+/// whole and compared with the list before any of its bytes are returned (the next chunk is
+/// hashed on another thread while this one is served); a bad chunk ends the stream with an
+/// error and the problem is kept in [`ChunkReader::problem`]. Without it, only presence and
+/// sizes are checked as chunks are opened.
 pub struct ChunkReader<'p> {
     set: ChunkSet,
     verify_first: bool,
@@ -312,6 +365,8 @@ pub struct ChunkReader<'p> {
     pos: u64,
     problem: Rc<RefCell<Option<ChunkProblem>>>,
     progress: &'p dyn Progress,
+    /// The check of the chunk after the current one, running.
+    pending: Option<PendingCheck>,
 }
 
 impl<'p> ChunkReader<'p> {
@@ -324,6 +379,7 @@ impl<'p> ChunkReader<'p> {
             pos: 0,
             problem: Rc::new(RefCell::new(None)),
             progress,
+            pending: None,
         }
     }
 
@@ -338,9 +394,46 @@ impl<'p> ChunkReader<'p> {
         io::Error::other(msg)
     }
 
+    /// Start checking chunk `i` on another thread (when it has a digest).
+    fn start_check(&mut self, i: usize) {
+        let Some((path, name, size, Some(digest))) = self.set.chunks.get(i).cloned() else {
+            return;
+        };
+        let handle = std::thread::spawn(move || check_chunk(&path, &name, size, &digest));
+        self.pending = Some((i, handle));
+    }
+
+    /// The check of chunk `i`: the running one, or done now.
+    fn await_check(&mut self, i: usize) -> Result<(), ChunkProblem> {
+        if let Some((j, handle)) = self.pending.take() {
+            if j == i {
+                return handle.join().unwrap_or_else(|_| {
+                    Err(ChunkProblem::Mismatch {
+                        name: self.set.chunks[i].1.clone(),
+                        detail: "the checking thread failed".into(),
+                    })
+                });
+            }
+        }
+        match self.set.chunks[i].clone() {
+            (path, name, size, Some(digest)) => check_chunk(&path, &name, size, &digest),
+            _ => Ok(()),
+        }
+    }
+
     fn open_chunk(&mut self, i: usize) -> io::Result<(fs::File, u64)> {
-        let (path, name, size, digest) = self.set.chunks[i].clone();
-        let mut f = match open_regular(&path) {
+        if self.verify_first {
+            let checked = self.await_check(i);
+            if let Err(p) = checked {
+                return Err(self.fail(p));
+            }
+            // Hash the next chunk while this one is served.
+            if i + 1 < self.set.chunks.len() {
+                self.start_check(i + 1);
+            }
+        }
+        let (path, name, size, _) = self.set.chunks[i].clone();
+        let f = match open_regular(&path) {
             Ok(f) => f,
             Err(e) => {
                 return Err(self.fail(ChunkProblem::Missing {
@@ -355,27 +448,6 @@ impl<'p> ChunkReader<'p> {
                 name,
                 detail: format!("expected {size} bytes, found {actual_size} bytes"),
             }));
-        }
-        if self.verify_first {
-            if let Some(expected) = digest {
-                let mut h = Hasher::new(Algorithm::Sha256);
-                let mut buf = vec![0u8; READ_BUF];
-                loop {
-                    let n = f.read(&mut buf)?;
-                    if n == 0 {
-                        break;
-                    }
-                    h.update(&buf[..n]);
-                }
-                let actual = h.finish();
-                if actual != expected {
-                    return Err(self.fail(ChunkProblem::Mismatch {
-                        name,
-                        detail: format!("expected sha256 {expected}, found {actual}"),
-                    }));
-                }
-                f.seek(SeekFrom::Start(0))?;
-            }
         }
         Ok((f, size))
     }
@@ -450,6 +522,31 @@ impl ChunkSeeker {
         }
     }
 
+    /// Where `len` bytes at stream offset `offset` lie: `(chunk file, offset in it, length)`.
+    pub fn segments(&self, mut offset: u64, len: u64) -> io::Result<Vec<(PathBuf, u64, u64)>> {
+        let mut out = Vec::new();
+        let mut want = len;
+        for (path, size) in &self.chunks {
+            if want == 0 {
+                break;
+            }
+            if offset >= *size {
+                offset -= size;
+                continue;
+            }
+            let take = want.min(size - offset);
+            out.push((path.clone(), offset, take));
+            want -= take;
+            offset = 0;
+        }
+        if want != 0 {
+            return Err(io::Error::other(
+                "member extends past the end of the archive",
+            ));
+        }
+        Ok(out)
+    }
+
     /// Read `len` bytes at stream offset `offset`.
     pub fn read_at(&self, mut offset: u64, len: u64) -> io::Result<Vec<u8>> {
         let mut out = Vec::with_capacity(usize::try_from(len).unwrap_or(0).min(1 << 26));
@@ -513,6 +610,45 @@ mod tests {
         assert!(ChunkList::parse(list_json(&two, 20).as_bytes()).is_err());
         assert!(ChunkList::parse(list_json("", 0).as_bytes()).is_err());
         assert!(ChunkList::parse(b"{\"schema\":\"other\"}").is_err());
+    }
+
+    #[test]
+    fn segments_of_a_member_spanning_chunks_name_each_file_range() {
+        let t = tempfile::tempdir().unwrap();
+        let mk = |n: &str, b: &[u8]| {
+            let p = t.path().join(n);
+            fs::write(&p, b).unwrap();
+            (p, n.to_string(), b.len() as u64, None)
+        };
+        let set = ChunkSet {
+            source: t.path().join("x.chunks.json"),
+            chunks: vec![
+                mk("x.001", b"abcd"),
+                mk("x.002", b"efgh"),
+                mk("x.003", b"ij"),
+            ],
+            list: None,
+        };
+        let s = ChunkSeeker::new(&set);
+        let parts = s.segments(2, 7).unwrap();
+        assert_eq!(
+            parts,
+            vec![
+                (t.path().join("x.001"), 2, 2),
+                (t.path().join("x.002"), 0, 4),
+                (t.path().join("x.003"), 0, 1)
+            ]
+        );
+        assert_eq!(s.read_at(2, 7).unwrap(), b"cdefghi");
+        assert!(s.segments(8, 5).is_err());
+        // The concurrent check finds a bad chunk by name.
+        let mut bad = set.clone();
+        bad.chunks[1].3 = Some(Digest::sha256_of(b"efgX"));
+        bad.chunks[0].3 = Some(Digest::sha256_of(b"abcd"));
+        assert!(matches!(
+            check_all_chunks(&bad),
+            Some(ChunkProblem::Mismatch { name, .. }) if name == "x.002"
+        ));
     }
 
     #[test]

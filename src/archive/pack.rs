@@ -1,7 +1,8 @@
 //! `airlock pack`: the bundle directory as a deterministic tar stream cut into chunk files.
 use std::fs;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc};
 
 use super::chunks::{list_path_for, ChunkEntry, ChunkList};
 use super::{ArchiveError, Progress, CHUNKS_SCHEMA};
@@ -9,21 +10,119 @@ use crate::layout::{self, Layout};
 use crate::oci::digest::Hasher;
 use crate::oci::{Algorithm, Digest};
 
-const WRITE_BUF: usize = 1 << 20;
+/// Read buffer per packed file.
+const READ_BUF: usize = 1 << 20;
+
+/// Files a bundle directory may hold that are not bundle content: the advisory lock of a running
+/// capture/push/unpack, and what `push` writes about one site (the mapping and the report its
+/// verdict came from). They are never packed: an archive carries the bundle, not the state of
+/// the machine it was packed on. (Every other dot file is skipped too.)
+pub const STATE_FILES: &[&str] = &[
+    layout::dirlock::DIR_LOCK_FILE,
+    layout::MAPPING_FILE,
+    PUSH_REPORT_FILE,
+];
+/// The report `push --policy` writes next to the mapping.
+pub const PUSH_REPORT_FILE: &str = "airlock.report.json";
+
+/// Bytes handed to the hashing threads at a time.
+const HASH_BUF: usize = 1 << 20;
+/// Buffers queued per hashing thread.
+const HASH_QUEUE: usize = 8;
+
+enum HashMsg {
+    Data(Arc<Vec<u8>>),
+    /// Send the digest of everything since the last `End`, and start again.
+    End(mpsc::Sender<Digest>),
+}
+
+/// A SHA-256 on its own thread, fed 1 MiB buffers.
+struct HashThread {
+    tx: mpsc::SyncSender<HashMsg>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl HashThread {
+    fn start() -> HashThread {
+        let (tx, rx) = mpsc::sync_channel::<HashMsg>(HASH_QUEUE);
+        let handle = std::thread::spawn(move || {
+            let mut h = Hasher::new(Algorithm::Sha256);
+            for m in rx {
+                match m {
+                    HashMsg::Data(b) => h.update(&b),
+                    HashMsg::End(reply) => {
+                        let done = std::mem::replace(&mut h, Hasher::new(Algorithm::Sha256));
+                        let _ = reply.send(done.finish());
+                    }
+                }
+            }
+        });
+        HashThread {
+            tx,
+            handle: Some(handle),
+        }
+    }
+    fn send(&self, b: Arc<Vec<u8>>) -> io::Result<()> {
+        self.tx
+            .send(HashMsg::Data(b))
+            .map_err(|_| io::Error::other("the hashing thread stopped"))
+    }
+    fn digest(&self) -> io::Result<Digest> {
+        let (tx, rx) = mpsc::channel();
+        self.tx
+            .send(HashMsg::End(tx))
+            .map_err(|_| io::Error::other("the hashing thread stopped"))?;
+        rx.recv()
+            .map_err(|_| io::Error::other("the hashing thread stopped"))
+    }
+}
+
+impl Drop for HashThread {
+    fn drop(&mut self) {
+        // Closing the channel ends the thread.
+        let (tx, _) = mpsc::sync_channel(1);
+        drop(std::mem::replace(&mut self.tx, tx));
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
 
 /// Writes a stream into chunk files of at most `chunk_size` bytes, hashing each chunk and the
-/// whole stream. A chunk file is created only when its first byte arrives.
+/// whole stream on two other threads while it writes. A chunk file is created only when its
+/// first byte arrives; each is fsynced on its own thread as soon as it is complete, and
+/// [`ChunkWriter::finish`] waits for all of them.
 struct ChunkWriter<'p> {
     out: PathBuf,
     chunk_size: Option<u64>,
-    current: Option<(BufWriter<fs::File>, PathBuf, String, u64, Hasher)>,
+    /// The open chunk: file, name, bytes so far.
+    current: Option<(fs::File, String, u64)>,
+    buf: Vec<u8>,
     done: Vec<ChunkEntry>,
-    total: Hasher,
+    /// Per-chunk hash (absent without `--chunk-size`: the one chunk is the whole stream).
+    chunk_hash: Option<HashThread>,
+    total: HashThread,
     total_size: u64,
+    syncing: Vec<std::thread::JoinHandle<io::Result<()>>>,
     progress: &'p dyn Progress,
 }
 
 impl ChunkWriter<'_> {
+    fn new<'q>(out: &Path, chunk_size: Option<u64>, progress: &'q dyn Progress) -> ChunkWriter<'q> {
+        ChunkWriter {
+            out: out.to_path_buf(),
+            chunk_size,
+            current: None,
+            buf: Vec::with_capacity(HASH_BUF),
+            done: Vec::new(),
+            chunk_hash: chunk_size.map(|_| HashThread::start()),
+            total: HashThread::start(),
+            total_size: 0,
+            syncing: Vec::new(),
+            progress,
+        }
+    }
+
     fn chunk_name(&self, n: usize) -> (PathBuf, String) {
         let base = self
             .out
@@ -37,15 +136,42 @@ impl ChunkWriter<'_> {
         (self.out.with_file_name(&name), name)
     }
 
+    fn open_next(&mut self) -> io::Result<()> {
+        let (path, name) = self.chunk_name(self.done.len() + 1);
+        let f = fs::File::create(&path)?;
+        self.current = Some((f, name, 0));
+        Ok(())
+    }
+
+    /// Write the buffered bytes to the open chunk and hand them to the hashing threads.
+    fn flush_buf(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let Some((f, _, _)) = self.current.as_mut() else {
+            return Err(io::Error::other("no chunk open"));
+        };
+        f.write_all(&self.buf)?;
+        let b = Arc::new(std::mem::replace(
+            &mut self.buf,
+            Vec::with_capacity(HASH_BUF),
+        ));
+        if let Some(c) = &self.chunk_hash {
+            c.send(b.clone())?;
+        }
+        self.total.send(b)
+    }
+
     fn close_current(&mut self) -> io::Result<()> {
-        if let Some((w, _path, name, size, h)) = self.current.take() {
-            let f = w.into_inner().map_err(|e| e.into_error())?;
-            f.sync_all()?;
-            self.done.push(ChunkEntry {
-                name,
-                size,
-                sha256: h.finish(),
-            });
+        self.flush_buf()?;
+        if let Some((f, name, size)) = self.current.take() {
+            let sha256 = match &self.chunk_hash {
+                Some(c) => c.digest()?,
+                // One chunk: its digest is the whole stream's, taken in `finish`.
+                None => Digest::sha256_of(b""),
+            };
+            self.syncing.push(std::thread::spawn(move || f.sync_all()));
+            self.done.push(ChunkEntry { name, size, sha256 });
         }
         Ok(())
     }
@@ -53,18 +179,20 @@ impl ChunkWriter<'_> {
     fn finish(mut self) -> io::Result<(Vec<ChunkEntry>, u64, Digest)> {
         if self.current.is_none() && self.done.is_empty() {
             // An empty stream still has one (empty) chunk.
-            let (path, name) = self.chunk_name(1);
-            let f = fs::File::create(&path)?;
-            self.current = Some((
-                BufWriter::new(f),
-                path,
-                name,
-                0,
-                Hasher::new(Algorithm::Sha256),
-            ));
+            self.open_next()?;
         }
         self.close_current()?;
-        Ok((self.done, self.total_size, self.total.finish()))
+        let total = self.total.digest()?;
+        if self.chunk_hash.is_none() {
+            if let Some(only) = self.done.first_mut() {
+                only.sha256 = total.clone();
+            }
+        }
+        for h in std::mem::take(&mut self.syncing) {
+            h.join()
+                .map_err(|_| io::Error::other("an fsync thread panicked"))??;
+        }
+        Ok((std::mem::take(&mut self.done), self.total_size, total))
     }
 }
 
@@ -74,42 +202,35 @@ impl Write for ChunkWriter<'_> {
             return Ok(0);
         }
         if let (Some(limit), Some(c)) = (self.chunk_size, self.current.as_ref()) {
-            if c.3 >= limit {
+            if c.2 >= limit {
                 self.close_current()?;
             }
         }
         if self.current.is_none() {
-            let (path, name) = self.chunk_name(self.done.len() + 1);
-            let f = fs::File::create(&path)?;
-            self.current = Some((
-                BufWriter::with_capacity(WRITE_BUF, f),
-                path,
-                name,
-                0,
-                Hasher::new(Algorithm::Sha256),
-            ));
+            self.open_next()?;
         }
-        let Some((w, _, _, size, h)) = self.current.as_mut() else {
+        let Some((_, _, size)) = self.current.as_mut() else {
             return Err(io::Error::other("no chunk open"));
         };
         let room = match self.chunk_size {
             Some(limit) => usize::try_from(limit - *size).unwrap_or(usize::MAX),
             None => usize::MAX,
         };
-        let n = buf.len().min(room);
-        w.write_all(&buf[..n])?;
-        h.update(&buf[..n]);
-        self.total.update(&buf[..n]);
+        let n = buf
+            .len()
+            .min(room)
+            .min(HASH_BUF - self.buf.len().min(HASH_BUF));
+        self.buf.extend_from_slice(&buf[..n]);
         *size += n as u64;
         self.total_size += n as u64;
         self.progress.bytes(n as u64);
+        if self.buf.len() >= HASH_BUF {
+            self.flush_buf()?;
+        }
         Ok(n)
     }
     fn flush(&mut self) -> io::Result<()> {
-        match self.current.as_mut() {
-            Some(c) => c.0.flush(),
-            None => Ok(()),
-        }
+        Ok(())
     }
 }
 
@@ -138,8 +259,8 @@ fn members(dir: &Path) -> Result<Vec<(String, PathBuf, Option<u64>)>, ArchiveErr
     let mut has_blobs = false;
     for (name, meta) in &names {
         let path = dir.join(name);
-        if name.starts_with('.') {
-            continue; // temp files and lock files of running tools
+        if name.starts_with('.') || STATE_FILES.contains(&name.as_str()) {
+            continue; // temp files, lock files of running tools, per-site push state
         }
         if name == "blobs" && meta.is_dir() {
             has_blobs = true;
@@ -216,15 +337,7 @@ pub fn pack(
     Layout::open(dir)?;
     let members = members(dir)?;
     progress.total(members.iter().filter_map(|m| m.2).sum());
-    let writer = ChunkWriter {
-        out: out.to_path_buf(),
-        chunk_size,
-        current: None,
-        done: Vec::new(),
-        total: Hasher::new(Algorithm::Sha256),
-        total_size: 0,
-        progress,
-    };
+    let writer = ChunkWriter::new(out, chunk_size, progress);
     let out_err = |source: io::Error| ArchiveError::Io {
         path: out.to_path_buf(),
         source,
@@ -262,7 +375,7 @@ pub fn pack(
                 }
                 // Exactly `size` bytes: a file that changes while packing fails the pack.
                 let mut r = SizedReader {
-                    inner: f,
+                    inner: io::BufReader::with_capacity(READ_BUF, f),
                     left: *size,
                     path,
                 };
@@ -292,7 +405,7 @@ pub fn pack(
 
 /// Reads at most `left` bytes and errors if the file is shorter (so headers never lie).
 struct SizedReader<'a> {
-    inner: fs::File,
+    inner: io::BufReader<fs::File>,
     left: u64,
     path: &'a Path,
 }
@@ -331,6 +444,10 @@ mod tests {
             l.put_blob(&vec![i as u8; 3000 + i as usize]).unwrap();
         }
         fs::write(b.join(layout::LOCK_FILE), b"{}").unwrap();
+        // State of this machine, not bundle content: never packed.
+        for f in STATE_FILES {
+            fs::write(b.join(f), b"state").unwrap();
+        }
         let (one, _) = pack(&b, &t.path().join("one.tar"), None, &NoProgress).unwrap();
         let (two, _) = pack(&b, &t.path().join("two.tar"), Some(10_000), &NoProgress).unwrap();
         assert_eq!(one.chunks.len(), 1);
@@ -359,6 +476,12 @@ mod tests {
             &names[..3],
             &["oci-layout", "index.json", "airlock.lock.json"]
         );
+        for f in STATE_FILES {
+            assert!(!names.iter().any(|n| n == f), "{f} was packed");
+        }
+        // The one chunk's digest is the whole stream's.
+        assert_eq!(one.chunks[0].sha256, one.sha256);
+        assert_eq!(one.chunks[0].sha256, Digest::sha256_of(&whole));
         let blobs: Vec<&String> = names
             .iter()
             .filter(|n| n.starts_with("blobs/sha256/") && !n.ends_with('/'))

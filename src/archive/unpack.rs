@@ -30,6 +30,22 @@ pub fn unpack(
     out: &Path,
     progress: &dyn Progress,
 ) -> Result<UnpackOutcome, ArchiveError> {
+    let mut written = Vec::new();
+    let r = unpack_into(set, out, progress, &mut written);
+    // Every blob written (also before a failure, for the resumed run) made durable together.
+    crate::layout::durable::sync_all_parallel(&written, SYNC_THREADS)?;
+    r
+}
+
+/// Threads that fsync the unpacked blobs at the end.
+const SYNC_THREADS: usize = 8;
+
+fn unpack_into(
+    set: ChunkSet,
+    out: &Path,
+    progress: &dyn Progress,
+    written: &mut Vec<std::path::PathBuf>,
+) -> Result<UnpackOutcome, ArchiveError> {
     progress.total(set.total_size());
     let source = set.source.display().to_string();
     let reader = ChunkReader::new(set, true, progress);
@@ -130,7 +146,11 @@ pub fn unpack(
             }
             Member::Blob(d) => {
                 if layout.is_none() {
-                    layout = Some(Layout::create(out)?);
+                    // Blobs are renamed into place without a per-file fsync; all of them are
+                    // made durable together before unpack returns (`durable::sync_all_parallel`).
+                    let mut l = Layout::create(out)?;
+                    l.set_durable(false);
+                    layout = Some(l);
                 }
                 let Some(l) = layout.as_ref() else { continue };
                 if l.has_verified_blob(&d, Some(size)) {
@@ -158,7 +178,10 @@ pub fn unpack(
                     w.write_chunk(&buf[..n])?;
                 }
                 match w.commit(&d, Some(size)) {
-                    Ok(()) => outcome.written += 1,
+                    Ok(()) => {
+                        outcome.written += 1;
+                        written.push(l.blob_path(&d));
+                    }
                     Err(CommitError::Mismatch { actual, .. }) => {
                         outcome.findings.push(Finding::error(
                             Code::BlobDigestMismatch,

@@ -97,9 +97,18 @@ impl BlobSource for ArchiveBlobs {
     }
 }
 
+impl ArchiveBlobs {
+    /// Size of a blob as found in the archive.
+    pub fn size_of(&self, d: &Digest) -> Option<u64> {
+        self.blobs.get(d).map(|s| s.size)
+    }
+}
+
 /// What reading an archive gave: the view, the lock files it holds, and archive findings
 /// (bad chunks, refused members) to add to the report.
 pub struct ArchiveRead {
+    /// The archive's `index.json` (when it held a valid one).
+    pub index: Option<Manifest>,
     pub view: BundleView,
     pub lock: Option<Vec<u8>>,
     pub lock_envelope: Option<Vec<u8>>,
@@ -130,19 +139,24 @@ pub fn read_archive(set: ChunkSet, jobs: usize, progress: &dyn Progress) -> Arch
             location: location.clone(),
             ..Default::default()
         },
+        index: None,
         lock: None,
         lock_envelope: None,
         findings: Vec::new(),
         top_files: BTreeMap::new(),
         blobs: None,
     };
-    // Chunk digests are checked as the chunk is opened (a bad chunk stops the pass).
-    let reader = ChunkReader::new(set, true, progress);
+    // Nothing is written from the pass, so the chunk digests are checked on their own thread
+    // while the stream is parsed and hashed (presence and sizes as each chunk is opened); a bad
+    // chunk then replaces everything the pass found.
+    let check_set = set.clone();
+    let reader = ChunkReader::new(set, false, progress);
     let problem = reader.problem();
     let mut archive = tar::Archive::new(reader);
     let jobs = jobs.max(1);
     let (res_tx, res_rx) = mpsc::channel::<(Digest, Seen)>();
     let mut stop: Option<Finding> = None;
+    let checker = std::thread::spawn(move || super::chunks::check_all_chunks(&check_set));
     std::thread::scope(|s| {
         let mut senders = Vec::new();
         for _ in 0..jobs {
@@ -288,6 +302,16 @@ pub fn read_archive(set: ChunkSet, jobs: usize, progress: &dyn Progress) -> Arch
         }
     }
     let blobs: BTreeMap<Digest, Seen> = res_rx.into_iter().collect();
+    let chunk_problem = checker.join().unwrap_or_else(|_| {
+        Some(super::ChunkProblem::Mismatch {
+            name: location.clone(),
+            detail: "the chunk checking thread failed".into(),
+        })
+    });
+    if let Some(p) = chunk_problem {
+        // A bad chunk: nothing the pass read counts.
+        stop = Some(p.finding());
+    }
     if let Some(f) = stop {
         out.view.layout_error = Some(format!("{}: {}", f.code, f.message));
         out.findings.push(f);
@@ -307,7 +331,70 @@ pub fn read_archive(set: ChunkSet, jobs: usize, progress: &dyn Progress) -> Arch
     let view = std::mem::take(&mut out.view);
     out.view = view_from(view, &index, &source, jobs);
     out.blobs = Some(source);
+    out.index = Some(index);
     out
+}
+
+impl crate::push::PushSource for ArchiveRead {
+    fn location(&self) -> String {
+        self.view.location.clone()
+    }
+    fn read_index(&self) -> Result<Manifest, crate::push::PushError> {
+        self.index.clone().ok_or_else(|| {
+            crate::push::PushError::Bundle(format!(
+                "{}: {}",
+                self.view.location,
+                self.view
+                    .layout_error
+                    .clone()
+                    .unwrap_or_else(|| "the archive holds no valid index.json".into())
+            ))
+        })
+    }
+    fn read_blob(&self, d: &Digest, limit: u64) -> Result<Vec<u8>, BlobReadError> {
+        match &self.blobs {
+            Some(b) => b.read_blob(d, limit),
+            None => Err(BlobReadError::Missing),
+        }
+    }
+    fn stat_blob(&self, d: &Digest) -> crate::push::BlobStat {
+        match self.blobs.as_ref().and_then(|b| b.size_of(d)) {
+            Some(n) => crate::push::BlobStat::Size(n),
+            None => crate::push::BlobStat::Missing,
+        }
+    }
+    fn upload_body(&self, d: &Digest, size: u64) -> Result<crate::registry::Body, BlobReadError> {
+        let Some(b) = self.blobs.as_ref() else {
+            return Err(BlobReadError::Missing);
+        };
+        let Some(s) = b.blobs.get(d) else {
+            return Err(BlobReadError::Missing);
+        };
+        if s.size != size {
+            return Err(BlobReadError::Io(format!(
+                "{} bytes in the archive, {size} expected",
+                s.size
+            )));
+        }
+        // Small blobs read in the pass are sent from memory; others straight from the chunks.
+        if let Some(k) = &s.kept {
+            return Ok(crate::registry::Body::Bytes(k.clone()));
+        }
+        let parts = b
+            .seeker
+            .segments(s.offset, s.size)
+            .map_err(|e| BlobReadError::Io(e.to_string()))?;
+        Ok(crate::registry::Body::Segments { parts, len: size })
+    }
+    fn check_blob(&self, d: &Digest, size: Option<u64>) -> BlobState {
+        match &self.blobs {
+            Some(b) => b
+                .check_blobs(&[(d.clone(), size)], 1)
+                .remove(d)
+                .unwrap_or(BlobState::Missing),
+            None => BlobState::Missing,
+        }
+    }
 }
 
 /// The blob a hashing thread is working on.

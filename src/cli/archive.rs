@@ -61,6 +61,59 @@ impl archive::Progress for Bar {
     }
 }
 
+/// An archive (`FILE.chunks.json` or a tar) read in one pass for `verify` or `push`: every
+/// chunk checked, every blob hashed, metadata kept in memory within the limits.
+pub struct OpenedArchive {
+    /// What the user named.
+    pub file: PathBuf,
+    /// `None` when the chunk list itself was refused.
+    pub read: Option<archive::view::ArchiveRead>,
+    /// Archive problems: a bad chunk list or chunk, a refused member, a lock that is not the
+    /// one the chunk list names.
+    pub findings: Vec<airlock::report::Finding>,
+}
+
+impl OpenedArchive {
+    pub fn open(file: &std::path::Path, jobs: usize) -> Result<OpenedArchive, Fatal> {
+        use airlock::report::{Code, Finding};
+        let (set, mut findings) = ChunkSet::open(file, None)?;
+        let read = match set {
+            Some(set) => {
+                let bar = Bar::new();
+                let r = archive::view::read_archive(set.clone(), jobs, &bar);
+                bar.finish();
+                findings.extend(r.findings.iter().cloned());
+                if let (Some(list), Some(lock)) = (&set.list, &r.lock) {
+                    if let Some(want) = &list.lock_sha256 {
+                        if !want.matches(lock) {
+                            findings.push(Finding::error(
+                                Code::ChunksInvalid,
+                                set.source.display().to_string(),
+                                format!(
+                                    "the chunk list names lock sha256 {want}, but the archive's airlock.lock.json hashes to {}",
+                                    airlock::oci::Digest::sha256_of(lock)
+                                ),
+                            ));
+                        }
+                    }
+                }
+                Some(r)
+            }
+            None => None,
+        };
+        Ok(OpenedArchive {
+            file: file.to_path_buf(),
+            read,
+            findings,
+        })
+    }
+
+    /// Did the archive itself read cleanly (chunks, members, lock digest)?
+    pub fn is_clean(&self) -> bool {
+        self.read.is_some() && !self.findings.iter().any(|f| f.is_error())
+    }
+}
+
 pub fn run_pack(a: PackArgs) -> Result<u8, Fatal> {
     let sign_key = match &a.sign_key {
         Some(p) => Some(common::load_signing_key("--sign-key", p)?),

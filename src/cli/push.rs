@@ -7,19 +7,22 @@ use std::sync::Arc;
 use airlock::mapping::MappedVerdict;
 use airlock::oci::Digest;
 use airlock::push::{
-    attest, push, AttestOptions, AttestOutcome, GatePolicy, PushOptions, PushOutcome, PushProgress,
-    Target,
+    attest, push, push_source, AttestOptions, AttestOutcome, GatePolicy, PushOptions, PushOutcome,
+    PushProgress, Target,
 };
 use airlock::report::{render, vsa, Finding};
 use airlock::trust::keys::SigningKey;
 
 use super::common::{self, Format, RegistryFlags};
-use super::verdict::{verdict_by_verifying, verdict_from_signed_report, Verdict, VerifyFlags};
+use super::verdict::{
+    verdict_by_verifying, verdict_from_signed_report, BundleInput, Verdict, VerifyFlags,
+};
 use super::{Fatal, EXIT_FAIL, EXIT_OK};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The bundle (an OCI image layout written by `airlock capture`).
+    /// The bundle: an OCI image layout written by `airlock capture`, or an archive written by
+    /// `airlock pack` (FILE.chunks.json, or a plain tar FILE), pushed without unpacking.
     #[arg(value_name = "DIR")]
     dir: PathBuf,
     /// Target registry and optional path prefix, e.g. `registry.site.local:5000/mirror`.
@@ -49,6 +52,11 @@ pub struct Args {
     policy: Option<PathBuf>,
     #[command(flatten)]
     verify: VerifyFlags,
+    /// With --policy, for a delta bundle (`capture --base`): its base bundle (directory,
+    /// FILE.chunks.json or tar), so the delta is verified as the union of both. The base's blobs
+    /// are not pushed: the target must hold them already.
+    #[arg(long, value_name = "OLD_BUNDLE", requires = "policy")]
+    base: Option<PathBuf>,
     /// Verdict: a signed report from `airlock verify --sign-key` (checked with --report-key
     /// against the bundle and the policy); only images it passed are pushed.
     #[arg(long, value_name = "FILE", requires = "report_key")]
@@ -59,7 +67,8 @@ pub struct Args {
     /// No verdict: push everything, recorded in the mapping as `unverified`.
     #[arg(long, conflicts_with_all = ["policy", "report"])]
     no_verify: bool,
-    /// Write the mapping here instead of DIR/airlock.mapping.json (read-only import media).
+    /// Write the mapping here instead of DIR/airlock.mapping.json (for an archive: the
+    /// airlock.mapping.json beside it); for read-only import media.
     #[arg(long, value_name = "FILE")]
     mapping: Option<PathBuf>,
     /// For a bundle captured with `--platform`: push this platform's manifest (with its
@@ -128,15 +137,22 @@ fn gate_policy_for(policy_path: &Path, sha256: &str) -> Result<GatePolicy, Fatal
 }
 
 /// The verdict push is held to; `None` with `--no-verify`.
-fn verdict(a: &Args) -> Result<Option<Verdict>, Fatal> {
+fn verdict(a: &Args, bundle: &BundleInput<'_>) -> Result<Option<Verdict>, Fatal> {
     if a.no_verify {
         return Ok(None);
     }
     if let (Some(r), Some(k)) = (&a.report, &a.report_key) {
-        return verdict_from_signed_report(r, k, a.policy.as_deref(), Some(&a.dir)).map(Some);
+        return verdict_from_signed_report(r, k, a.policy.as_deref(), Some(bundle)).map(Some);
     }
     if let Some(p) = &a.policy {
-        return verdict_by_verifying(&a.dir, p, &a.verify, common::default_jobs()).map(Some);
+        return verdict_by_verifying(
+            bundle,
+            p,
+            &a.verify,
+            a.base.as_deref(),
+            common::default_jobs(),
+        )
+        .map(Some);
     }
     Err(Fatal(
         "push needs a verdict: --policy FILE (verify the bundle now, as `airlock verify`), \
@@ -191,12 +207,49 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
     }
     let target = Target::parse(&a.target, a.keep_host)?;
     let attest_key = load_attest_key(&a)?;
+    let is_archive = a.dir.is_file();
+    let default_mapping_dir = if is_archive {
+        a.dir
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."))
+    } else {
+        a.dir.clone()
+    };
     let mapping_path = a
         .mapping
         .clone()
-        .unwrap_or_else(|| a.dir.join(airlock::layout::MAPPING_FILE));
+        .unwrap_or_else(|| default_mapping_dir.join(airlock::layout::MAPPING_FILE));
     check_writable(&mapping_path)?;
-    let verdict = verdict(&a)?;
+    // An archive (chunk list or tar) is read once: verified and pushed from that one pass.
+    let archive = if is_archive {
+        let opened = super::archive::OpenedArchive::open(&a.dir, common::default_jobs())?;
+        if !opened.is_clean() {
+            eprintln!(
+                "nothing was pushed: the archive {} did not read cleanly",
+                a.dir.display()
+            );
+            print_findings(&opened.findings);
+            if a.format == Format::Json {
+                let doc = serde_json::json!({
+                    "result": "fail",
+                    "target": target.display(),
+                    "findings": opened.findings,
+                });
+                println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            }
+            return Ok(EXIT_FAIL);
+        }
+        Some(opened)
+    } else {
+        None
+    };
+    let bundle = match &archive {
+        Some(o) => BundleInput::Archive(o),
+        None => BundleInput::Dir(&a.dir),
+    };
+    let verdict = verdict(&a, &bundle)?;
     let mut gate_policy = None;
     let mut any_failed = false;
     if let Some(v) = &verdict {
@@ -224,7 +277,7 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         gate_policy = Some(gate_policy_for(&policy_path, &v.report.policy.sha256)?);
         if a.report.is_none() {
             // The report the verdict came from, next to the mapping (its digest is recorded).
-            let report_path = mapping_path.with_file_name("airlock.report.json");
+            let report_path = mapping_path.with_file_name(airlock::archive::pack::PUSH_REPORT_FILE);
             airlock::layout::write_atomic(&report_path, render::json(&v.report).as_bytes())
                 .map_err(|e| Fatal(format!("{}: {e}", report_path.display())))?;
         }
@@ -235,8 +288,12 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         eprintln!("note: --attest-key with --no-verify: the gate attestation records no policy");
     }
     let client = a.registry.client()?;
-    // Push writes the mapping into the bundle: one writer per directory at a time.
-    let _dir_lock = common::lock_bundle_dir(&a.dir, "push")?;
+    // Push writes the mapping into the bundle: one writer per directory at a time (an archive
+    // is only read).
+    let _dir_lock = match &archive {
+        None => Some(common::lock_bundle_dir(&a.dir, "push")?),
+        Some(_) => None,
+    };
     let shown = super::progress::Progress::start("push");
     let progress: Arc<dyn PushProgress> = shown.clone();
     let opts = PushOptions {
@@ -255,7 +312,36 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let mut outcome = rt.block_on(push(&client, &a.dir, &target, &opts, progress))?;
+    let mut outcome = match &archive {
+        None => rt.block_on(push(&client, &a.dir, &target, &opts, progress))?,
+        Some(o) => {
+            let Some(read) = o.read.as_ref() else {
+                return Err(Fatal(format!(
+                    "{}: the archive could not be read",
+                    a.dir.display()
+                )));
+            };
+            let lock = match &read.lock {
+                Some(b) => Some(airlock::lock::Lock::parse(b).map_err(|e| {
+                    Fatal(format!(
+                        "{}:{}: {e}",
+                        a.dir.display(),
+                        airlock::layout::LOCK_FILE
+                    ))
+                })?),
+                None => None,
+            };
+            rt.block_on(push_source(
+                &client,
+                read,
+                lock.as_ref(),
+                &target,
+                &opts,
+                &mapping_path,
+                progress,
+            ))?
+        }
+    };
     shown.finish();
     let attested = match &attest_key {
         Some(key) if !outcome.failed() && outcome.mapping.is_some() => {

@@ -157,8 +157,9 @@ pub fn verify_dir(
         },
         pins,
     };
+    let base = open_base(base, jobs)?;
     let shown = super::progress::Progress::start("verify");
-    let mut view = match base {
+    let mut view = match &base {
         Some(b) => airlock::delta::load_view_with_base(dir, b, jobs),
         None => load_view(dir, jobs),
     };
@@ -179,12 +180,11 @@ pub fn verify_dir(
     // Helm chart provenance (.prov) is read from the bundle's blobs, base included.
     if policy.rules.iter().any(|r| r.helm.is_some()) {
         let delta = Layout::open(dir)?;
-        match base {
+        match &base {
             Some(b) => {
-                let base = Layout::open(b)?;
                 let union = airlock::delta::Union {
                     delta: &delta,
-                    base: &base,
+                    base: b.blobs(),
                 };
                 super::charts::add_chart_provenance(&mut report, &policy, &view, &union)?;
             }
@@ -194,7 +194,7 @@ pub fn verify_dir(
     // A delta bundle names its base; without the base it cannot be judged complete.
     let delta = airlock::delta::base_findings(
         trust.lock.bytes.as_deref(),
-        base,
+        base.as_ref(),
         &dir.display().to_string(),
     );
     if !delta.is_empty() || !root_findings.is_empty() {
@@ -202,6 +202,111 @@ pub fn verify_dir(
         report.findings.extend(root_findings);
         report.finalise();
     }
+    common::record_inputs(&mut report, &policy, flags.pins.as_deref());
+    Ok((report, policy))
+}
+
+/// `--base OLD_BUNDLE`, opened: a directory, or an archive read in one pass.
+pub fn open_base(
+    base: Option<&Path>,
+    jobs: usize,
+) -> Result<Option<airlock::delta::BaseBundle>, Fatal> {
+    let Some(b) = base else { return Ok(None) };
+    let bar = super::archive::Bar::new();
+    let opened = airlock::delta::BaseBundle::open(b, jobs, &bar);
+    bar.finish();
+    opened
+        .map(Some)
+        .map_err(|e| Fatal(format!("--base {}: {e}", b.display())))
+}
+
+/// Verify a bundle read from an archive (`FILE.chunks.json` or a tar), as `airlock verify FILE`
+/// does: the same core over the same view as from the unpacked directory.
+pub fn verify_archive(
+    opened: &super::archive::OpenedArchive,
+    policy_path: &Path,
+    flags: &VerifyFlags,
+    lock_override: Option<&Path>,
+    base: Option<&Path>,
+    jobs: usize,
+) -> Result<(Report, Policy), Fatal> {
+    let (policy, keys_map, known) =
+        common::load_policy_and_keys(policy_path, flags.keys.as_deref())?;
+    let pins = common::load_pins(flags.pins.as_deref())?;
+    let at = verification_time(flags.at.as_deref())?;
+    let prefix = source_prefix(flags.source_prefix.as_deref())?;
+    let base = open_base(base, jobs)?;
+    let file = &opened.file;
+    let mut view = match &opened.read {
+        Some(r) => match (&base, &r.index, &r.blobs) {
+            (Some(b), Some(index), Some(blobs)) => {
+                airlock::delta::view_over_base(r.view.clone(), index, blobs, b, jobs)
+            }
+            _ => r.view.clone(),
+        },
+        None => airlock::verify::view::BundleView {
+            location: file.display().to_string(),
+            layout_error: Some("the chunk list does not verify".into()),
+            ..Default::default()
+        },
+    };
+    view.source_prefix = prefix;
+    let lock_in_archive = opened.read.as_ref().and_then(|r| r.lock.clone());
+    let envelope = opened.read.as_ref().and_then(|r| r.lock_envelope.clone());
+    let (lock_source, lock_bytes) = match lock_override {
+        Some(p) => (
+            p.display().to_string(),
+            Some(
+                layout::read_regular_limited(p, airlock::lock::MAX_LOCK_BYTES as u64)
+                    .map_err(|e| Fatal(format!("--lock {}: {e}", p.display())))?,
+            ),
+        ),
+        None => (
+            format!("{}:{}", file.display(), layout::LOCK_FILE),
+            lock_in_archive,
+        ),
+    };
+    let capture_key = match &flags.capture_key {
+        Some(p) => Some(keys::load_public_key_file(p)?),
+        None => None,
+    };
+    let (trusted_roots, root_findings) = common::load_trusted_roots_at(&policy, &at, None)?;
+    let trust = Trust {
+        trusted_roots,
+        keys: keys_map,
+        known_keys: known,
+        lock: LockInput {
+            source: lock_source,
+            bytes: lock_bytes,
+            envelope,
+            capture_key,
+        },
+        pins,
+    };
+    let mut report = verify(&view, &policy, &trust, &at, jobs);
+    // Helm chart provenance (.prov) is read from the archive's blobs (and the base's).
+    if policy.rules.iter().any(|r| r.helm.is_some()) {
+        if let Some(blobs) = opened.read.as_ref().and_then(|r| r.blobs.as_ref()) {
+            match &base {
+                Some(b) => {
+                    let union = airlock::delta::Union {
+                        delta: blobs,
+                        base: b.blobs(),
+                    };
+                    super::charts::add_chart_provenance(&mut report, &policy, &view, &union)?;
+                }
+                None => super::charts::add_chart_provenance(&mut report, &policy, &view, blobs)?,
+            }
+        }
+    }
+    report.findings.extend(airlock::delta::base_findings(
+        trust.lock.bytes.as_deref(),
+        base.as_ref(),
+        &file.display().to_string(),
+    ));
+    report.findings.extend(opened.findings.iter().cloned());
+    report.findings.extend(root_findings);
+    report.finalise();
     common::record_inputs(&mut report, &policy, flags.pins.as_deref());
     Ok((report, policy))
 }
@@ -256,14 +361,59 @@ impl Verdict {
     }
 }
 
+/// What push reads: a bundle directory or an archive read in one pass.
+pub enum BundleInput<'a> {
+    Dir(&'a Path),
+    Archive(&'a super::archive::OpenedArchive),
+}
+
+impl BundleInput<'_> {
+    /// `index.json` and the lock bytes, for checking a signed report against the bundle.
+    fn index_and_lock(&self) -> Result<(airlock::oci::Manifest, Option<Vec<u8>>), String> {
+        match self {
+            BundleInput::Dir(dir) => {
+                let index = layout::Layout::open(dir)
+                    .and_then(|l| l.read_index())
+                    .map_err(|e| e.to_string())?;
+                // Regular files only, within the lock limit (a FIFO here must not hang push).
+                let lock = match layout::read_regular_limited(
+                    &dir.join(layout::LOCK_FILE),
+                    airlock::lock::MAX_LOCK_BYTES as u64,
+                ) {
+                    Ok(b) => Some(b),
+                    Err(layout::LayoutError::Missing { .. }) => None,
+                    Err(e) => return Err(e.to_string()),
+                };
+                Ok((index, lock))
+            }
+            BundleInput::Archive(a) => {
+                let r = a.read.as_ref().ok_or_else(|| {
+                    format!("{}: the archive could not be read", a.file.display())
+                })?;
+                let index = r.index.clone().ok_or_else(|| {
+                    r.view
+                        .layout_error
+                        .clone()
+                        .unwrap_or_else(|| "the archive holds no valid index.json".into())
+                })?;
+                Ok((index, r.lock.clone()))
+            }
+        }
+    }
+}
+
 /// Verify now: the report's JSON bytes are what the verdict's digest names.
 pub fn verdict_by_verifying(
-    dir: &Path,
+    bundle: &BundleInput<'_>,
     policy_path: &Path,
     flags: &VerifyFlags,
+    base: Option<&Path>,
     jobs: usize,
 ) -> Result<Verdict, Fatal> {
-    let (report, _) = verify_dir(dir, policy_path, flags, None, None, jobs)?;
+    let (report, _) = match bundle {
+        BundleInput::Dir(dir) => verify_dir(dir, policy_path, flags, None, base, jobs)?,
+        BundleInput::Archive(a) => verify_archive(a, policy_path, flags, None, base, jobs)?,
+    };
     let bytes = render::json(&report).into_bytes();
     Ok(Verdict::from_report(report, &bytes))
 }
@@ -274,7 +424,7 @@ pub fn verdict_from_signed_report(
     report_path: &Path,
     report_key: &Path,
     policy: Option<&Path>,
-    dir: Option<&Path>,
+    bundle: Option<&BundleInput<'_>>,
 ) -> Result<Verdict, Fatal> {
     let bytes = layout::read_regular_limited(report_path, vsa::MAX_REPORT_FILE_BYTES as u64)
         .map_err(|e| Fatal(format!("--report {}: {e}", report_path.display())))?;
@@ -307,8 +457,8 @@ pub fn verdict_from_signed_report(
             policy_path.display()
         )));
     }
-    if let Some(dir) = dir {
-        check_report_matches_bundle(&report, dir).map_err(|e| {
+    if let Some(bundle) = bundle {
+        check_report_matches_bundle(&report, bundle).map_err(|e| {
             Fatal(format!(
                 "--report {}: {e}; the report is not about this bundle",
                 report_path.display()
@@ -320,10 +470,8 @@ pub fn verdict_from_signed_report(
 
 /// Every image the report names is in the bundle's index.json under the same name and digest,
 /// and the lock is the one the report saw.
-fn check_report_matches_bundle(report: &Report, dir: &Path) -> Result<(), String> {
-    let index = layout::Layout::open(dir)
-        .and_then(|l| l.read_index())
-        .map_err(|e| e.to_string())?;
+fn check_report_matches_bundle(report: &Report, bundle: &BundleInput<'_>) -> Result<(), String> {
+    let (index, lock) = bundle.index_and_lock()?;
     let mut named: BTreeMap<String, Digest> = BTreeMap::new();
     for e in index.child_descriptors() {
         if let Some(n) = e.annotation(ANNOTATION_REF_NAME) {
@@ -348,14 +496,9 @@ fn check_report_matches_bundle(report: &Report, dir: &Path) -> Result<(), String
         }
     }
     if let Some(want) = &report.inputs.lock_sha256 {
-        // Regular files only, within the lock limit (a FIFO here must not hang push).
-        let have = match layout::read_regular_limited(
-            &dir.join(layout::LOCK_FILE),
-            airlock::lock::MAX_LOCK_BYTES as u64,
-        ) {
-            Ok(b) => Digest::sha256_of(&b).to_string(),
-            Err(layout::LayoutError::Missing { .. }) => "no lock".into(),
-            Err(e) => return Err(e.to_string()),
+        let have = match &lock {
+            Some(b) => Digest::sha256_of(b).to_string(),
+            None => "no lock".into(),
         };
         if &have != want {
             return Err(format!(

@@ -28,7 +28,8 @@ pub struct Args {
     policy: PathBuf,
     #[command(flatten)]
     verify: VerifyFlags,
-    /// Lock file (default: DIR/airlock.lock.json when present).
+    /// Lock file (default: DIR/airlock.lock.json when present). With --registry it may also be
+    /// an archive (FILE.chunks.json or a tar) holding the lock.
     #[arg(long, value_name = "FILE")]
     lock: Option<PathBuf>,
     /// Write the report to FILE: the JSON report, or with --sign-key its signed form (a DSSE
@@ -62,8 +63,8 @@ pub struct Args {
     /// With --registry: GET and hash every blob instead of a HEAD (slow).
     #[arg(long, requires = "registry")]
     rehash_blobs: bool,
-    /// A delta bundle's base (the previous bundle directory, as `capture --base` was given):
-    /// the delta is verified as the union of both.
+    /// A delta bundle's base (the previous bundle: a directory, FILE.chunks.json or a tar
+    /// written by `airlock pack`): the delta is verified as the union of both.
     #[arg(long, value_name = "OLD_BUNDLE", conflicts_with = "registry")]
     base: Option<PathBuf>,
     #[command(flatten)]
@@ -86,11 +87,16 @@ pub fn run(mut a: Args) -> Result<u8, Fatal> {
         ));
     };
     if dir.is_file() {
-        let (policy, keys_map, known) =
-            common::load_policy_and_keys(&a.policy, a.verify.keys.as_deref())?;
-        let pins = common::load_pins(a.verify.pins.as_deref())?;
-        let at = verification_time(a.verify.at.as_deref())?;
-        return run_archive(&a, &dir, policy, keys_map, known, pins, &at, jobs);
+        let opened = super::archive::OpenedArchive::open(&dir, jobs)?;
+        let (report, _) = super::verdict::verify_archive(
+            &opened,
+            &a.policy,
+            &a.verify,
+            a.lock.as_deref(),
+            a.base.as_deref(),
+            jobs,
+        )?;
+        return finish(&a, &report);
     }
     let (report, _) = verify_dir(
         &dir,
@@ -101,97 +107,6 @@ pub fn run(mut a: Args) -> Result<u8, Fatal> {
         jobs,
     )?;
     finish(&a, &report)
-}
-
-/// `verify FILE.chunks.json` (or a plain tar FILE): the same view as from the unpacked
-/// directory, read in one pass without unpacking.
-#[allow(clippy::too_many_arguments)]
-fn run_archive(
-    a: &Args,
-    file: &Path,
-    policy: airlock::policy::Policy,
-    keys_map: std::collections::BTreeMap<String, keys::PublicKey>,
-    known: Vec<(String, keys::PublicKey)>,
-    pins: Pins,
-    at: &str,
-    jobs: usize,
-) -> Result<u8, Fatal> {
-    use airlock::archive::{view::read_archive, ChunkSet};
-    use airlock::report::{Code, Finding};
-    let (set, mut findings) = ChunkSet::open(file, None)?;
-    let read = set.map(|set| {
-        let bar = super::archive::Bar::new();
-        let r = read_archive(set.clone(), jobs, &bar);
-        bar.finish();
-        (set, r)
-    });
-    let (view, lock_in_archive, envelope) = match &read {
-        Some((set, r)) => {
-            findings.extend(r.findings.iter().cloned());
-            if let (Some(list), Some(lock)) = (&set.list, &r.lock) {
-                if let Some(want) = &list.lock_sha256 {
-                    if !want.matches(lock) {
-                        findings.push(Finding::error(
-                            Code::ChunksInvalid,
-                            set.source.display().to_string(),
-                            format!("the chunk list names lock sha256 {want}, but the archive's airlock.lock.json hashes to {}", airlock::oci::Digest::sha256_of(lock)),
-                        ));
-                    }
-                }
-            }
-            (r.view.clone(), r.lock.clone(), r.lock_envelope.clone())
-        }
-        None => (
-            airlock::verify::view::BundleView {
-                location: file.display().to_string(),
-                layout_error: Some("the chunk list does not verify".into()),
-                ..Default::default()
-            },
-            None,
-            None,
-        ),
-    };
-    let (lock_source, lock_bytes) = match &a.lock {
-        Some(p) => (
-            p.display().to_string(),
-            Some(std::fs::read(p).map_err(|e| Fatal(format!("--lock {}: {e}", p.display())))?),
-        ),
-        None => (
-            format!("{}:{}", file.display(), layout::LOCK_FILE),
-            lock_in_archive,
-        ),
-    };
-    let capture_key = match &a.verify.capture_key {
-        Some(p) => Some(keys::load_public_key_file(p)?),
-        None => None,
-    };
-    let (trusted_roots, root_findings) = common::load_trusted_roots_at(&policy, at, None)?;
-    let trust = Trust {
-        trusted_roots,
-        keys: keys_map,
-        known_keys: known,
-        lock: LockInput {
-            source: lock_source,
-            bytes: lock_bytes,
-            envelope,
-            capture_key,
-        },
-        pins,
-    };
-    let mut report = verify(&view, &policy, &trust, at, jobs);
-    if let Some(blobs) = read.as_ref().and_then(|(_, r)| r.blobs.as_ref()) {
-        super::charts::add_chart_provenance(&mut report, &policy, &view, blobs)?;
-    }
-    report.findings.extend(airlock::delta::base_findings(
-        trust.lock.bytes.as_deref(),
-        None,
-        &file.display().to_string(),
-    ));
-    report.findings.extend(findings);
-    report.findings.extend(root_findings);
-    report.finalise();
-    common::record_inputs(&mut report, &policy, a.verify.pins.as_deref());
-    finish(a, &report)
 }
 
 fn finish(a: &Args, report: &airlock::report::Report) -> Result<u8, Fatal> {
@@ -275,8 +190,15 @@ fn run_registry(
             "--registry needs --lock FILE (the airlock.lock.json written by capture)".into(),
         ));
     };
-    let lock_bytes = common::read_bundle_file(&lock_path, LOCK_FILE_LIMIT)?
-        .ok_or_else(|| Fatal(format!("--lock {}: not found", lock_path.display())))?;
+    let name = lock_path.to_string_lossy();
+    let lock_bytes = if name.ends_with(airlock::archive::CHUNKS_SUFFIX) || !name.ends_with(".json")
+    {
+        // The lock inside an archive (FILE.chunks.json or a tar), as `push FILE` pushed it.
+        super::archive::base_lock_bytes(&lock_path)?
+    } else {
+        common::read_bundle_file(&lock_path, LOCK_FILE_LIMIT)?
+            .ok_or_else(|| Fatal(format!("--lock {}: not found", lock_path.display())))?
+    };
     let lock = Lock::parse(&lock_bytes)
         .map_err(|e| Fatal(format!("--lock {}: {e}", lock_path.display())))?;
     let mapping_path = match &a.mapping {

@@ -1172,6 +1172,12 @@ pub enum Body {
         len: u64,
         on_sent: OnSent,
     },
+    /// Byte ranges of files, sent one after the other (a blob inside archive chunk files):
+    /// `(path, offset, length)`.
+    Segments {
+        parts: Vec<(std::path::PathBuf, u64, u64)>,
+        len: u64,
+    },
 }
 
 /// The callback of [`Body::WatchedFile`]: bytes of the body sent so far in this attempt.
@@ -1189,6 +1195,7 @@ impl Body {
         match self {
             Body::Bytes(b) => b.len() as u64,
             Body::File { len, .. } | Body::WatchedFile { len, .. } => *len,
+            Body::Segments { len, .. } => *len,
         }
     }
     pub fn is_empty(&self) -> bool {
@@ -1219,12 +1226,77 @@ impl Body {
                 let stream = tokio_util_stream(f, Some(on_sent.clone()));
                 Ok(reqwest::Body::wrap_stream(stream))
             }
+            Body::Segments { parts, .. } => {
+                Ok(reqwest::Body::wrap_stream(segments_stream(parts.clone())))
+            }
         }
     }
 }
 
 /// Size of the pieces a file body is read and sent in (and so the step of [`OnSent`] reports).
 const BODY_PIECE_BYTES: usize = 1 << 20;
+
+/// The bytes of `parts` in order, 1 MiB at a time; a file shorter than its range is an error.
+fn segments_stream(
+    parts: Vec<(std::path::PathBuf, u64, u64)>,
+) -> impl futures_util::Stream<Item = std::io::Result<Vec<u8>>> {
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    struct State {
+        parts: std::vec::IntoIter<(std::path::PathBuf, u64, u64)>,
+        current: Option<(tokio::fs::File, u64, std::path::PathBuf)>,
+    }
+    let state = State {
+        parts: parts.into_iter(),
+        current: None,
+    };
+    futures_util::stream::unfold(Some(state), |st| async move {
+        let mut st = st?;
+        loop {
+            if st.current.is_none() {
+                let (path, offset, len) = st.parts.next()?;
+                let opened = async {
+                    let mut f = tokio::fs::File::open(&path).await?;
+                    f.seek(std::io::SeekFrom::Start(offset)).await?;
+                    Ok::<_, std::io::Error>(f)
+                }
+                .await;
+                match opened {
+                    Ok(f) => st.current = Some((f, len, path)),
+                    Err(e) => {
+                        let e = std::io::Error::new(e.kind(), format!("{}: {e}", path.display()));
+                        return Some((Err(e), None));
+                    }
+                }
+            }
+            let Some((f, left, path)) = st.current.as_mut() else {
+                continue;
+            };
+            if *left == 0 {
+                st.current = None;
+                continue;
+            }
+            let want = usize::try_from(*left)
+                .unwrap_or(usize::MAX)
+                .min(BODY_PIECE_BYTES);
+            let mut buf = vec![0u8; want];
+            match f.read(&mut buf).await {
+                Ok(0) => {
+                    let e = std::io::Error::other(format!(
+                        "{}: shorter than the archive says",
+                        path.display()
+                    ));
+                    return Some((Err(e), None));
+                }
+                Ok(n) => {
+                    buf.truncate(n);
+                    *left -= n as u64;
+                    return Some((Ok(buf), Some(st)));
+                }
+                Err(e) => return Some((Err(e), None)),
+            }
+        }
+    })
+}
 
 /// The file as a stream of pieces; with `on_sent`, each piece's end offset is reported when the
 /// connection asks for the next piece (the previous one was handed to it).
