@@ -117,6 +117,51 @@ impl PushSource for Layout {
     }
 }
 
+impl PushSource for crate::archive::view::ArchiveRead {
+    // (ArchiveRead lives in the archive edge; push, a layer above, says how it pushes.)
+    fn location(&self) -> String {
+        self.view.location.clone()
+    }
+    fn read_index(&self) -> Result<Manifest, crate::push::PushError> {
+        self.index.clone().ok_or_else(|| {
+            crate::push::PushError::Bundle(format!(
+                "{}: {}",
+                self.view.location,
+                self.view
+                    .layout_error
+                    .clone()
+                    .unwrap_or_else(|| "the archive holds no valid index.json".into())
+            ))
+        })
+    }
+    fn read_blob(&self, d: &Digest, limit: u64) -> Result<Vec<u8>, BlobReadError> {
+        match &self.blobs {
+            Some(b) => crate::view::BlobSource::read_blob(b, d, limit),
+            None => Err(BlobReadError::Missing),
+        }
+    }
+    fn stat_blob(&self, d: &Digest) -> crate::push::BlobStat {
+        match self.blobs.as_ref().and_then(|b| b.size_of(d)) {
+            Some(n) => crate::push::BlobStat::Size(n),
+            None => crate::push::BlobStat::Missing,
+        }
+    }
+    fn upload_body(&self, d: &Digest, size: u64) -> Result<crate::registry::Body, BlobReadError> {
+        let Some(b) = self.blobs.as_ref() else {
+            return Err(BlobReadError::Missing);
+        };
+        b.upload_body(d, size)
+    }
+    fn check_blob(&self, d: &Digest, size: Option<u64>) -> layout::BlobState {
+        match &self.blobs {
+            Some(b) => crate::view::BlobSource::check_blobs(b, &[(d.clone(), size)], 1)
+                .remove(d)
+                .unwrap_or(layout::BlobState::Missing),
+            None => layout::BlobState::Missing,
+        }
+    }
+}
+
 // -------------------------------------------------------------------------------------------
 // Naming
 // -------------------------------------------------------------------------------------------

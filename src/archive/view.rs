@@ -40,6 +40,35 @@ pub struct ArchiveBlobs {
     seeker: ChunkSeeker,
 }
 
+impl ArchiveBlobs {
+    /// The upload body of blob `d` (`size` bytes): from memory when the pass kept it, else the
+    /// byte ranges of the chunk files that hold it (streamed, never read whole).
+    pub fn upload_body(
+        &self,
+        d: &Digest,
+        size: u64,
+    ) -> Result<crate::registry::Body, BlobReadError> {
+        let Some(s) = self.blobs.get(d) else {
+            return Err(BlobReadError::Missing);
+        };
+        if s.size != size {
+            return Err(BlobReadError::Io(format!(
+                "{} bytes in the archive, {size} expected",
+                s.size
+            )));
+        }
+        // Small blobs read in the pass are sent from memory; others straight from the chunks.
+        if let Some(k) = &s.kept {
+            return Ok(crate::registry::Body::Bytes(k.clone()));
+        }
+        let parts = self
+            .seeker
+            .segments(s.offset, s.size)
+            .map_err(|e| BlobReadError::Io(e.to_string()))?;
+        Ok(crate::registry::Body::Segments { parts, len: size })
+    }
+}
+
 impl BlobSource for ArchiveBlobs {
     fn read_blob(&self, d: &Digest, limit: u64) -> Result<Vec<u8>, BlobReadError> {
         let Some(s) = self.blobs.get(d) else {
@@ -333,68 +362,6 @@ pub fn read_archive(set: ChunkSet, jobs: usize, progress: &dyn Progress) -> Arch
     out.blobs = Some(source);
     out.index = Some(index);
     out
-}
-
-impl crate::push::PushSource for ArchiveRead {
-    fn location(&self) -> String {
-        self.view.location.clone()
-    }
-    fn read_index(&self) -> Result<Manifest, crate::push::PushError> {
-        self.index.clone().ok_or_else(|| {
-            crate::push::PushError::Bundle(format!(
-                "{}: {}",
-                self.view.location,
-                self.view
-                    .layout_error
-                    .clone()
-                    .unwrap_or_else(|| "the archive holds no valid index.json".into())
-            ))
-        })
-    }
-    fn read_blob(&self, d: &Digest, limit: u64) -> Result<Vec<u8>, BlobReadError> {
-        match &self.blobs {
-            Some(b) => b.read_blob(d, limit),
-            None => Err(BlobReadError::Missing),
-        }
-    }
-    fn stat_blob(&self, d: &Digest) -> crate::push::BlobStat {
-        match self.blobs.as_ref().and_then(|b| b.size_of(d)) {
-            Some(n) => crate::push::BlobStat::Size(n),
-            None => crate::push::BlobStat::Missing,
-        }
-    }
-    fn upload_body(&self, d: &Digest, size: u64) -> Result<crate::registry::Body, BlobReadError> {
-        let Some(b) = self.blobs.as_ref() else {
-            return Err(BlobReadError::Missing);
-        };
-        let Some(s) = b.blobs.get(d) else {
-            return Err(BlobReadError::Missing);
-        };
-        if s.size != size {
-            return Err(BlobReadError::Io(format!(
-                "{} bytes in the archive, {size} expected",
-                s.size
-            )));
-        }
-        // Small blobs read in the pass are sent from memory; others straight from the chunks.
-        if let Some(k) = &s.kept {
-            return Ok(crate::registry::Body::Bytes(k.clone()));
-        }
-        let parts = b
-            .seeker
-            .segments(s.offset, s.size)
-            .map_err(|e| BlobReadError::Io(e.to_string()))?;
-        Ok(crate::registry::Body::Segments { parts, len: size })
-    }
-    fn check_blob(&self, d: &Digest, size: Option<u64>) -> BlobState {
-        match &self.blobs {
-            Some(b) => b
-                .check_blobs(&[(d.clone(), size)], 1)
-                .remove(d)
-                .unwrap_or(BlobState::Missing),
-            None => BlobState::Missing,
-        }
-    }
 }
 
 /// The blob a hashing thread is working on.
