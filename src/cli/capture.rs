@@ -55,6 +55,9 @@ pub struct Args {
     jobs: usize,
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
+    /// Verification time for --policy (RFC 3339), default now; the lock's `created` is always now.
+    #[arg(long, value_name = "RFC3339")]
+    at: Option<String>,
     /// Write the JSON verification report (with --policy) to FILE.
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
@@ -256,8 +259,10 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
         Some(p) => Some(common::load_policy_and_keys(p, a.keys.as_deref())?),
         None => None,
     };
-    let trusted_roots = match &policy {
-        Some((p, _, _)) => common::load_trusted_roots(p)?,
+    // Checked before anything is fetched: a bad --at is an operator mistake (exit 2).
+    let verify_at = super::verdict::verification_time(a.at.as_deref())?;
+    let (trusted_roots, root_findings) = match &policy {
+        Some((p, _, _)) => common::load_trusted_roots_at(p, &verify_at, None)?,
         None => Default::default(),
     };
     let tuf_files = match &a.tuf {
@@ -499,15 +504,11 @@ pub fn run(a: Args) -> Result<u8, Fatal> {
             },
             pins,
         };
-        let mut report = airlock::verify::verify(
-            &view,
-            &policy,
-            &trust,
-            &common::now_rfc3339(),
-            common::default_jobs(),
-        );
+        let mut report =
+            airlock::verify::verify(&view, &policy, &trust, &verify_at, common::default_jobs());
         super::charts::add_chart_provenance(&mut report, &policy, &view, &layout)?;
         report.findings.extend(findings.iter().cloned());
+        report.findings.extend(root_findings);
         report.finalise();
         if let Some(path) = &a.report {
             std::fs::write(path, render::json(&report))

@@ -209,27 +209,6 @@ pub fn load_policy_and_keys(policy: &Path, keys_dir: Option<&Path>) -> Result<Lo
     Ok((policy, keys, known))
 }
 
-/// Load the Sigstore trusted roots the policy names (`trustedRoots`), by name, for a command
-/// without a verification time of its own (now). Each file is parsed and its verifier prepared
-/// now, so a bad root stops the command (exit 2) before any verification or network access.
-/// Files only: nothing is fetched. A TUF entry that does not verify stops the command too (use
-/// `verify` to get it as a finding).
-pub fn load_trusted_roots(
-    policy: &Policy,
-) -> Result<BTreeMap<String, airlock::trust::sigstore::TrustedRoot>, Fatal> {
-    let (roots, findings) = load_trusted_roots_at(policy, &now_rfc3339(), None)?;
-    if let Some(f) = findings.first() {
-        return Err(Fatal(format!(
-            "policy {}: {}: {} [{}]",
-            policy.source.display(),
-            f.subject,
-            f.message,
-            f.code.as_str()
-        )));
-    }
-    Ok(roots)
-}
-
 /// The `trusted_root.json` target of the policy's TUF entry `name`, verified now (for commands
 /// without a verification time of their own); a snapshot that does not verify stops the command.
 pub fn tuf_trusted_root_now(policy: &Policy, name: &str) -> Result<Vec<u8>, Fatal> {
@@ -309,7 +288,9 @@ fn files_name(f: &airlock::trust::tuf::SnapshotFiles) -> String {
     }
 }
 
-/// As [`load_trusted_roots`], at verification time `at` (RFC 3339). A TUF entry
+/// Load the Sigstore trusted roots the policy names (`trustedRoots`), by name, at verification
+/// time `at` (RFC 3339). Each file is parsed and its verifier prepared now, so a bad root stops
+/// the command (exit 2) before any verification or network access. A TUF entry
 /// (`{tuf, root, maxAge}`) is verified offline at `at`; when it does not verify it is left out
 /// and returned as a finding (`trust-root-invalid` / `trust-root-stale`, subject
 /// `trustedRoots.NAME`) for the report.
