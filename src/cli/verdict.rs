@@ -75,6 +75,42 @@ pub fn source_prefix(given: Option<&str>) -> Result<Option<String>, Fatal> {
 }
 
 /// Verify a bundle directory offline, as `airlock verify DIR --policy FILE` does.
+/// The one place a verification's trust material is put together: the policy's keys, the
+/// Sigstore trusted roots at the verification time (TUF entries verified at `at`, problems
+/// returned as findings for the report), the pins, and the lock as the caller read it
+/// (directory, archive or `--lock` file). `verify DIR`, `verify FILE.chunks.json` and
+/// `verify --registry` all go through here.
+#[allow(clippy::too_many_arguments)]
+pub fn assemble_trust(
+    policy: &Policy,
+    keys_map: BTreeMap<String, keys::PublicKey>,
+    known: Vec<(String, keys::PublicKey)>,
+    pins: airlock::pins::Pins,
+    at: &str,
+    bundle_tuf: Option<&common::BundleTuf>,
+    lock: LockInput,
+) -> Result<(Trust, Vec<Finding>), Fatal> {
+    let (trusted_roots, root_findings) = common::load_trusted_roots_at(policy, at, bundle_tuf)?;
+    Ok((
+        Trust {
+            trusted_roots,
+            keys: keys_map,
+            known_keys: known,
+            lock,
+            pins,
+        },
+        root_findings,
+    ))
+}
+
+/// `--capture-key PUB`, loaded.
+pub fn capture_key(path: Option<&Path>) -> Result<Option<keys::PublicKey>, Fatal> {
+    match path {
+        Some(p) => Ok(Some(keys::load_public_key_file(p)?)),
+        None => Ok(None),
+    }
+}
+
 pub fn verify_dir(
     dir: &Path,
     policy_path: &Path,
@@ -103,10 +139,7 @@ pub fn verify_dir(
         &dir.join(layout::LOCK_DSSE_FILE),
         2 * airlock::lock::MAX_LOCK_BYTES as u64,
     )?;
-    let capture_key = match &flags.capture_key {
-        Some(p) => Some(keys::load_public_key_file(p)?),
-        None => None,
-    };
+    let capture_key = capture_key(flags.capture_key.as_deref())?;
     // A TUF snapshot the bundle carries (capture --tuf): read from its blobs by the lock's
     // digests; its capture time is when it was taken (maxAge).
     let mut root_findings = Vec::new();
@@ -142,21 +175,21 @@ pub fn verify_dir(
         }),
         None => None,
     };
-    let (trusted_roots, tuf_findings) =
-        common::load_trusted_roots_at(&policy, &at, bundle_tuf.as_ref())?;
-    root_findings.extend(tuf_findings);
-    let trust = Trust {
-        trusted_roots,
-        keys: keys_map,
-        known_keys: known,
-        lock: LockInput {
+    let (trust, tuf_findings) = assemble_trust(
+        &policy,
+        keys_map,
+        known,
+        pins,
+        &at,
+        bundle_tuf.as_ref(),
+        LockInput {
             source: lock_path.display().to_string(),
             bytes: lock_bytes,
             envelope,
             capture_key,
         },
-        pins,
-    };
+    )?;
+    root_findings.extend(tuf_findings);
     let base = open_base(base, jobs)?;
     let shown = super::progress::Progress::start("verify");
     let mut view = match &base {
@@ -266,23 +299,21 @@ pub fn verify_archive(
             lock_in_archive,
         ),
     };
-    let capture_key = match &flags.capture_key {
-        Some(p) => Some(keys::load_public_key_file(p)?),
-        None => None,
-    };
-    let (trusted_roots, root_findings) = common::load_trusted_roots_at(&policy, &at, None)?;
-    let trust = Trust {
-        trusted_roots,
-        keys: keys_map,
-        known_keys: known,
-        lock: LockInput {
+    let capture_key = capture_key(flags.capture_key.as_deref())?;
+    let (trust, root_findings) = assemble_trust(
+        &policy,
+        keys_map,
+        known,
+        pins,
+        &at,
+        None,
+        LockInput {
             source: lock_source,
             bytes: lock_bytes,
             envelope,
             capture_key,
         },
-        pins,
-    };
+    )?;
     let mut report = verify(&view, &policy, &trust, &at, jobs);
     // Helm chart provenance (.prov) is read from the archive's blobs (and the base's).
     if policy.rules.iter().any(|r| r.helm.is_some()) {

@@ -7,7 +7,7 @@ use airlock::layout;
 use airlock::pins::Pins;
 use airlock::report::{render, vsa};
 use airlock::trust::keys;
-use airlock::verify::{verify, LockInput, Trust};
+use airlock::verify::{verify, LockInput};
 
 use super::common::{self, Format, RegistryFlags};
 use super::verdict::{verification_time, verify_dir, VerifyFlags};
@@ -224,10 +224,7 @@ fn run_registry(
         None => None,
     };
     let target = Target::parse(registry, a.keep_host)?;
-    let capture_key = match &a.verify.capture_key {
-        Some(p) => Some(keys::load_public_key_file(p)?),
-        None => None,
-    };
+    let capture_key = super::verdict::capture_key(a.verify.capture_key.as_deref())?;
     let client = a.transport.client()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -248,19 +245,20 @@ fn run_registry(
             Some(p) => Fatal(format!("{e} (mapping {})", p.display())),
             None => Fatal(e.to_string()),
         })?;
-    let (trusted_roots, root_findings) = common::load_trusted_roots_at(&policy, at, None)?;
-    let trust = Trust {
-        trusted_roots,
-        keys: keys_map,
-        known_keys: known,
-        lock: LockInput {
+    let (trust, root_findings) = super::verdict::assemble_trust(
+        &policy,
+        keys_map,
+        known,
+        pins,
+        at,
+        None,
+        LockInput {
             source: lock_path.display().to_string(),
             bytes: Some(lock_bytes),
             envelope: envelope_next_to(&lock_path),
             capture_key,
         },
-        pins,
-    };
+    )?;
     let mut report = verify(&loaded.view, &policy, &trust, at, jobs);
     report.findings.extend(root_findings);
     add_edge_findings(&mut report, &loaded.findings);
