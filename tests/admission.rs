@@ -1334,3 +1334,23 @@ fn kyverno_output_checks_the_provenance_builder_and_source_as_attestation_condit
         ci
     );
 }
+
+#[test]
+fn controller_is_an_alias_of_format_and_gives_the_same_bytes() {
+    let policy = data("policy.yaml");
+    let lock = data("bundle/airlock.lock.json");
+    for format in ["kyverno", "kyverno-ivpol", "policy-controller"] {
+        let by_format = generate(format, &[]);
+        let by_controller = airlock(&[
+            "admission",
+            "--controller",
+            format,
+            "--lock",
+            &lock,
+            "--policy",
+            &policy,
+        ]);
+        assert_eq!(by_controller.code, 0, "{format}: {}", by_controller.stderr);
+        assert_eq!(by_controller.stdout, by_format.stdout, "{format}");
+    }
+}

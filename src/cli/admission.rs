@@ -30,8 +30,9 @@ pub enum AdmissionFormat {
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Which admission controller to write for.
-    #[arg(long, value_enum, value_name = "FORMAT")]
+    /// Which admission controller to write for (`--controller` names the same thing; elsewhere
+    /// `--format` is the output format).
+    #[arg(long, visible_alias = "controller", value_enum, value_name = "FORMAT")]
     format: AdmissionFormat,
     /// Policy file (YAML, apiVersion airlock/v1); optional with --gate-key.
     #[arg(long, value_name = "FILE")]
