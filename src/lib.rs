@@ -21,6 +21,7 @@ pub mod finding;
 pub mod formats;
 pub mod helm;
 pub mod inspect;
+pub mod keys;
 pub mod layout;
 pub mod limited;
 pub mod lock;

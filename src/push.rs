@@ -28,6 +28,7 @@ use serde::Serialize;
 
 use crate::formats::dsse::{Envelope, INTOTO_PAYLOAD_TYPE};
 use crate::formats::intoto::{is_intoto_payload_type, Statement, PREDICATE_VSA_V1, STATEMENT_V1};
+use crate::keys::{KeyError, PublicKey, SigningKey};
 use crate::layout::{self, BlobReadError, Layout, LayoutError};
 use crate::lock::{parse_attachment_tag, AttachmentKind, Lock};
 use crate::mapping::{MappedImage, Mapping, MAPPING_SCHEMA};
@@ -42,7 +43,6 @@ use crate::report::vsa::{
 };
 use crate::report::{Code, Finding};
 use crate::sign::sign_envelope;
-use crate::trust::keys::{KeyError, PublicKey, SigningKey};
 
 /// Most manifests one push plans (per target repository, summed).
 pub const MAX_PUSH_MANIFESTS: usize = 500_000;
@@ -2900,7 +2900,7 @@ mod tests {
         assert_eq!(d["digest"], m.digest().to_string());
     }
     fn gate_key() -> SigningKey {
-        SigningKey::generate(crate::trust::keys::KeyAlgorithm::EcdsaP256).unwrap()
+        SigningKey::generate(crate::keys::KeyAlgorithm::EcdsaP256).unwrap()
     }
 
     #[test]

@@ -3,7 +3,7 @@ use base64::Engine;
 use serde::Serialize;
 
 use crate::formats::dsse::pae;
-use crate::trust::keys::{KeyError, SigningKey};
+use crate::keys::{KeyError, SigningKey};
 
 #[derive(Serialize)]
 struct OutSig {
@@ -44,7 +44,7 @@ pub fn sign_envelope(
 mod tests {
     use super::*;
     use crate::formats::dsse::Envelope;
-    use crate::trust::keys::KeyAlgorithm;
+    use crate::keys::KeyAlgorithm;
 
     #[test]
     fn signed_envelope_verifies_and_one_flipped_payload_byte_does_not() {

@@ -30,12 +30,12 @@ pub(crate) mod yaml;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::keys::{KeyAlgorithm, PublicKey};
 use crate::lock::Lock;
 use crate::mapping::Mapping;
 use crate::oci::reference::same_repository;
 use crate::oci::{Digest, Reference};
 use crate::policy::{KeylessSigner, Policy, SignatureRule, Unmatched};
-use crate::trust::keys::{KeyAlgorithm, PublicKey};
 
 pub use trusted_root::{TrustedRoot, TrustedRootError};
 

@@ -13,7 +13,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use serde::Deserialize;
 
-use crate::trust::keys::{KeyAlgorithm, PublicKey};
+use crate::keys::{KeyAlgorithm, PublicKey};
 
 /// Largest `trusted_root.json` read (bytes). The public-good root is about 7 KiB.
 pub const MAX_TRUSTED_ROOT_BYTES: usize = 4 * 1024 * 1024;

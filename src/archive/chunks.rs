@@ -13,10 +13,10 @@ use super::{
     MAX_CHUNKS, MAX_CHUNK_LIST_BYTES,
 };
 use crate::formats::dsse::Envelope;
+use crate::keys::PublicKey;
 use crate::oci::digest::Hasher;
 use crate::oci::{Algorithm, Digest};
 use crate::report::{Code, Finding};
-use crate::trust::keys::PublicKey;
 
 const READ_BUF: usize = 1 << 20;
 

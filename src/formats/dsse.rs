@@ -24,7 +24,7 @@ use serde::de::value::MapAccessDeserializer;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-use crate::trust::keys::PublicKey;
+use crate::keys::PublicKey;
 
 /// `payloadType` of an in-toto Statement inside DSSE.
 pub const INTOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";

@@ -39,10 +39,10 @@ use crate::formats::dsse::{
 use crate::formats::intoto::{
     Statement, StatementError, StatementVersion, PREDICATE_VSA_V1, STATEMENT_V1,
 };
+use crate::keys::{KeyError, PublicKey, SigningKey};
 use crate::oci::{Digest, Reference};
 use crate::report::{Outcome, Report, REPORT_SCHEMA};
 use crate::sign::sign_envelope;
-use crate::trust::keys::{KeyError, PublicKey, SigningKey};
 
 /// `predicate.verifier.id`: airlock names itself with a URN, not a URL it does not control.
 pub const VERIFIER_ID: &str = "urn:airlock:verifier";
@@ -823,10 +823,10 @@ impl fmt::Display for Seal {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keys::KeyAlgorithm;
     use crate::report::{
         AttestationEntry, Code, Finding, ImageReport, PlatformEntry, PolicyRef, SignatureEntry,
     };
-    use crate::trust::keys::KeyAlgorithm;
     use base64::Engine;
 
     const D1: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";

@@ -1,7 +1,6 @@
 //! Trust material: public keys, private keys, trusted roots.
-pub mod keys;
 pub mod sigstore;
 pub mod tuf;
 
-/// PKCS#11 tokens hold signing keys; the module lives with the keys it produces.
-pub use keys::pkcs11;
+// Keys are their own layer (below formats and policy); these paths are kept for library users.
+pub use crate::keys::{self, pkcs11};

@@ -11,6 +11,7 @@ use super::view::{BundleView, ManifestProblem};
 
 /// The signed lock's file name, for messages.
 const LOCK_DSSE_NAME: &str = "airlock.lock.dsse.json";
+use crate::keys::PublicKey;
 use crate::lock::{parse_attachment_tag, AttachmentKind, Lock, LockedImage, LOCK_PAYLOAD_TYPE};
 use crate::oci::manifest::{
     ANNOTATION_COSIGN_CERTIFICATE, ANNOTATION_COSIGN_SIGNATURE, ANNOTATION_REF_NAME,
@@ -24,7 +25,6 @@ use crate::report::{
     AttestationEntry, Code, Finding, ImageReport, Outcome, PlatformEntry, PolicyRef, Report,
     SbomEntry, SignatureEntry,
 };
-use crate::trust::keys::PublicKey;
 use crate::trust::sigstore::{self as sigstore, TrustedRoot};
 use crate::view::BlobState;
 

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use super::root::pem_certificates;
 use super::{b64, b64_decode, sha256, unhex, Failure, MAX_ANNOTATION_BYTES};
 use crate::finding::Code;
-use crate::trust::keys::PublicKey;
+use crate::keys::PublicKey;
 
 pub const ANNOTATION_CERTIFICATE: &str = "dev.sigstore.cosign/certificate";
 pub const ANNOTATION_CHAIN: &str = "dev.sigstore.cosign/chain";

@@ -10,7 +10,7 @@ use sigstore_verify::trust_root::TrustedRoot as SigstoreRoot;
 use sigstore_verify::Verifier;
 
 use super::{b64, sha256, MAX_TRUSTED_ROOT_BYTES};
-use crate::trust::keys::{KeyAlgorithm, PublicKey};
+use crate::keys::{KeyAlgorithm, PublicKey};
 
 /// Why a trusted root cannot be used. This is operator input: the gate cannot run (exit 2).
 #[derive(Debug, thiserror::Error)]

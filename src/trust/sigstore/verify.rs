@@ -15,7 +15,7 @@ use super::{
     MAX_CLOCK_SKEW_SECS, MAX_TIMESTAMPS, MAX_TLOG_ENTRIES,
 };
 use crate::finding::Code;
-use crate::trust::keys::PublicKey;
+use crate::keys::PublicKey;
 
 /// The in-toto payload type, the only DSSE payload type a bundle may carry here.
 const INTOTO: &str = "application/vnd.in-toto+json";

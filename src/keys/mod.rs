@@ -1562,7 +1562,7 @@ mod tests {
 
     macro_rules! fixture {
         ($name:literal) => {
-            include_bytes!(concat!("../../../testdata/keys/", $name)).as_slice()
+            include_bytes!(concat!("../../testdata/keys/", $name)).as_slice()
         };
     }
 
