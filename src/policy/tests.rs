@@ -1,3 +1,7 @@
+//! Unit tests of the policy parser (compiled for tests only; declared `#[cfg(test)] mod tests` in
+//! `policy/mod.rs`): the unwrap/expect calls here run on fixed test inputs, never outside data.
+#![cfg(test)]
+
 use super::*;
 
 /// The example from the product spec, verbatim.
