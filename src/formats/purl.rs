@@ -7,20 +7,14 @@
 //! others as text, a numeric segment sorts before a text one, and a version that is a prefix of
 //! another is the smaller.
 //!
-//! SBOM purls come from SPDX (`packages[].externalRefs[]` with `referenceType: purl`) and
-//! CycloneDX (`components[].purl`, nested `components` included).
+//! SBOM purls are collected by `sbom` in the same pass that reads the document (SPDX
+//! `packages[].externalRefs[]` with `referenceType: purl`, CycloneDX `components[].purl` with
+//! nested `components`, limits `sbom::MAX_PURLS` and `sbom::MAX_COMPONENT_DEPTH`).
 //!
-//! Pure format code over already-parsed JSON. Limits: [`MAX_PURLS`] ([`PurlError::TooMany`]),
-//! [`MAX_DEPTH`] ([`PurlError::TooDeep`]), [`MAX_PURL_BYTES`] (longer purls are skipped as
-//! unparseable, bans longer than it are [`PurlError::Invalid`]).
+//! Pure format code. Limit: [`MAX_PURL_BYTES`] (longer purls are skipped as unparseable, bans
+//! longer than it are [`PurlError::Invalid`]).
 use std::cmp::Ordering;
 
-use serde_json::Value;
-
-/// Most purls read from one SBOM.
-pub const MAX_PURLS: usize = 1_000_000;
-/// Deepest CycloneDX component nesting followed.
-pub const MAX_DEPTH: usize = 32;
 /// Longest purl, in bytes.
 pub const MAX_PURL_BYTES: usize = 4096;
 
@@ -37,15 +31,11 @@ pub struct Purl {
     pub version: Option<String>,
 }
 
-/// Why a ban or SBOM cannot be read.
+/// Why a ban or a purl cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PurlError {
     #[error("{found:?} is not a package URL: {why}; expected pkg:TYPE/[NAMESPACE/]NAME[@VERSION]")]
     Invalid { found: String, why: &'static str },
-    #[error("the SBOM lists more than {limit} package URLs")]
-    TooMany { limit: usize },
-    #[error("the SBOM's components nest deeper than {limit} levels")]
-    TooDeep { limit: usize },
 }
 
 fn invalid(found: &str, why: &'static str) -> PurlError {
@@ -252,69 +242,17 @@ pub fn compare_versions(a: &str, b: &str) -> Ordering {
     ta.len().cmp(&tb.len())
 }
 
-/// The purls an SPDX or CycloneDX document lists (a document given as a JSON string is
-/// unwrapped once). Purls that do not parse are skipped: they cannot match a ban.
-///
-/// # Errors
-/// [`PurlError::TooMany`], [`PurlError::TooDeep`].
-pub fn sbom_purls(doc: &Value) -> Result<Vec<Purl>, PurlError> {
-    if let Value::String(text) = doc {
-        return match serde_json::from_str::<Value>(text) {
-            Ok(inner) if !inner.is_string() => sbom_purls(&inner),
-            _ => Ok(Vec::new()),
-        };
-    }
-    let mut raw: Vec<&str> = Vec::new();
-    if let Some(Value::Array(pkgs)) = doc.get("packages") {
-        for p in pkgs {
-            if let Some(Value::Array(refs)) = p.get("externalRefs") {
-                for r in refs {
-                    if r.get("referenceType").and_then(Value::as_str) == Some("purl") {
-                        if let Some(l) = r.get("referenceLocator").and_then(Value::as_str) {
-                            raw.push(l);
-                        }
-                    }
-                }
-            }
-            if raw.len() > MAX_PURLS {
-                return Err(PurlError::TooMany { limit: MAX_PURLS });
-            }
-        }
-    }
-    if let Some(c) = doc.get("components") {
-        components(c, 0, &mut raw)?;
-    }
-    Ok(raw
-        .into_iter()
-        .filter_map(|t| Purl::parse(t).ok())
-        .collect())
-}
-
-fn components<'a>(v: &'a Value, depth: usize, out: &mut Vec<&'a str>) -> Result<(), PurlError> {
-    if depth >= MAX_DEPTH {
-        return Err(PurlError::TooDeep { limit: MAX_DEPTH });
-    }
-    let Value::Array(list) = v else {
-        return Ok(());
-    };
-    for c in list {
-        if let Some(p) = c.get("purl").and_then(Value::as_str) {
-            out.push(p);
-            if out.len() > MAX_PURLS {
-                return Err(PurlError::TooMany { limit: MAX_PURLS });
-            }
-        }
-        if let Some(nested) = c.get("components") {
-            components(nested, depth + 1, out)?;
-        }
-    }
-    Ok(())
+/// The purls an SBOM lists that parse (see `sbom::read_sbom_json`, which collects them). Purls
+/// that do not parse are skipped: they cannot match a ban.
+pub fn parse_listed<S: AsRef<str>>(raw: &[S]) -> Vec<Purl> {
+    raw.iter()
+        .filter_map(|t| Purl::parse(t.as_ref()).ok())
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     fn p(s: &str) -> Purl {
         Purl::parse(s).unwrap()
@@ -371,46 +309,5 @@ mod tests {
         assert!(Ban::parse("pkg:npm").is_err());
         assert!(Ban::parse("pkg:npm/x?arch=1").is_err());
         assert!(Ban::parse("pkg:npm/x@<").is_err());
-    }
-
-    #[test]
-    fn spdx_and_nested_cyclonedx_purls() {
-        let spdx = json!({"spdxVersion": "SPDX-2.3", "packages": [
-            {"name": "a", "externalRefs": [{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": "pkg:npm/a@1"}]},
-            {"name": "b"}]});
-        assert_eq!(sbom_purls(&spdx).unwrap(), vec![p("pkg:npm/a@1")]);
-        let cdx = json!({"bomFormat": "CycloneDX", "components": [
-            {"purl": "pkg:npm/b@2", "components": [{"purl": "pkg:npm/c@3"}]}, {"name": "nopurl"}]});
-        assert_eq!(
-            sbom_purls(&cdx).unwrap(),
-            vec![p("pkg:npm/b@2"), p("pkg:npm/c@3")]
-        );
-        let mut deep = json!([{"purl": "pkg:npm/z@1"}]);
-        for _ in 0..MAX_DEPTH + 1 {
-            deep = json!([{"components": deep}]);
-        }
-        assert_eq!(
-            sbom_purls(&json!({"components": deep})),
-            Err(PurlError::TooDeep { limit: MAX_DEPTH })
-        );
-    }
-
-    /// grype's CycloneDX attestation vector: the 14 of its 15 components that carry a purl are read (alpine packages).
-    #[test]
-    fn grype_cyclonedx_attestation_vector_lists_its_purls() {
-        use base64::Engine;
-        let env: Value = serde_json::from_slice(include_bytes!(
-            "../../testdata/vectors/grype/grype/pkg/testdata/alpine.cdx.att.json"
-        ))
-        .unwrap();
-        let payload = base64::engine::general_purpose::STANDARD
-            .decode(env["payload"].as_str().unwrap())
-            .unwrap();
-        let st: Value = serde_json::from_slice(&payload).unwrap();
-        let purls = sbom_purls(&st["predicate"]).unwrap();
-        assert_eq!(purls.len(), 14);
-        assert!(purls.iter().all(|p| p.ty == "alpine"));
-        let ban = Ban::parse("pkg:alpine/alpine-baselayout@<3.2.0-r19").unwrap();
-        assert!(purls.iter().any(|p| ban.denies(p)));
     }
 }

@@ -18,7 +18,12 @@
 //! JSON-LD and syft JSON are recognised and reported as unsupported, never passed silently.
 //!
 //! Limits (each has its own error variant): [`MAX_SBOM_BYTES`], [`MAX_JSON_DEPTH`],
-//! [`MAX_PACKAGES`], [`MAX_COMPONENTS`], [`MAX_COMPONENT_DEPTH`].
+//! [`MAX_PACKAGES`], [`MAX_COMPONENTS`], [`MAX_COMPONENT_DEPTH`], [`MAX_PURLS`].
+//!
+//! The same single pass also collects the package URLs (SPDX `packages[].externalRefs[]` of
+//! `referenceType: purl`, CycloneDX `components[].purl` at any nesting) for package bans,
+//! borrowed from the input where the JSON string has no escapes.
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -38,6 +43,9 @@ pub const MAX_COMPONENTS: usize = 1_000_000;
 /// Deepest nesting of CycloneDX `components` inside components (each level is two JSON levels,
 /// an array and an object, so this stays well under [`MAX_JSON_DEPTH`]).
 pub const MAX_COMPONENT_DEPTH: usize = 32;
+
+/// Most package URLs collected from one SBOM.
+pub const MAX_PURLS: usize = 1_000_000;
 
 /// The `SPDXID` an SPDX 2.x document must carry.
 pub const SPDX_DOCUMENT_ID: &str = "SPDXRef-DOCUMENT";
@@ -80,6 +88,14 @@ pub struct SbomSummary {
     pub packages: usize,
 }
 
+/// An SBOM read in one pass: its summary and the package URLs it lists (as written, in document
+/// order; SPDX `externalRefs` of type `purl` and CycloneDX `purl` at every nesting level).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sbom<'a> {
+    pub summary: SbomSummary,
+    pub purls: Vec<Cow<'a, str>>,
+}
+
 /// Why a document is not an acceptable SBOM.
 #[derive(Debug, thiserror::Error)]
 pub enum SbomError {
@@ -112,6 +128,8 @@ pub enum SbomError {
     TooManyPackages { limit: usize, found: usize },
     #[error("CycloneDX BOM has {found} components, more than the limit of {limit}")]
     TooManyComponents { limit: usize, found: usize },
+    #[error("SBOM lists more than {limit} package URLs")]
+    TooManyPurls { limit: usize },
     #[error("CycloneDX components nest deeper than the limit of {limit} levels")]
     ComponentsTooDeep { limit: usize },
     #[error("media type {media_type:?} is not an SBOM media type (expected text/spdx+json or application/vnd.cyclonedx+json)")]
@@ -126,6 +144,11 @@ pub enum SbomError {
 
 /// Parse an SBOM document from bytes (SPDX 2.x JSON or CycloneDX JSON, auto-detected).
 pub fn parse_sbom_json(bytes: &[u8]) -> Result<SbomSummary, SbomError> {
+    read_sbom_json(bytes).map(|s| s.summary)
+}
+
+/// [`parse_sbom_json`], keeping the package URLs too.
+pub fn read_sbom_json(bytes: &[u8]) -> Result<Sbom<'_>, SbomError> {
     check_bytes(bytes)?;
     match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'{') => {}
@@ -145,6 +168,11 @@ pub fn parse_sbom_json(bytes: &[u8]) -> Result<SbomSummary, SbomError> {
 /// Summarize an SBOM that arrived as an attestation predicate. A JSON string predicate (cosign
 /// `attest --type spdx` writes the document text as a string) is unwrapped once and parsed.
 pub fn parse_sbom_value(v: &Value) -> Result<SbomSummary, SbomError> {
+    read_sbom_value(v).map(|s| s.summary)
+}
+
+/// [`parse_sbom_value`], keeping the package URLs too.
+pub fn read_sbom_value(v: &Value) -> Result<Sbom<'_>, SbomError> {
     match v {
         Value::Object(_) => {
             if value_exceeds_depth(v, MAX_JSON_DEPTH - 1) {
@@ -156,7 +184,7 @@ pub fn parse_sbom_value(v: &Value) -> Result<SbomSummary, SbomError> {
                 Obj::<Skeleton>::deserialize(v).map_err(|e| SbomError::Json(e.to_string()))?;
             skeleton.summarize()
         }
-        Value::String(text) => parse_sbom_json(text.as_bytes()),
+        Value::String(text) => read_sbom_json(text.as_bytes()),
         Value::Null => Err(SbomError::NotAnObject { found: "null" }),
         Value::Bool(_) => Err(SbomError::NotAnObject { found: "a boolean" }),
         Value::Number(_) => Err(SbomError::NotAnObject { found: "a number" }),
@@ -292,19 +320,21 @@ fn value_exceeds_depth(v: &Value, limit: usize) -> bool {
 
 /// Only the fields a summary needs; everything else is skipped by serde without allocation.
 #[derive(Deserialize)]
-struct Skeleton {
+struct Skeleton<'a> {
     #[serde(rename = "spdxVersion")]
     spdx_version: Option<String>,
     #[serde(rename = "SPDXID")]
     spdx_id: Option<String>,
     name: Option<String>,
-    packages: Option<ObjectCount>,
+    #[serde(borrow)]
+    packages: Option<Packages<'a>>,
     #[serde(rename = "bomFormat")]
     bom_format: Option<String>,
     #[serde(rename = "specVersion")]
     spec_version: Option<String>,
     metadata: Option<Obj<CdxMetadata>>,
-    components: Option<ComponentCount>,
+    #[serde(borrow)]
+    components: Option<Components<'a>>,
     #[serde(rename = "@context")]
     json_ld_context: Option<IgnoredAny>,
     #[serde(rename = "@graph")]
@@ -323,8 +353,8 @@ struct CdxMetadataComponent {
     name: Option<String>,
 }
 
-impl Skeleton {
-    fn summarize(self) -> Result<SbomSummary, SbomError> {
+impl<'a> Skeleton<'a> {
+    fn summarize(self) -> Result<Sbom<'a>, SbomError> {
         match (self.spdx_version.is_some(), self.bom_format.is_some()) {
             (true, true) => Err(SbomError::AmbiguousFormat),
             (true, false) => self.summarize_spdx(),
@@ -344,7 +374,29 @@ impl Skeleton {
         }
     }
 
-    fn summarize_spdx(self) -> Result<SbomSummary, SbomError> {
+    /// Purls from both lists (a document names one format, but a ban must not miss a purl
+    /// written under the other key), SPDX first.
+    fn purls(
+        packages: Option<Packages<'a>>,
+        components: Option<Components<'a>>,
+    ) -> Result<Vec<Cow<'a, str>>, SbomError> {
+        let mut purls = Vec::new();
+        let mut too_many = false;
+        if let Some(p) = packages {
+            purls = p.purls.list;
+            too_many |= p.purls.too_many;
+        }
+        if let Some(c) = components {
+            too_many |= c.purls.too_many;
+            purls.extend(c.purls.list);
+        }
+        if too_many || purls.len() > MAX_PURLS {
+            return Err(SbomError::TooManyPurls { limit: MAX_PURLS });
+        }
+        Ok(purls)
+    }
+
+    fn summarize_spdx(self) -> Result<Sbom<'a>, SbomError> {
         let version = self.spdx_version.unwrap_or_default();
         let minor_ok = version
             .strip_prefix("SPDX-2.")
@@ -359,22 +411,25 @@ impl Skeleton {
                 found: self.spdx_id.map(|s| shorten(&s)),
             });
         }
-        let packages = self.packages.map_or(0, |p| p.0);
+        let packages = self.packages.as_ref().map_or(0, |p| p.count);
         if packages > MAX_PACKAGES {
             return Err(SbomError::TooManyPackages {
                 limit: MAX_PACKAGES,
                 found: packages,
             });
         }
-        Ok(SbomSummary {
-            format: SbomFormat::Spdx,
-            spec_version: version,
-            name: self.name,
-            packages,
+        Ok(Sbom {
+            purls: Self::purls(self.packages, self.components)?,
+            summary: SbomSummary {
+                format: SbomFormat::Spdx,
+                spec_version: version,
+                name: self.name,
+                packages,
+            },
         })
     }
 
-    fn summarize_cyclonedx(self) -> Result<SbomSummary, SbomError> {
+    fn summarize_cyclonedx(self) -> Result<Sbom<'a>, SbomError> {
         let bom_format = self.bom_format.unwrap_or_default();
         if bom_format != "CycloneDX" {
             return Err(SbomError::WrongBomFormat {
@@ -394,84 +449,330 @@ impl Skeleton {
                 })
             }
         };
-        let components = self.components.unwrap_or_default();
-        if components.too_deep {
+        let (count, too_deep) = self
+            .components
+            .as_ref()
+            .map_or((0, false), |c| (c.count, c.too_deep));
+        if too_deep {
             return Err(SbomError::ComponentsTooDeep {
                 limit: MAX_COMPONENT_DEPTH,
             });
         }
-        if components.count > MAX_COMPONENTS {
+        if count > MAX_COMPONENTS {
             return Err(SbomError::TooManyComponents {
                 limit: MAX_COMPONENTS,
-                found: components.count,
+                found: count,
             });
         }
         let name = self
             .metadata
             .and_then(|Obj(m)| m.component)
             .and_then(|Obj(c)| c.name);
-        Ok(SbomSummary {
-            format: SbomFormat::CycloneDx,
-            spec_version,
-            name,
-            packages: components.count,
+        Ok(Sbom {
+            purls: Self::purls(self.packages, self.components)?,
+            summary: SbomSummary {
+                format: SbomFormat::CycloneDx,
+                spec_version,
+                name,
+                packages: count,
+            },
         })
     }
 }
 
-/// Counts the elements of an array of JSON objects without keeping them.
-struct ObjectCount(usize);
+/// Package URLs collected while walking, capped at [`MAX_PURLS`].
+#[derive(Default)]
+struct PurlList<'a> {
+    list: Vec<Cow<'a, str>>,
+    too_many: bool,
+}
 
-impl<'de> Deserialize<'de> for ObjectCount {
+impl<'a> PurlList<'a> {
+    fn push(&mut self, p: Cow<'a, str>) {
+        if self.list.len() >= MAX_PURLS {
+            self.too_many = true;
+        } else {
+            self.list.push(p);
+        }
+    }
+}
+
+/// The keys the walker looks at; every other key is skipped (no allocation for borrowed keys).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Key {
+    Components,
+    Purl,
+    ExternalRefs,
+    ReferenceType,
+    ReferenceLocator,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Key {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = ObjectCount;
+            type Value = Key;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string key")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
+                Ok(match v {
+                    "components" => Key::Components,
+                    "purl" => Key::Purl,
+                    "externalRefs" => Key::ExternalRefs,
+                    "referenceType" => Key::ReferenceType,
+                    "referenceLocator" => Key::ReferenceLocator,
+                    _ => Key::Other,
+                })
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// Any JSON value, kept only when it is a string (borrowed when it has no escapes). Where a
+/// purl field holds something else the entry simply names no purl, as a `Value` walk would.
+struct MaybeStr<'a>(Option<Cow<'a, str>>);
+
+impl<'de: 'p, 'p> Deserialize<'de> for MaybeStr<'p> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'p>(std::marker::PhantomData<&'p ()>);
+        impl<'de: 'p, 'p> Visitor<'de> for V<'p> {
+            type Value = MaybeStr<'p>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(MaybeStr(Some(Cow::Borrowed(v))))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(MaybeStr(Some(Cow::Owned(v.to_string()))))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(MaybeStr(Some(Cow::Owned(v))))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(MaybeStr(None))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(MaybeStr(None))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(MaybeStr(None))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(MaybeStr(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(MaybeStr(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(MaybeStr(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(MaybeStr(None))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+/// SPDX `packages`: an array of objects, counted, with the purls of their `externalRefs`.
+struct Packages<'a> {
+    count: usize,
+    purls: PurlList<'a>,
+}
+
+impl<'de: 'p, 'p> Deserialize<'de> for Packages<'p> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'p>(std::marker::PhantomData<&'p ()>);
+        impl<'de: 'p, 'p> Visitor<'de> for V<'p> {
+            type Value = Packages<'p>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("an array of objects")
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ObjectCount, A::Error> {
-                let mut n = 0usize;
-                while seq.next_element::<AnyObject>()?.is_some() {
-                    n += 1;
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = Packages {
+                    count: 0,
+                    purls: PurlList::default(),
+                };
+                while seq
+                    .next_element_seed(PackageSeed(&mut out.purls))?
+                    .is_some()
+                {
+                    out.count = out.count.saturating_add(1);
                 }
-                Ok(ObjectCount(n))
+                Ok(out)
             }
         }
-        d.deserialize_seq(V)
+        d.deserialize_seq(V(std::marker::PhantomData))
     }
 }
 
-/// Any JSON object, contents skipped.
-struct AnyObject;
+/// One SPDX package object; only `externalRefs` is read.
+struct PackageSeed<'a, 'p>(&'a mut PurlList<'p>);
 
-impl<'de> Deserialize<'de> for AnyObject {
+impl<'de: 'p, 'p> DeserializeSeed<'de> for PackageSeed<'_, 'p> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de: 'p, 'p> Visitor<'de> for PackageSeed<'_, 'p> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an SPDX package object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<Key>()? {
+            if key == Key::ExternalRefs {
+                map.next_value_seed(ExternalRefsSeed(&mut *self.0))?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A package's `externalRefs`: any value; when it is an array, its `purl`-typed entries count.
+struct ExternalRefsSeed<'a, 'p>(&'a mut PurlList<'p>);
+
+impl<'de: 'p, 'p> DeserializeSeed<'de> for ExternalRefsSeed<'_, 'p> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de: 'p, 'p> Visitor<'de> for ExternalRefsSeed<'_, 'p> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(r) = seq.next_element::<ExternalRef>()? {
+            if r.is_purl {
+                for l in r.locators {
+                    self.0.push(l);
+                }
+            }
+        }
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+/// One `externalRefs` entry: any value; an object with `referenceType: purl` names its
+/// `referenceLocator` (every one, if the key repeats).
+struct ExternalRef<'a> {
+    is_purl: bool,
+    locators: Vec<Cow<'a, str>>,
+}
+
+impl<'de: 'p, 'p> Deserialize<'de> for ExternalRef<'p> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = AnyObject;
+        struct V<'p>(std::marker::PhantomData<&'p ()>);
+        impl<'de: 'p, 'p> Visitor<'de> for V<'p> {
+            type Value = ExternalRef<'p>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object")
+                f.write_str("any JSON value")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AnyObject, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(AnyObject)
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = ExternalRef {
+                    is_purl: false,
+                    locators: Vec::new(),
+                };
+                while let Some(key) = map.next_key::<Key>()? {
+                    match key {
+                        Key::ReferenceType => {
+                            let MaybeStr(t) = map.next_value()?;
+                            out.is_purl |= t.as_deref() == Some("purl");
+                        }
+                        Key::ReferenceLocator => {
+                            if let MaybeStr(Some(l)) = map.next_value()? {
+                                out.locators.push(l);
+                            }
+                        }
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(out)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(ExternalRef::none())
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(ExternalRef::none())
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(ExternalRef::none())
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(ExternalRef::none())
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(ExternalRef::none())
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(ExternalRef::none())
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(ExternalRef::none())
             }
         }
-        d.deserialize_map(V)
+        d.deserialize_any(V(std::marker::PhantomData))
     }
 }
 
-/// CycloneDX `components`, counted recursively through nested `components`.
+impl ExternalRef<'_> {
+    fn none() -> Self {
+        ExternalRef {
+            is_purl: false,
+            locators: Vec::new(),
+        }
+    }
+}
+
+/// CycloneDX `components`, counted recursively through nested `components`, with their purls.
 #[derive(Default)]
-struct ComponentCount {
+struct Components<'a> {
     count: usize,
     too_deep: bool,
+    purls: PurlList<'a>,
 }
 
-impl<'de> Deserialize<'de> for ComponentCount {
+impl<'de: 'p, 'p> Deserialize<'de> for Components<'p> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut acc = ComponentCount::default();
+        let mut acc = Components::default();
         ComponentsSeed {
             depth: 1,
             acc: &mut acc,
@@ -482,12 +783,12 @@ impl<'de> Deserialize<'de> for ComponentCount {
 }
 
 /// A `components` array at nesting level `depth`.
-struct ComponentsSeed<'a> {
+struct ComponentsSeed<'a, 'p> {
     depth: usize,
-    acc: &'a mut ComponentCount,
+    acc: &'a mut Components<'p>,
 }
 
-impl<'de> DeserializeSeed<'de> for ComponentsSeed<'_> {
+impl<'de: 'p, 'p> DeserializeSeed<'de> for ComponentsSeed<'_, 'p> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         if self.depth > MAX_COMPONENT_DEPTH {
@@ -499,7 +800,7 @@ impl<'de> DeserializeSeed<'de> for ComponentsSeed<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for ComponentsSeed<'_> {
+impl<'de: 'p, 'p> Visitor<'de> for ComponentsSeed<'_, 'p> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an array of component objects")
@@ -520,60 +821,50 @@ impl<'de> Visitor<'de> for ComponentsSeed<'_> {
     }
 }
 
-/// One component object at nesting level `depth`; only its `components` key is read.
-struct ComponentSeed<'a> {
+/// One component object at nesting level `depth`; only its `purl` and `components` keys are
+/// read.
+struct ComponentSeed<'a, 'p> {
     depth: usize,
-    acc: &'a mut ComponentCount,
+    acc: &'a mut Components<'p>,
 }
 
-impl<'de> DeserializeSeed<'de> for ComponentSeed<'_> {
+impl<'de: 'p, 'p> DeserializeSeed<'de> for ComponentSeed<'_, 'p> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_map(self)
     }
 }
 
-impl<'de> Visitor<'de> for ComponentSeed<'_> {
+impl<'de: 'p, 'p> Visitor<'de> for ComponentSeed<'_, 'p> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a component object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let mut seen_components = false;
-        while let Some(key) = map.next_key::<KeyIsComponents>()? {
-            if key.0 {
-                if seen_components {
-                    return Err(de::Error::duplicate_field("components"));
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::Components => {
+                    if seen_components {
+                        return Err(de::Error::duplicate_field("components"));
+                    }
+                    seen_components = true;
+                    map.next_value_seed(ComponentsSeed {
+                        depth: self.depth + 1,
+                        acc: &mut *self.acc,
+                    })?;
                 }
-                seen_components = true;
-                map.next_value_seed(ComponentsSeed {
-                    depth: self.depth + 1,
-                    acc: &mut *self.acc,
-                })?;
-            } else {
-                map.next_value::<IgnoredAny>()?;
+                Key::Purl => {
+                    if let MaybeStr(Some(p)) = map.next_value()? {
+                        self.acc.purls.push(p);
+                    }
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
             }
         }
         Ok(())
-    }
-}
-
-/// A map key, remembered only as "is it `components`?" (no allocation for borrowed keys).
-struct KeyIsComponents(bool);
-
-impl<'de> Deserialize<'de> for KeyIsComponents {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = KeyIsComponents;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string key")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<KeyIsComponents, E> {
-                Ok(KeyIsComponents(v == "components"))
-            }
-        }
-        d.deserialize_str(V)
     }
 }
 
@@ -581,6 +872,99 @@ impl<'de> Deserialize<'de> for KeyIsComponents {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn purls_of(v: &Value) -> Vec<String> {
+        let from_value = read_sbom_value(v).unwrap().purls;
+        let text = serde_json::to_vec(v).unwrap();
+        let from_bytes = read_sbom_json(&text).unwrap().purls;
+        assert_eq!(from_value, from_bytes, "bytes and value paths agree");
+        from_bytes.into_iter().map(Cow::into_owned).collect()
+    }
+
+    #[test]
+    fn spdx_purls_come_from_purl_typed_external_refs_only() {
+        let doc = json!({"spdxVersion": "SPDX-2.3", "SPDXID": "SPDXRef-DOCUMENT", "packages": [
+            {"name": "a", "externalRefs": [
+                {"referenceCategory": "SECURITY", "referenceType": "cpe23Type", "referenceLocator": "cpe:2.3:a:a:a:1:*:*:*:*:*:*:*"},
+                {"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": "pkg:npm/a@1"}]},
+            {"name": "b"},
+            {"name": "c", "externalRefs": "not a list"},
+            {"name": "d", "externalRefs": [7, null, {"referenceType": "purl", "referenceLocator": 5}]},
+            {"name": "e", "externalRefs": [{"referenceLocator": "pkg:npm/e%40x@2", "referenceType": "purl"}]}]});
+        assert_eq!(purls_of(&doc), ["pkg:npm/a@1", "pkg:npm/e%40x@2"]);
+    }
+
+    #[test]
+    fn cyclonedx_purls_include_nested_components() {
+        let doc = json!({"bomFormat": "CycloneDX", "specVersion": "1.5", "components": [
+            {"purl": "pkg:npm/b@2", "components": [{"purl": "pkg:npm/c@3"}]}, {"name": "nopurl"},
+            {"purl": {"not": "a string"}}]});
+        let mut found = purls_of(&doc);
+        found.sort();
+        assert_eq!(found, ["pkg:npm/b@2", "pkg:npm/c@3"]);
+    }
+
+    #[test]
+    fn escaped_purl_strings_are_unescaped() {
+        let text = br#"{"bomFormat":"CycloneDX","specVersion":"1.4","components":[{"purl":"pkg:npm\/x@1"}]}"#;
+        let purls = read_sbom_json(text).unwrap().purls;
+        assert_eq!(purls, [Cow::<str>::Owned("pkg:npm/x@1".into())]);
+    }
+
+    #[test]
+    fn purls_past_the_nesting_limit_make_the_sbom_invalid() {
+        let mut deep = json!([{"purl": "pkg:npm/z@1"}]);
+        for _ in 0..MAX_COMPONENT_DEPTH + 1 {
+            deep = json!([{"components": deep}]);
+        }
+        let doc = json!({"bomFormat": "CycloneDX", "specVersion": "1.4", "components": deep});
+        assert!(matches!(
+            read_sbom_value(&doc),
+            Err(SbomError::ComponentsTooDeep { .. })
+        ));
+    }
+
+    #[test]
+    fn purl_list_stops_at_its_limit() {
+        let mut list = PurlList::default();
+        for _ in 0..MAX_PURLS {
+            list.push(Cow::Borrowed("pkg:npm/a@1"));
+        }
+        assert!(!list.too_many);
+        list.push(Cow::Borrowed("pkg:npm/a@1"));
+        assert!(list.too_many);
+        assert_eq!(list.list.len(), MAX_PURLS);
+        let c = Components {
+            purls: list,
+            ..Default::default()
+        };
+        assert!(matches!(
+            Skeleton::purls(None, Some(c)),
+            Err(SbomError::TooManyPurls { limit: MAX_PURLS })
+        ));
+    }
+
+    /// grype's CycloneDX attestation vector: the 14 of its 15 components that carry a purl are
+    /// read (alpine packages), and a range ban matches one of them.
+    #[test]
+    fn grype_cyclonedx_attestation_vector_lists_its_purls() {
+        use base64::Engine;
+        let env: Value = serde_json::from_slice(include_bytes!(
+            "../../testdata/vectors/grype/grype/pkg/testdata/alpine.cdx.att.json"
+        ))
+        .unwrap();
+        let payload = base64::engine::general_purpose::STANDARD
+            .decode(env["payload"].as_str().unwrap())
+            .unwrap();
+        let st: Value = serde_json::from_slice(&payload).unwrap();
+        let sbom = read_sbom_value(&st["predicate"]).unwrap();
+        let purls = crate::formats::purl::parse_listed(&sbom.purls);
+        assert_eq!(purls.len(), 14);
+        assert!(purls.iter().all(|p| p.ty == "alpine"));
+        let ban =
+            crate::formats::purl::Ban::parse("pkg:alpine/alpine-baselayout@<3.2.0-r19").unwrap();
+        assert!(purls.iter().any(|p| ban.denies(p)));
+    }
 
     fn spdx() -> Value {
         json!({"spdxVersion": "SPDX-2.3", "dataLicense": "CC0-1.0", "SPDXID": "SPDXRef-DOCUMENT",

@@ -1,4 +1,5 @@
 //! `verify(view, policy, trust, time, parallelism) -> Report`: the decision, with every reason as a finding.
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use base64::Engine;
@@ -1216,18 +1217,15 @@ fn verify_root(
 
     // 5. SBOMs: from verified SBOM attestations, and from .sbom attachments.
     let want_docs = !rule.deny_packages.is_empty();
-    let mut sbom_docs: Vec<(String, serde_json::Value)> = Vec::new();
+    let mut sbom_docs: Vec<(String, Vec<Cow<str>>)> = Vec::new();
     for v in &verified {
         let (subj, st) = (&v.subject, &v.statement);
         if st.predicate_kind().is_sbom() {
-            match sbom::parse_sbom_value(&st.predicate) {
+            match sbom::read_sbom_value(&st.predicate) {
                 Ok(s) => {
-                    img.rep.sboms.push(sbom_entry(&s, "attestation"));
+                    img.rep.sboms.push(sbom_entry(&s.summary, "attestation"));
                     if want_docs {
-                        sbom_docs.push((
-                            format!("attestation {} for {subj}", v.envelope),
-                            st.predicate.clone(),
-                        ));
+                        sbom_docs.push((format!("attestation {} for {subj}", v.envelope), s.purls));
                     }
                 }
                 Err(e) => img.err(
@@ -1246,17 +1244,15 @@ fn verify_root(
                 continue;
             };
             match sbom::sbom_media_type_kind(&l.media_type) {
-                Some(_) => match sbom::parse_sbom_json(bytes) {
+                Some(_) => match sbom::read_sbom_json(bytes) {
                     Ok(s) => {
                         if subject == &digest || tree.contains(subject) {
-                            img.rep.sboms.push(sbom_entry(&s, "attachment"));
+                            img.rep.sboms.push(sbom_entry(&s.summary, "attachment"));
                             if want_docs {
-                                if let Ok(doc) = serde_json::from_slice(bytes) {
-                                    sbom_docs.push((
-                                        format!("attachment {} for {subject}", l.digest),
-                                        doc,
-                                    ));
-                                }
+                                sbom_docs.push((
+                                    format!("attachment {} for {subject}", l.digest),
+                                    s.purls,
+                                ));
                             }
                         }
                     }

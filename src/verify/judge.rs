@@ -5,9 +5,9 @@
 //! subject, the statement, where it was) and the SBOM documents it found; this module applies
 //! the rule's `provenance`, `vulnerabilities` and `sbom.denyPackages` and returns findings plus
 //! what the report records. Pure: the verification time is passed in.
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::intoto::Statement;
@@ -47,8 +47,8 @@ pub struct Input<'a> {
     /// Platform children present in the bundle (empty for a single manifest).
     pub children: &'a [String],
     pub attestations: &'a [Verified],
-    /// SBOM documents: (where it came from, the document).
-    pub sboms: &'a [(String, Value)],
+    /// SBOMs to apply package bans to: (where it came from, the package URLs it lists).
+    pub sboms: &'a [(String, Vec<Cow<'a, str>>)],
 }
 
 /// Findings and report content.
@@ -508,15 +508,8 @@ fn sbom_bans(input: &Input, out: &mut Output) {
         return;
     }
     let mut reported: BTreeSet<(String, String)> = BTreeSet::new();
-    for (source, doc) in input.sboms {
-        let purls = match purl::sbom_purls(doc) {
-            Ok(p) => p,
-            Err(e) => {
-                out.err(Code::SbomInvalid, format!("SBOM {source}: {e}"));
-                continue;
-            }
-        };
-        for p in &purls {
+    for (source, listed) in input.sboms {
+        for p in &purl::parse_listed(listed) {
             for ban in bans {
                 if ban.denies(p) {
                     let shown = format!(
