@@ -336,8 +336,8 @@ fn check_chunk(path: &Path, name: &str, size: u64, expected: &Digest) -> Result<
 }
 
 /// Check every listed chunk of `set` in order (size and sha256); the first problem. Used by
-/// readers that only judge (verify, push) to check the chunks on another thread while the
-/// stream is parsed: their result is discarded when a chunk is bad.
+/// readers that only judge (verify, push) when their pass found something wrong, to name the
+/// damaged chunk: their result is then discarded.
 pub fn check_all_chunks(set: &ChunkSet) -> Option<ChunkProblem> {
     for (path, name, size, digest) in &set.chunks {
         if let Some(d) = digest {
@@ -507,6 +507,46 @@ impl Read for ChunkReader<'_> {
             self.progress.bytes(n as u64);
             return Ok(n);
         }
+    }
+}
+
+/// Forward seeks only (`SeekFrom::Current` with a non-negative offset, or `SeekFrom::Start` at
+/// or after the current position): the bytes passed over are not read, but every chunk passed
+/// over is still opened and checked for presence and size, in order.
+impl Seek for ChunkReader<'_> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let mut amt = match to {
+            SeekFrom::Current(n) if n >= 0 => n.unsigned_abs(),
+            SeekFrom::Start(p) if p >= self.pos => p - self.pos,
+            _ => return Err(io::Error::other("the chunk stream only seeks forward")),
+        };
+        while amt > 0 {
+            if self.problem.borrow().is_some() {
+                return Err(io::Error::other("an earlier chunk was bad"));
+            }
+            if self.current.is_none() {
+                if self.next >= self.set.chunks.len() {
+                    return Err(io::Error::other("seek past the end of the archive"));
+                }
+                let c = self.open_chunk(self.next)?;
+                self.next += 1;
+                self.current = Some(c);
+            }
+            let Some((f, remaining)) = self.current.as_mut() else {
+                continue;
+            };
+            if *remaining == 0 {
+                self.current = None;
+                continue;
+            }
+            let step = amt.min(*remaining);
+            let by = i64::try_from(step).map_err(|_| io::Error::other("seek too far"))?;
+            f.seek(SeekFrom::Current(by))?;
+            *remaining -= step;
+            amt -= step;
+            self.pos += step;
+        }
+        Ok(self.pos)
     }
 }
 
