@@ -34,6 +34,8 @@ enum HashMsg {
     Data(Arc<Vec<u8>>),
     /// Send the digest of everything since the last `End`, and start again.
     End(mpsc::Sender<Digest>),
+    /// Send the digest of everything since the last `End`, and go on.
+    SoFar(mpsc::Sender<Digest>),
 }
 
 /// A SHA-256 on its own thread, fed 1 MiB buffers.
@@ -54,6 +56,9 @@ impl HashThread {
                         let done = std::mem::replace(&mut h, Hasher::new(Algorithm::Sha256));
                         let _ = reply.send(done.finish());
                     }
+                    HashMsg::SoFar(reply) => {
+                        let _ = reply.send(h.digest_so_far());
+                    }
                 }
             }
         });
@@ -68,9 +73,15 @@ impl HashThread {
             .map_err(|_| io::Error::other("the hashing thread stopped"))
     }
     fn digest(&self) -> io::Result<Digest> {
+        self.ask(HashMsg::End)
+    }
+    fn digest_so_far(&self) -> io::Result<Digest> {
+        self.ask(HashMsg::SoFar)
+    }
+    fn ask(&self, msg: fn(mpsc::Sender<Digest>) -> HashMsg) -> io::Result<Digest> {
         let (tx, rx) = mpsc::channel();
         self.tx
-            .send(HashMsg::End(tx))
+            .send(msg(tx))
             .map_err(|_| io::Error::other("the hashing thread stopped"))?;
         rx.recv()
             .map_err(|_| io::Error::other("the hashing thread stopped"))
@@ -88,10 +99,84 @@ impl Drop for HashThread {
     }
 }
 
+/// Bytes written to a chunk between two background `fdatasync` calls.
+const SYNC_EVERY: u64 = 64 << 20;
+
+enum SyncMsg {
+    /// Start writing back what this chunk holds so far (skipped when the syncer is busy).
+    Partial(fs::File),
+    /// The chunk is complete: make it durable.
+    Complete(fs::File),
+}
+
+/// Makes chunk files durable on a thread of its own: while a chunk is written, an
+/// `fdatasync` every [`SYNC_EVERY`] bytes keeps the disk writing alongside (instead of all of it
+/// at the end), and each complete chunk gets an `fsync`.
+struct Syncer {
+    tx: Option<mpsc::SyncSender<SyncMsg>>,
+    handle: Option<std::thread::JoinHandle<io::Result<()>>>,
+}
+
+impl Syncer {
+    fn start() -> Syncer {
+        let (tx, rx) = mpsc::sync_channel::<SyncMsg>(1);
+        let handle = std::thread::spawn(move || {
+            let mut first_error: Option<io::Error> = None;
+            for m in rx {
+                let r = match m {
+                    SyncMsg::Partial(f) => f.sync_data(),
+                    SyncMsg::Complete(f) => f.sync_all(),
+                };
+                if let Err(e) = r {
+                    first_error.get_or_insert(e);
+                }
+            }
+            first_error.map_or(Ok(()), Err)
+        });
+        Syncer {
+            tx: Some(tx),
+            handle: Some(handle),
+        }
+    }
+    /// Ask for a background write-back of `f` unless one is already running.
+    fn partial(&self, f: &fs::File) -> io::Result<()> {
+        if let Some(tx) = &self.tx {
+            // A full queue means a sync is under way; the next one covers these bytes too.
+            let _ = tx.try_send(SyncMsg::Partial(f.try_clone()?));
+        }
+        Ok(())
+    }
+    fn complete(&self, f: fs::File) -> io::Result<()> {
+        match &self.tx {
+            Some(tx) => tx
+                .send(SyncMsg::Complete(f))
+                .map_err(|_| io::Error::other("the fsync thread stopped")),
+            None => f.sync_all(),
+        }
+    }
+    /// Wait for every sync; the first error.
+    fn finish(&mut self) -> io::Result<()> {
+        drop(self.tx.take());
+        match self.handle.take() {
+            Some(h) => h
+                .join()
+                .map_err(|_| io::Error::other("the fsync thread panicked"))?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Syncer {
+    fn drop(&mut self) {
+        let _ = self.finish();
+    }
+}
+
 /// Writes a stream into chunk files of at most `chunk_size` bytes, hashing each chunk and the
-/// whole stream on two other threads while it writes. A chunk file is created only when its
-/// first byte arrives; each is fsynced on its own thread as soon as it is complete, and
-/// [`ChunkWriter::finish`] waits for all of them.
+/// whole stream on two other threads while it writes. The first chunk is the start of the
+/// stream, so its digest is the whole-stream hash so far: only later chunks are hashed twice. A
+/// chunk file is created only when its first byte arrives; the [`Syncer`] makes each durable,
+/// and [`ChunkWriter::finish`] waits for it.
 struct ChunkWriter<'p> {
     out: PathBuf,
     chunk_size: Option<u64>,
@@ -99,11 +184,14 @@ struct ChunkWriter<'p> {
     current: Option<(fs::File, String, u64)>,
     buf: Vec<u8>,
     done: Vec<ChunkEntry>,
-    /// Per-chunk hash (absent without `--chunk-size`: the one chunk is the whole stream).
+    /// Hash of the second and later chunks (absent without `--chunk-size`: the one chunk is the
+    /// whole stream).
     chunk_hash: Option<HashThread>,
     total: HashThread,
     total_size: u64,
-    syncing: Vec<std::thread::JoinHandle<io::Result<()>>>,
+    syncer: Syncer,
+    /// Bytes written to the open chunk since its last background sync.
+    since_sync: u64,
     progress: &'p dyn Progress,
 }
 
@@ -118,7 +206,8 @@ impl ChunkWriter<'_> {
             chunk_hash: chunk_size.map(|_| HashThread::start()),
             total: HashThread::start(),
             total_size: 0,
-            syncing: Vec::new(),
+            syncer: Syncer::start(),
+            since_sync: 0,
             progress,
         }
     }
@@ -152,11 +241,16 @@ impl ChunkWriter<'_> {
             return Err(io::Error::other("no chunk open"));
         };
         f.write_all(&self.buf)?;
+        self.since_sync += self.buf.len() as u64;
+        if self.since_sync >= SYNC_EVERY {
+            self.since_sync = 0;
+            self.syncer.partial(f)?;
+        }
         let b = Arc::new(std::mem::replace(
             &mut self.buf,
             Vec::with_capacity(HASH_BUF),
         ));
-        if let Some(c) = &self.chunk_hash {
+        if let Some(c) = self.chunk_hash.as_ref().filter(|_| !self.done.is_empty()) {
             c.send(b.clone())?;
         }
         self.total.send(b)
@@ -166,11 +260,14 @@ impl ChunkWriter<'_> {
         self.flush_buf()?;
         if let Some((f, name, size)) = self.current.take() {
             let sha256 = match &self.chunk_hash {
+                // The first chunk is the stream so far.
+                Some(_) if self.done.is_empty() => self.total.digest_so_far()?,
                 Some(c) => c.digest()?,
                 // One chunk: its digest is the whole stream's, taken in `finish`.
                 None => Digest::sha256_of(b""),
             };
-            self.syncing.push(std::thread::spawn(move || f.sync_all()));
+            self.syncer.complete(f)?;
+            self.since_sync = 0;
             self.done.push(ChunkEntry { name, size, sha256 });
         }
         Ok(())
@@ -188,10 +285,7 @@ impl ChunkWriter<'_> {
                 only.sha256 = total.clone();
             }
         }
-        for h in std::mem::take(&mut self.syncing) {
-            h.join()
-                .map_err(|_| io::Error::other("an fsync thread panicked"))??;
-        }
+        self.syncer.finish()?;
         Ok((std::mem::take(&mut self.done), self.total_size, total))
     }
 }
@@ -461,7 +555,10 @@ mod tests {
         let whole = fs::read(t.path().join("one.tar")).unwrap();
         let mut joined = Vec::new();
         for c in &two.chunks {
-            joined.extend(fs::read(t.path().join(&c.name)).unwrap());
+            let bytes = fs::read(t.path().join(&c.name)).unwrap();
+            // The first chunk's digest comes from the whole-stream hash; each is its file's.
+            assert_eq!(c.sha256, Digest::sha256_of(&bytes), "{}", c.name);
+            joined.extend(bytes);
         }
         assert_eq!(whole, joined);
         assert!(two.sha256.matches(&whole));

@@ -159,6 +159,13 @@ impl Hasher {
             hex: to_hex(self.ctx.finish().as_ref()),
         }
     }
+    /// The digest of everything hashed so far; hashing can go on.
+    pub fn digest_so_far(&self) -> Digest {
+        Digest {
+            alg: self.alg,
+            hex: to_hex(self.ctx.clone().finish().as_ref()),
+        }
+    }
 }
 
 /// Lowercase hex of bytes.
@@ -268,6 +275,16 @@ mod tests {
         let mut h = Hasher::new(Algorithm::Sha256);
         h.update(b"{");
         h.update(b"}");
+        assert_eq!(h.finish().to_string(), EMPTY_JSON);
+    }
+
+    #[test]
+    fn digest_so_far_is_the_prefix_digest_and_hashing_goes_on() {
+        let mut h = Hasher::new(Algorithm::Sha256);
+        h.update(b"{");
+        assert_eq!(h.digest_so_far(), Digest::sha256_of(b"{"));
+        h.update(b"}");
+        assert_eq!(h.digest_so_far().to_string(), EMPTY_JSON);
         assert_eq!(h.finish().to_string(), EMPTY_JSON);
     }
 }
