@@ -11,10 +11,13 @@
 # - big:     one 2 GiB layer: capture and verify peak memory.
 # - push:    the captured bundle into a fresh registry; `skopeo copy --all oci:… docker://…`
 #            loop vs `airlock push`.
-# - archive: the same bundle; `tar cf` vs `airlock pack --chunk-size 700M`; `cat chunks | tar xf`
+# - archive: the same bundle; `tar cf` vs `airlock pack --chunk-size 700M` (and both followed by
+#            `sync`, as neither fsyncs its output); `cat chunks | tar xf`
 #            then `sha256sum` of every blob vs `airlock unpack`; `airlock verify DIR` vs
 #            `airlock verify FILE.chunks.json` (no unpacking).
-# Times are wall-clock seconds; memory is peak RSS (GNU time). Nothing here asserts: it prints.
+# Times are wall-clock seconds; memory is peak RSS (GNU time). In the archive pairs each step runs
+# BENCH_REPEAT times (default 3) and the median is used, for both tools alike; every run is printed.
+# Nothing here asserts: it prints.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
@@ -51,9 +54,23 @@ measure() { # label cmd... -> prints "label  seconds  peak_MiB", sets SECS
   read -r SECS KB < "$WORK/time"
   printf '  %-44s %8.2f s  %7.1f MiB peak\n' "$label" "$SECS" "$(echo "$KB/1024" | bc -l)"
 }
+measure_median() { # label cleanup cmd... -> like measure, run REPEAT times (cleanup after each); the median
+  local label=$1 cleanup=$2; shift 2
+  local times=() peak=0 i
+  for i in $(seq "$REPEAT"); do
+    sync
+    /usr/bin/time -f "%e %M" -o "$WORK/time" "$@" >/dev/null 2>"$WORK/err" || { cat "$WORK/err" >&2; return 1; }
+    read -r SECS KB < "$WORK/time"
+    times+=("$SECS"); (( KB > peak )) && peak=$KB
+    sh -c "$cleanup"
+  done
+  SECS=$(printf '%s\n' "${times[@]}" | sort -g | sed -n "$(( (REPEAT + 1) / 2 ))p")
+  printf '  %-44s %8.2f s  %7.1f MiB peak   (median of %s: %s)\n' "$label" "$SECS" "$(echo "$peak/1024" | bc -l)" "$REPEAT" "${times[*]}"
+}
 ratio() { python3 -c "import sys; a,b,n=float(sys.argv[1]),float(sys.argv[2]),sys.argv[3]; print(f'  ratio airlock/{n}: {a/b:.3f}')" "$1" "$2" "$3"; }
 
 COUNT=${BENCH_IMAGES:-20}
+REPEAT=${BENCH_REPEAT:-3}  # runs per timed step in the archive pairs (the median is printed)
 cat > "$WORK/allow.yaml" <<YML
 apiVersion: airlock/v1
 kind: Policy
@@ -125,17 +142,23 @@ if [[ $what == all || $what == archive ]]; then
   B="$WORK/bundle"
   du -sh "$B" | sed 's/^/  bundle size: /'
   cat "$B"/blobs/sha256/* > /dev/null
-  measure "tar cf" tar cf "$WORK/plain.tar" -C "$B" .
-  S=$SECS; rm -f "$WORK/plain.tar"
-  measure "airlock pack --chunk-size 700M" "$AIRLOCK" pack "$B" -o "$WORK/packed.tar" --chunk-size 700M
+  measure_median "tar cf" "rm -f $WORK/plain.tar" tar cf "$WORK/plain.tar" -C "$B" .
+  S=$SECS
+  measure_median "airlock pack --chunk-size 700M" "rm -f $WORK/packed.tar.0* $WORK/packed.tar.chunks.json" "$AIRLOCK" pack "$B" -o "$WORK/packed.tar" --chunk-size 700M
   A=$SECS; ratio "$A" "$S" "tar cf"
+  # Neither fsyncs its output; the same pair again with the write-back included.
+  measure_median "tar cf; sync" "rm -f $WORK/plain.tar" sh -c "tar cf $WORK/plain.tar -C $B . && sync"
+  S=$SECS
+  measure_median "airlock pack --chunk-size 700M; sync" "rm -f $WORK/packed.tar.0* $WORK/packed.tar.chunks.json" sh -c "$AIRLOCK pack $B -o $WORK/packed.tar --chunk-size 700M && sync"
+  A=$SECS; ratio "$A" "$S" "tar cf; sync"
+  "$AIRLOCK" pack "$B" -o "$WORK/packed.tar" --chunk-size 700M 2>/dev/null
   measure "cat chunks | tar xf, sha256sum every blob" sh -c "mkdir -p $WORK/x1 && cat $WORK/packed.tar.0* | tar xf - -C $WORK/x1 && sha256sum $WORK/x1/blobs/sha256/* >/dev/null"
   S=$SECS; rm -rf "$WORK/x1"
   measure "airlock unpack" "$AIRLOCK" unpack "$WORK/packed.tar.chunks.json" -o "$WORK/x2"
   A=$SECS; ratio "$A" "$S" "tar xf + sha256sum"
   rm -rf "$WORK/x2"
-  measure "airlock verify DIR" "$AIRLOCK" verify "$B" --policy "$WORK/allow.yaml"
+  measure_median "airlock verify DIR" true "$AIRLOCK" verify "$B" --policy "$WORK/allow.yaml"
   S=$SECS
-  measure "airlock verify FILE.chunks.json" "$AIRLOCK" verify "$WORK/packed.tar.chunks.json" --policy "$WORK/allow.yaml"
+  measure_median "airlock verify FILE.chunks.json" true "$AIRLOCK" verify "$WORK/packed.tar.chunks.json" --policy "$WORK/allow.yaml"
   A=$SECS; ratio "$A" "$S" "verify DIR"
 fi

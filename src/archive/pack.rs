@@ -29,6 +29,8 @@ pub const PUSH_REPORT_FILE: &str = "airlock.report.json";
 const HASH_BUF: usize = 1 << 20;
 /// Buffers queued per hashing thread.
 const HASH_QUEUE: usize = 8;
+/// Sent buffers remembered for reuse (more than can be queued or in use by the threads).
+const SENT_KEPT: usize = 2 * HASH_QUEUE + 4;
 
 enum HashMsg {
     Data(Arc<Vec<u8>>),
@@ -99,99 +101,31 @@ impl Drop for HashThread {
     }
 }
 
-/// Bytes written to a chunk between two background `fdatasync` calls.
-const SYNC_EVERY: u64 = 64 << 20;
-
-enum SyncMsg {
-    /// Start writing back what this chunk holds so far (skipped when the syncer is busy).
-    Partial(fs::File),
-    /// The chunk is complete: make it durable.
-    Complete(fs::File),
-}
-
-/// Makes chunk files durable on a thread of its own: while a chunk is written, an
-/// `fdatasync` every [`SYNC_EVERY`] bytes keeps the disk writing alongside (instead of all of it
-/// at the end), and each complete chunk gets an `fsync`.
-struct Syncer {
-    tx: Option<mpsc::SyncSender<SyncMsg>>,
-    handle: Option<std::thread::JoinHandle<io::Result<()>>>,
-}
-
-impl Syncer {
-    fn start() -> Syncer {
-        let (tx, rx) = mpsc::sync_channel::<SyncMsg>(1);
-        let handle = std::thread::spawn(move || {
-            let mut first_error: Option<io::Error> = None;
-            for m in rx {
-                let r = match m {
-                    SyncMsg::Partial(f) => f.sync_data(),
-                    SyncMsg::Complete(f) => f.sync_all(),
-                };
-                if let Err(e) = r {
-                    first_error.get_or_insert(e);
-                }
-            }
-            first_error.map_or(Ok(()), Err)
-        });
-        Syncer {
-            tx: Some(tx),
-            handle: Some(handle),
-        }
-    }
-    /// Ask for a background write-back of `f` unless one is already running.
-    fn partial(&self, f: &fs::File) -> io::Result<()> {
-        if let Some(tx) = &self.tx {
-            // A full queue means a sync is under way; the next one covers these bytes too.
-            let _ = tx.try_send(SyncMsg::Partial(f.try_clone()?));
-        }
-        Ok(())
-    }
-    fn complete(&self, f: fs::File) -> io::Result<()> {
-        match &self.tx {
-            Some(tx) => tx
-                .send(SyncMsg::Complete(f))
-                .map_err(|_| io::Error::other("the fsync thread stopped")),
-            None => f.sync_all(),
-        }
-    }
-    /// Wait for every sync; the first error.
-    fn finish(&mut self) -> io::Result<()> {
-        drop(self.tx.take());
-        match self.handle.take() {
-            Some(h) => h
-                .join()
-                .map_err(|_| io::Error::other("the fsync thread panicked"))?,
-            None => Ok(()),
-        }
-    }
-}
-
-impl Drop for Syncer {
-    fn drop(&mut self) {
-        let _ = self.finish();
-    }
-}
-
 /// Writes a stream into chunk files of at most `chunk_size` bytes, hashing each chunk and the
 /// whole stream on two other threads while it writes. The first chunk is the start of the
 /// stream, so its digest is the whole-stream hash so far: only later chunks are hashed twice. A
-/// chunk file is created only when its first byte arrives; the [`Syncer`] makes each durable,
-/// and [`ChunkWriter::finish`] waits for it.
+/// chunk file is created only when its first byte arrives.
+///
+/// Chunk files are not fsynced, as `tar`, `split` and `cp` do not: the chunk list is the
+/// integrity proof (unpack checks every chunk's sha256 before it writes anything from it, so a
+/// chunk cut short by a crash is named, never used), and making the copy on removable media
+/// durable is the job of the copy and the eject. The chunk list itself is written atomically and
+/// fsynced.
 struct ChunkWriter<'p> {
     out: PathBuf,
     chunk_size: Option<u64>,
     /// The open chunk: file, name, bytes so far.
     current: Option<(fs::File, String, u64)>,
     buf: Vec<u8>,
+    /// Buffers handed to the hashing threads, oldest first; reused once both threads are done
+    /// with them (no fresh allocation, and no page faults, per MiB).
+    sent: std::collections::VecDeque<Arc<Vec<u8>>>,
     done: Vec<ChunkEntry>,
     /// Hash of the second and later chunks (absent without `--chunk-size`: the one chunk is the
     /// whole stream).
     chunk_hash: Option<HashThread>,
     total: HashThread,
     total_size: u64,
-    syncer: Syncer,
-    /// Bytes written to the open chunk since its last background sync.
-    since_sync: u64,
     progress: &'p dyn Progress,
 }
 
@@ -202,12 +136,11 @@ impl ChunkWriter<'_> {
             chunk_size,
             current: None,
             buf: Vec::with_capacity(HASH_BUF),
+            sent: std::collections::VecDeque::new(),
             done: Vec::new(),
             chunk_hash: chunk_size.map(|_| HashThread::start()),
             total: HashThread::start(),
             total_size: 0,
-            syncer: Syncer::start(),
-            since_sync: 0,
             progress,
         }
     }
@@ -241,19 +174,25 @@ impl ChunkWriter<'_> {
             return Err(io::Error::other("no chunk open"));
         };
         f.write_all(&self.buf)?;
-        self.since_sync += self.buf.len() as u64;
-        if self.since_sync >= SYNC_EVERY {
-            self.since_sync = 0;
-            self.syncer.partial(f)?;
+        let fresh = self.reuse().unwrap_or_else(|| Vec::with_capacity(HASH_BUF));
+        let b = Arc::new(std::mem::replace(&mut self.buf, fresh));
+        self.sent.push_back(b.clone());
+        if self.sent.len() > SENT_KEPT {
+            self.sent.pop_front();
         }
-        let b = Arc::new(std::mem::replace(
-            &mut self.buf,
-            Vec::with_capacity(HASH_BUF),
-        ));
         if let Some(c) = self.chunk_hash.as_ref().filter(|_| !self.done.is_empty()) {
             c.send(b.clone())?;
         }
         self.total.send(b)
+    }
+
+    /// The oldest sent buffer, emptied, if no hashing thread holds it any more.
+    fn reuse(&mut self) -> Option<Vec<u8>> {
+        let oldest = self.sent.front_mut()?;
+        Arc::get_mut(oldest)?;
+        let mut v = Arc::try_unwrap(self.sent.pop_front()?).ok()?;
+        v.clear();
+        Some(v)
     }
 
     fn close_current(&mut self) -> io::Result<()> {
@@ -266,8 +205,7 @@ impl ChunkWriter<'_> {
                 // One chunk: its digest is the whole stream's, taken in `finish`.
                 None => Digest::sha256_of(b""),
             };
-            self.syncer.complete(f)?;
-            self.since_sync = 0;
+            drop(f);
             self.done.push(ChunkEntry { name, size, sha256 });
         }
         Ok(())
@@ -285,7 +223,6 @@ impl ChunkWriter<'_> {
                 only.sha256 = total.clone();
             }
         }
-        self.syncer.finish()?;
         Ok((std::mem::take(&mut self.done), self.total_size, total))
     }
 }
