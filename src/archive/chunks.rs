@@ -452,6 +452,28 @@ impl<'p> ChunkReader<'p> {
         Ok((f, size))
     }
 
+    /// Make sure the open chunk has bytes left, opening (and checking) the next chunks in order
+    /// as needed; `false` at the end of the stream. Reading and seeking both go through here.
+    fn advance(&mut self) -> io::Result<bool> {
+        loop {
+            if self.problem.borrow().is_some() {
+                return Err(io::Error::other("an earlier chunk was bad"));
+            }
+            match &self.current {
+                Some((_, remaining)) if *remaining > 0 => return Ok(true),
+                Some(_) => self.current = None,
+                None => {
+                    if self.next >= self.set.chunks.len() {
+                        return Ok(false);
+                    }
+                    let c = self.open_chunk(self.next)?;
+                    self.next += 1;
+                    self.current = Some(c);
+                }
+            }
+        }
+    }
+
     /// Position in the whole stream.
     pub fn position(&self) -> u64 {
         self.pos
@@ -471,42 +493,28 @@ impl Read for ChunkReader<'_> {
         if buf.is_empty() {
             return Ok(0);
         }
-        loop {
-            if self.problem.borrow().is_some() {
-                return Err(io::Error::other("an earlier chunk was bad"));
-            }
-            if self.current.is_none() {
-                if self.next >= self.set.chunks.len() {
-                    return Ok(0);
-                }
-                let c = self.open_chunk(self.next)?;
-                self.next += 1;
-                self.current = Some(c);
-            }
-            let Some((f, remaining)) = self.current.as_mut() else {
-                continue;
-            };
-            if *remaining == 0 {
-                self.current = None;
-                continue;
-            }
-            let want = buf
-                .len()
-                .min(usize::try_from(*remaining).unwrap_or(usize::MAX));
-            let n = f.read(&mut buf[..want])?;
-            if n == 0 {
-                // The file shrank after it was checked.
-                let name = self.set.chunks[self.next - 1].1.clone();
-                return Err(self.fail(ChunkProblem::Mismatch {
-                    name,
-                    detail: "the file became shorter while it was read".into(),
-                }));
-            }
-            *remaining -= n as u64;
-            self.pos += n as u64;
-            self.progress.bytes(n as u64);
-            return Ok(n);
+        if !self.advance()? {
+            return Ok(0);
         }
+        let Some((f, remaining)) = self.current.as_mut() else {
+            return Ok(0);
+        };
+        let want = buf
+            .len()
+            .min(usize::try_from(*remaining).unwrap_or(usize::MAX));
+        let n = f.read(&mut buf[..want])?;
+        if n == 0 {
+            // The file shrank after it was checked.
+            let name = self.set.chunks[self.next - 1].1.clone();
+            return Err(self.fail(ChunkProblem::Mismatch {
+                name,
+                detail: "the file became shorter while it was read".into(),
+            }));
+        }
+        *remaining -= n as u64;
+        self.pos += n as u64;
+        self.progress.bytes(n as u64);
+        Ok(n)
     }
 }
 
@@ -521,24 +529,12 @@ impl Seek for ChunkReader<'_> {
             _ => return Err(io::Error::other("the chunk stream only seeks forward")),
         };
         while amt > 0 {
-            if self.problem.borrow().is_some() {
-                return Err(io::Error::other("an earlier chunk was bad"));
-            }
-            if self.current.is_none() {
-                if self.next >= self.set.chunks.len() {
-                    return Err(io::Error::other("seek past the end of the archive"));
-                }
-                let c = self.open_chunk(self.next)?;
-                self.next += 1;
-                self.current = Some(c);
+            if !self.advance()? {
+                return Err(io::Error::other("seek past the end of the archive"));
             }
             let Some((f, remaining)) = self.current.as_mut() else {
                 continue;
             };
-            if *remaining == 0 {
-                self.current = None;
-                continue;
-            }
             let step = amt.min(*remaining);
             let by = i64::try_from(step).map_err(|_| io::Error::other("seek too far"))?;
             f.seek(SeekFrom::Current(by))?;
