@@ -451,7 +451,8 @@ pub fn read_archive(set: ChunkSet, jobs: usize, progress: &dyn Progress) -> Arch
         }
     }
     let wrong_blob = blobs.iter().any(|(d, s)| &s.actual != d);
-    if stop.is_some() || stray_bytes || wrong_blob || check_top(&out.top_files, "").is_err() {
+    let top = check_top(&out.top_files, &location);
+    if stop.is_some() || stray_bytes || wrong_blob || top.is_err() {
         // Something is wrong: if a chunk is damaged, say which, and nothing the pass read counts.
         if let Some(p) = super::chunks::check_all_chunks(&check_set) {
             stop = Some(p.finding());
@@ -464,7 +465,7 @@ pub fn read_archive(set: ChunkSet, jobs: usize, progress: &dyn Progress) -> Arch
     }
     out.lock = out.top_files.get(layout::LOCK_FILE).cloned();
     out.lock_envelope = out.top_files.get(layout::LOCK_DSSE_FILE).cloned();
-    let index = match check_top(&out.top_files, &location) {
+    let index = match top {
         Ok(i) => i,
         Err(e) => {
             out.view.layout_error = Some(e);
