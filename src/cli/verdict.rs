@@ -213,16 +213,7 @@ pub fn verify_dir(
     // Helm chart provenance (.prov) is read from the bundle's blobs, base included.
     if policy.rules.iter().any(|r| r.helm.is_some()) {
         let delta = Layout::open(dir)?;
-        match &base {
-            Some(b) => {
-                let union = airlock::delta::Union {
-                    delta: &delta,
-                    base: b.blobs(),
-                };
-                super::charts::add_chart_provenance(&mut report, &policy, &view, &union)?;
-            }
-            None => super::charts::add_chart_provenance(&mut report, &policy, &view, &delta)?,
-        }
+        chart_provenance(&mut report, &policy, &view, &delta, base.as_ref())?;
     }
     // A delta bundle names its base; without the base it cannot be judged complete.
     let delta = airlock::delta::base_findings(
@@ -237,6 +228,26 @@ pub fn verify_dir(
     }
     common::record_inputs(&mut report, &policy, flags.pins.as_deref());
     Ok((report, policy))
+}
+
+/// Helm chart provenance (.prov), read from the bundle's blobs and, for a delta, its base's.
+fn chart_provenance(
+    report: &mut Report,
+    policy: &Policy,
+    view: &airlock::verify::view::BundleView,
+    blobs: &dyn airlock::layout::load::BlobSource,
+    base: Option<&airlock::delta::BaseBundle>,
+) -> Result<(), Fatal> {
+    match base {
+        Some(b) => {
+            let union = airlock::delta::Union {
+                delta: blobs,
+                base: b.blobs(),
+            };
+            super::charts::add_chart_provenance(report, policy, view, &union)
+        }
+        None => super::charts::add_chart_provenance(report, policy, view, blobs),
+    }
 }
 
 /// `--base OLD_BUNDLE`, opened: a directory, or an archive read in one pass.
@@ -318,16 +329,7 @@ pub fn verify_archive(
     // Helm chart provenance (.prov) is read from the archive's blobs (and the base's).
     if policy.rules.iter().any(|r| r.helm.is_some()) {
         if let Some(blobs) = opened.read.as_ref().and_then(|r| r.blobs.as_ref()) {
-            match &base {
-                Some(b) => {
-                    let union = airlock::delta::Union {
-                        delta: blobs,
-                        base: b.blobs(),
-                    };
-                    super::charts::add_chart_provenance(&mut report, &policy, &view, &union)?;
-                }
-                None => super::charts::add_chart_provenance(&mut report, &policy, &view, blobs)?,
-            }
+            chart_provenance(&mut report, &policy, &view, blobs, base.as_ref())?;
         }
     }
     report.findings.extend(airlock::delta::base_findings(
