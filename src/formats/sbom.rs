@@ -531,6 +531,25 @@ impl<'de> Deserialize<'de> for Key {
     }
 }
 
+/// The number and boolean visits of a visitor that accepts any JSON value and takes nothing
+/// from those: each returns `$none`.
+macro_rules! ignore_scalars {
+    ($none:expr) => {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($none)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($none)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($none)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($none)
+        }
+    };
+}
+
 /// Any JSON value, kept only when it is a string (borrowed when it has no escapes). Where a
 /// purl field holds something else the entry simply names no purl, as a `Value` walk would.
 struct MaybeStr<'a>(Option<Cow<'a, str>>);
@@ -552,18 +571,7 @@ impl<'de: 'p, 'p> Deserialize<'de> for MaybeStr<'p> {
             fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
                 Ok(MaybeStr(Some(Cow::Owned(v))))
             }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(MaybeStr(None))
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(MaybeStr(None))
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(MaybeStr(None))
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(MaybeStr(None))
-            }
+            ignore_scalars!(MaybeStr(None));
             fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
                 Ok(MaybeStr(None))
             }
@@ -668,18 +676,7 @@ impl<'de: 'p, 'p> Visitor<'de> for ExternalRefsSeed<'_, 'p> {
         while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
         Ok(())
     }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
+    ignore_scalars!(());
     fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
         Ok(())
     }
@@ -730,18 +727,7 @@ impl<'de: 'p, 'p> Deserialize<'de> for ExternalRef<'p> {
                 while seq.next_element::<IgnoredAny>()?.is_some() {}
                 Ok(ExternalRef::none())
             }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(ExternalRef::none())
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(ExternalRef::none())
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(ExternalRef::none())
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(ExternalRef::none())
-            }
+            ignore_scalars!(ExternalRef::none());
             fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
                 Ok(ExternalRef::none())
             }
